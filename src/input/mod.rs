@@ -1,0 +1,2 @@
+//! Input.
+pub mod lines;

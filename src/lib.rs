@@ -1,0 +1,3 @@
+//! talos-doctor library.
+pub mod input;
+pub mod parse;

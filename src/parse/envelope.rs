@@ -1,0 +1,457 @@
+//! Envelope parsing: everything around a Talos message.
+//!
+//! A Talos line reaches a user through several layers, outermost first (reference §1.2,
+//! §1.3, §6): `docker compose logs` (`name  | `), `docker logs -t` (RFC 3339 stamp),
+//! `talosctl` (`<node>: `), `talosctl dmesg` (`user: warning: [time]: `), machined's buffer
+//! stamp (`2006/01/02 15:04:05.000000 `), the kernel console (`[    3.29] `), the `[talos] `
+//! prefix and `[initramfs] `, and finally Go's `log` date (container mode) or the task
+//! logger's `task X (n/m): ` prefix. Whole-line JSON (log shipping, etcd) and zap's
+//! development encoder (`talosctl logs controller-runtime`) are recognised too. Each layer
+//! is optional and detected per line, so mixed and interleaved input works.
+
+use std::borrow::Cow;
+
+use nom::{
+    IResult, Parser,
+    bytes::complete::{tag, take_while1},
+    character::complete::{char, digit1, space0, space1},
+    combinator::{opt, recognize},
+    sequence::{delimited, preceded, terminated},
+};
+
+use super::time::{Stamp, go_stamp, rfc3339};
+
+/// A normalised log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// debug and lower.
+    Debug,
+    /// info and notice.
+    Info,
+    /// warning.
+    Warn,
+    /// err and above.
+    Error,
+}
+
+impl Level {
+    /// Reads syslog, zap, logrus and etcd level names.
+    pub fn parse(s: &str) -> Option<Level> {
+        let s = s.trim();
+        Some(match s.to_ascii_lowercase().as_str() {
+            "debug" | "trace" => Level::Debug,
+            "info" | "notice" => Level::Info,
+            "warn" | "warning" => Level::Warn,
+            "err" | "error" | "crit" | "alert" | "emerg" | "fatal" | "panic" | "dpanic" => {
+                Level::Error
+            }
+            _ => return None,
+        })
+    }
+
+    /// The name rules match against (`level = '^error'`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Which shapes were recognised on a line; used to infer the node's mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dialect {
+    /// `[talos] YYYY/MM/DD HH:MM:SS`: Go's date after the prefix, container mode only.
+    pub container_stamp: bool,
+    /// A kernel console stamp `[   3.29]`.
+    pub console: bool,
+    /// A `talosctl dmesg` / kernel-forwarding record.
+    pub dmesg: bool,
+    /// A whole-line JSON object.
+    pub json: bool,
+    /// zap's development encoder (`talosctl logs controller-runtime`).
+    pub zap_dev: bool,
+}
+
+/// A line with its envelope taken apart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Envelope<'a> {
+    /// Node from a `talosctl` or compose prefix.
+    pub node: Option<&'a str>,
+    /// Best timestamp on the line.
+    pub time: Option<Stamp>,
+    /// Level, where the envelope carries one.
+    pub level: Option<Level>,
+    /// Syslog facility of dmesg records (`kern`, `user`, …).
+    pub facility: Option<&'a str>,
+    /// The line carried the `[talos]` prefix.
+    pub talos: bool,
+    /// The line came from the initramfs (`[talos] [initramfs]`).
+    pub initramfs: bool,
+    /// Task-logger prefix: task name and `n/m`.
+    pub task: Option<(&'a str, &'a str)>,
+    /// Service a shipped JSON line came from (`talos-service`).
+    pub service: Option<Cow<'a, str>>,
+    /// Shapes recognised.
+    pub dialect: Dialect,
+    /// The message: what rules match and the sequencer parser reads.
+    pub text: Cow<'a, str>,
+}
+
+type Res<'a, T> = IResult<&'a str, T>;
+
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// `name  | ` as `docker compose logs` prints it.
+fn compose_prefix(i: &str) -> Res<'_, &str> {
+    let (r, name) = take_while1(name_char).parse(i)?;
+    let (r, _) = (space1, tag("| ")).parse(r)?;
+    Ok((r, name))
+}
+
+/// `2024-10-09T12:53:26.123456789Z ` as `docker logs -t` prints it.
+fn docker_stamp(i: &str) -> Res<'_, f64> {
+    terminated(rfc3339, char(' ')).parse(i)
+}
+
+const FACILITIES: &[&str] = &[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
+
+/// `user: warning: [2022-08-06T20:06:35.921770935Z]: ` (`talosctl dmesg`, server format
+/// `"%s: %7s: [%s]: %s"`, so the level may be left-padded).
+fn dmesg_prefix(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
+    let (r, _) = space0.parse(i)?;
+    let (r, fac) = terminated(take_while1(|c: char| c.is_ascii_alphanumeric()), tag(": ")).parse(r)?;
+    if !FACILITIES.contains(&fac) {
+        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
+    }
+    let (r, lvl) = preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": "))).parse(r)?;
+    let (r, t) = delimited(char('['), rfc3339, tag("]: ")).parse(r)?;
+    Ok((r, (fac, Level::parse(lvl), t)))
+}
+
+/// `[    3.292923] ` kernel console stamp, with an optional `[T1]` caller field.
+fn kernel_stamp(i: &str) -> Res<'_, f64> {
+    let (r, num) = delimited(
+        (char('['), space0),
+        recognize((digit1, char('.'), digit1)),
+        char(']'),
+    )
+    .parse(i)?;
+    // PRINTK_CALLER adds `[T123]` (thread) or `[C1]` (CPU); nothing else may be eaten here,
+    // least of all the `[talos]` that follows.
+    let (r, _) = opt(preceded(
+        space0,
+        delimited((char('['), nom::character::complete::one_of("TC")), digit1, char(']')),
+    ))
+    .parse(r)?;
+    let (r, _) = char(' ').parse(r)?;
+    Ok((r, num.parse().unwrap_or(0.0)))
+}
+
+/// `task setupSharedFilesystems (1/1): ` followed by Go's date: the task logger in
+/// container mode puts its prefix *before* the date.
+fn task_logger(i: &str) -> Res<'_, (&str, &str, f64)> {
+    let (r, (_, name, _, n, _)) = (
+        tag("task "),
+        take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+        tag(" ("),
+        recognize((digit1, char('/'), digit1)),
+        tag("): "),
+    )
+        .parse(i)?;
+    let (r, t) = terminated(go_stamp, char(' ')).parse(r)?;
+    Ok((r, (name, n, t)))
+}
+
+fn looks_like_ip(s: &str) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// `<node>: ` from `talosctl logs`/`dmesg` (`"%s: %s\n"`). Only taken as a node when what
+/// follows is a shape talosctl prints, or the node is an IP address: `panic: runtime error`
+/// must not become node `panic`.
+fn node_prefix(i: &str) -> Option<(&str, &str)> {
+    let pos = i.find(": ")?;
+    let node = &i[..pos];
+    if node.is_empty() || node.len() > 253 || !node.chars().all(|c| name_char(c) || c == ':') {
+        return None;
+    }
+    let rest = &i[pos + 2..];
+    let follows = rest.starts_with("[talos]")
+        || rest.starts_with('{')
+        || dmesg_prefix(rest).is_ok()
+        || go_stamp(rest).is_ok()
+        || kernel_stamp(rest).is_ok();
+    (follows || looks_like_ip(node)).then_some((node, rest))
+}
+
+/// zap development encoder: `2024-06-10T10:32:11.123Z\tERROR\tmsg\t{json}`.
+fn zap_dev(i: &str) -> Res<'_, (f64, Option<Level>)> {
+    let (r, t) = terminated(rfc3339, char('\t')).parse(i)?;
+    let (r, lvl) = terminated(take_while1(|c: char| c.is_ascii_alphabetic()), char('\t')).parse(r)?;
+    Ok((r, (t, Level::parse(lvl))))
+}
+
+/// Strips every layer it recognises; never fails. `line` must not hold the newline.
+pub fn parse(line: &str) -> Envelope<'_> {
+    let mut env = Envelope::default();
+    let mut rest = line;
+
+    if let Ok((r, name)) = compose_prefix(rest) {
+        env.node = Some(name);
+        rest = r;
+    }
+    if let Ok((r, t)) = docker_stamp(rest) {
+        env.time = Some(Stamp::Wall(t));
+        rest = r;
+    }
+    if let Some((node, r)) = node_prefix(rest) {
+        env.node = Some(node);
+        rest = r;
+    }
+    if let Ok((r, (fac, lvl, t))) = dmesg_prefix(rest) {
+        env.facility = Some(fac);
+        env.level = lvl;
+        env.time = Some(Stamp::Wall(t));
+        env.dialect.dmesg = true;
+        rest = r;
+    }
+    if let Ok((r, (t, lvl))) = zap_dev(rest) {
+        env.time = Some(Stamp::Wall(t));
+        env.level = lvl;
+        env.dialect.zap_dev = true;
+        rest = r;
+        env.text = Cow::Owned(rest.replace('\t', " "));
+        return env;
+    }
+    // machined's buffer stamp (v1.5+), or a plain Go `log` line before logger setup.
+    if let Ok((r, t)) = terminated(go_stamp, char(' ')).parse(rest) {
+        env.time = Some(Stamp::Wall(t));
+        rest = r;
+    }
+    if let Ok((r, t)) = kernel_stamp(rest) {
+        if env.time.is_none() {
+            env.time = Some(Stamp::Uptime(t));
+        }
+        env.dialect.console = true;
+        rest = r;
+    }
+    if let Some(r) = rest.strip_prefix("[talos] ") {
+        env.talos = true;
+        rest = r;
+        if let Some(r) = rest.strip_prefix("[initramfs] ") {
+            env.initramfs = true;
+            rest = r;
+        }
+        if let Ok((r, t)) = terminated(go_stamp, char(' ')).parse(rest) {
+            env.time = Some(Stamp::Wall(t));
+            env.dialect.container_stamp = true;
+            rest = r;
+        } else if let Ok((r, (name, n, t))) = task_logger(rest) {
+            env.task = Some((name, n));
+            env.time = Some(Stamp::Wall(t));
+            env.dialect.container_stamp = true;
+            rest = r;
+        }
+    } else if rest == "[talos]" {
+        env.talos = true;
+        rest = "";
+    }
+    let trimmed = rest.trim_end();
+    if trimmed.starts_with('{') && trimmed.ends_with('}') {
+        if let Some(shipped) = json_line(trimmed, &mut env) {
+            return shipped;
+        }
+    }
+    env.text = Cow::Borrowed(rest);
+    env
+}
+
+/// A whole-line JSON object. Talos log shipping (`talos-time`/`talos-level`/
+/// `talos-service`) wraps a machined line in `msg`: that line is parsed again so the
+/// sequencer sees it, and the remaining fields are appended zap-style. Any other JSON
+/// (etcd, containerd) keeps its raw text; its `level`/`ts` still fill the envelope.
+fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>> {
+    let serde_json::Value::Object(map) = serde_json::from_str::<serde_json::Value>(raw).ok()? else {
+        return None;
+    };
+    outer.dialect.json = true;
+    let level = map
+        .get("talos-level")
+        .or_else(|| map.get("level"))
+        .and_then(|v| v.as_str())
+        .and_then(Level::parse);
+    let time = map
+        .get("talos-time")
+        .or_else(|| map.get("ts"))
+        .or_else(|| map.get("time"))
+        .and_then(|v| v.as_str())
+        .and_then(|s| rfc3339(s).ok())
+        .map(|(_, t)| Stamp::Wall(t));
+    let shipped = map.contains_key("talos-time") || map.contains_key("talos-service");
+    if !shipped {
+        outer.level = outer.level.or(level);
+        outer.time = outer.time.or(time);
+        return None;
+    }
+    let msg = map.get("msg").and_then(|v| v.as_str()).unwrap_or("");
+    // Re-parse the inner machined line; it is owned, so copy the parts we keep.
+    let inner = parse(msg);
+    let mut text = inner.text.into_owned();
+    let extra: Vec<String> = map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "msg" | "talos-time" | "talos-level" | "talos-service"))
+        .map(|(k, v)| format!("{}: {}", serde_json::Value::String(k.clone()), v))
+        .collect();
+    if !extra.is_empty() {
+        text.push_str(" {");
+        text.push_str(&extra.join(", "));
+        text.push('}');
+    }
+    Some(Envelope {
+        node: outer.node,
+        time: time.or(inner.time).or(outer.time),
+        level: level.or(inner.level),
+        facility: outer.facility,
+        talos: inner.talos,
+        initramfs: inner.initramfs,
+        task: None,
+        service: map.get("talos-service").and_then(|v| v.as_str()).map(|s| Cow::Owned(s.to_owned())),
+        dialect: Dialect { json: true, ..inner.dialect },
+        text: Cow::Owned(text),
+    })
+}
+
+/// True when `s` is nothing but a timestamp some log viewers put on a line of its own
+/// (Omni's `01/01/1970 11:17:24`): not an unparsed line, just noise.
+pub fn is_bare_timestamp(s: &str) -> bool {
+    let t = s.trim();
+    !t.is_empty()
+        && t.len() <= 40
+        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | ':' | ' ' | '.' | 'T' | 'Z'))
+        && t.chars().filter(char::is_ascii_digit).count() >= 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Want {
+        node: Option<&'static str>,
+        talos: bool,
+        task: Option<(&'static str, &'static str)>,
+        text: &'static str,
+        wall: bool,
+    }
+
+    fn w(node: Option<&'static str>, talos: bool, text: &'static str) -> Want {
+        Want { node, talos, task: None, text, wall: true }
+    }
+
+    #[test]
+    fn table() {
+        let cases: Vec<(&str, Want)> = vec![
+            (
+                "[talos] 2024/10/09 12:53:26 phase env (4/10): 2 tasks(s)",
+                w(None, true, "phase env (4/10): 2 tasks(s)"),
+            ),
+            (
+                "[talos] task diskSizeCheck (1/1): 2024/10/09 12:53:26 skipping disk size check in the container",
+                Want {
+                    node: None,
+                    talos: true,
+                    task: Some(("diskSizeCheck", "1/1")),
+                    text: "skipping disk size check in the container",
+                    wall: true,
+                },
+            ),
+            (
+                "2024-10-09T12:53:26.123456789Z [talos] 2024/10/09 12:53:26 boot sequence: failed",
+                w(None, true, "boot sequence: failed"),
+            ),
+            (
+                "talos-cp-01  | [talos] 2024/10/09 12:53:26 boot sequence: failed",
+                w(Some("talos-cp-01"), true, "boot sequence: failed"),
+            ),
+            (
+                "[    3.292923] [talos] initialize sequence: 11 phase(s)",
+                Want { node: None, talos: true, task: None, text: "initialize sequence: 11 phase(s)", wall: false },
+            ),
+            (
+                "[talos] [initramfs] booting Talos v1.12.0",
+                Want { node: None, talos: true, task: None, text: "booting Talos v1.12.0", wall: false },
+            ),
+            (
+                "172.20.0.2: 2024/06/10 10:32:11.123456 [talos] phase env (4/15): 1 tasks(s)",
+                w(Some("172.20.0.2"), true, "phase env (4/15): 1 tasks(s)"),
+            ),
+            (
+                "cp-1: 2024/06/10 10:32:11.123456 [talos] 2024/06/10 10:32:11 phase env (4/10): 1 tasks(s)",
+                w(Some("cp-1"), true, "phase env (4/10): 1 tasks(s)"),
+            ),
+            (
+                "192.168.77.20: user: warning: [2022-11-19T01:40:11.202824078Z]: [talos] boot sequence: done: 4m26.855228102s",
+                w(Some("192.168.77.20"), true, "boot sequence: done: 4m26.855228102s"),
+            ),
+            (
+                " kern:    info: [2025-05-18T15:40:20.654325542Z]: memory: usage 40964kB, limit 40960kB, failcnt 172",
+                w(None, false, "memory: usage 40964kB, limit 40960kB, failcnt 172"),
+            ),
+            (
+                "panic: runtime error: slice bounds out of range",
+                Want { node: None, talos: false, task: None, text: "panic: runtime error: slice bounds out of range", wall: false },
+            ),
+            (
+                "error acquiring via platform vmware: failed to decode extraConfig",
+                Want { node: None, talos: false, task: None, text: "error acquiring via platform vmware: failed to decode extraConfig", wall: false },
+            ),
+            ("boot sequence: failed", Want { node: None, talos: false, task: None, text: "boot sequence: failed", wall: false }),
+            (
+                "2024/10/09 12:53:24 limited GOMAXPROCS to 4",
+                w(None, false, "limited GOMAXPROCS to 4"),
+            ),
+            (
+                r#"{"msg":"[talos] 2024/10/09 12:53:26 task setupSharedFilesystems (1/1): failed: invalid argument","talos-level":"info","talos-service":"machined","talos-time":"2024-10-09T12:53:26.5Z"}"#,
+                w(None, true, "task setupSharedFilesystems (1/1): failed: invalid argument"),
+            ),
+            (
+                "2024-06-10T10:32:11.123Z\tERROR\tcontroller failed\t{\"controller\": \"a.B\"}",
+                w(None, false, "controller failed {\"controller\": \"a.B\"}"),
+            ),
+        ];
+        for (line, want) in cases {
+            let env = parse(line);
+            assert_eq!(env.node, want.node, "node of {line}");
+            assert_eq!(env.talos, want.talos, "talos of {line}");
+            assert_eq!(env.task, want.task, "task of {line}");
+            assert_eq!(env.text, want.text, "text of {line}");
+            assert_eq!(matches!(env.time, Some(Stamp::Wall(_))), want.wall, "time of {line}");
+        }
+    }
+
+    #[test]
+    fn levels_and_dialects() {
+        let e = parse(" kern: warning: [2025-05-18T15:40:20.653515542Z]: apid invoked oom-killer");
+        assert_eq!(e.facility, Some("kern"));
+        assert_eq!(e.level, Some(Level::Warn));
+        assert!(e.dialect.dmesg);
+        let e = parse("[talos] 2024/10/09 12:53:26 x");
+        assert!(e.dialect.container_stamp);
+        let e = parse("[ 1250.898890] CPU: 2 PID: 1 Comm: init Not tainted");
+        assert!(e.dialect.console);
+        assert_eq!(e.text, "CPU: 2 PID: 1 Comm: init Not tainted");
+        let e = parse(r#"172.16.0.11: {"level":"warn","ts":"2022-08-16T14:30:26.289Z","msg":"x"}"#);
+        assert_eq!(e.node, Some("172.16.0.11"));
+        assert_eq!(e.level, Some(Level::Warn));
+        assert!(e.text.starts_with('{'));
+        assert!(is_bare_timestamp("01/01/1970 11:17:24"));
+        assert!(!is_bare_timestamp("phase 1/2"));
+    }
+}
