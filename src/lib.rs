@@ -1,3 +1,5 @@
 //! talos-doctor library.
 pub mod input;
 pub mod parse;
+pub mod render;
+pub mod report;

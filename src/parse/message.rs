@@ -1,0 +1,265 @@
+//! The Talos message grammar: what machined's sequencer, service runner and zap loggers
+//! print (reference §1.1 and §5). Format strings are identical from v1.0 to HEAD,
+//! including the `tasks(s)` typo.
+
+use nom::{
+    IResult, Parser,
+    bytes::complete::{tag, take_until, take_while1},
+    character::complete::{char, digit1},
+    combinator::{all_consuming, map_res, rest},
+    sequence::{delimited, preceded},
+};
+
+/// A sequencer or service event; everything else is [`Message::Other`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message<'a> {
+    /// `%s sequence: %d phase(s)`
+    SequenceStart { name: &'a str, phases: u32 },
+    /// `%s sequence: done: %s`
+    SequenceDone { name: &'a str, duration: &'a str },
+    /// `%s sequence: failed`
+    SequenceFailed { name: &'a str },
+    /// `phase %s (%d/%d): %d tasks(s)`
+    PhaseStart { name: &'a str, index: u32, total: u32, tasks: u32 },
+    /// `phase %s (%d/%d): done, %s`
+    PhaseDone { name: &'a str, index: u32, total: u32, duration: &'a str },
+    /// `phase %s (%d/%d): failed`
+    PhaseFailed { name: &'a str, index: u32, total: u32 },
+    /// `task %s (%d/%d): starting`
+    TaskStart { name: &'a str, index: u32, total: u32 },
+    /// `task %s (%d/%d): done, %s`
+    TaskDone { name: &'a str, index: u32, total: u32, duration: &'a str },
+    /// `task %s (%d/%d): failed: %s`
+    TaskFailed { name: &'a str, index: u32, total: u32, error: &'a str },
+    /// A task's own message without a date (metal task logger): `task %s (%d/%d): msg`.
+    TaskLog { name: &'a str, index: u32, total: u32, text: &'a str },
+    /// `error running phase %d in %s sequence: %s` printed by main.go's handler.
+    SequenceError { phase: u32, sequence: &'a str, error: &'a str },
+    /// `fatal sequencer error in "%s" sequence: %v`
+    FatalSequencer { sequence: &'a str, error: &'a str },
+    /// `service[%s](%s): %s`
+    Service(ServiceLine<'a>),
+    /// `booting Talos v1.12.0` (initramfs) or `booting Talos Talos v1.13.0`.
+    Booting { version: &'a str },
+    /// `rebooting in %d seconds`
+    RebootCountdown { seconds: u32 },
+    /// Any other text.
+    Other,
+}
+
+/// A service state line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServiceLine<'a> {
+    /// Service id, e.g. `kubelet`.
+    pub name: &'a str,
+    /// State: Initialized Starting Preparing Waiting Running Stopping Finished Failed Skipped.
+    pub state: &'a str,
+    /// The message after the prefix.
+    pub text: &'a str,
+}
+
+type Res<'a, T> = IResult<&'a str, T>;
+
+fn ident(i: &str) -> Res<'_, &str> {
+    take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_').parse(i)
+}
+
+fn uint(i: &str) -> Res<'_, u32> {
+    map_res(digit1, str::parse).parse(i)
+}
+
+/// `(n/m)`
+fn counter(i: &str) -> Res<'_, (u32, u32)> {
+    delimited(char('('), (uint, preceded(char('/'), uint)), char(')')).parse(i)
+}
+
+fn sequence(i: &str) -> Res<'_, Message<'_>> {
+    let (r, name) = ident(i)?;
+    let (r, _) = tag(" sequence: ").parse(r)?;
+    if let Ok((r, n)) = (uint, tag(" phase(s)")).parse(r) {
+        return Ok((r, Message::SequenceStart { name, phases: n.0 }));
+    }
+    if let Some(d) = r.strip_prefix("done: ") {
+        return Ok(("", Message::SequenceDone { name, duration: d }));
+    }
+    let (r, _) = all_consuming(tag("failed")).parse(r)?;
+    Ok((r, Message::SequenceFailed { name }))
+}
+
+fn phase(i: &str) -> Res<'_, Message<'_>> {
+    let (r, (_, name, _, (index, total), _)) = (tag("phase "), ident, char(' '), counter, tag(": ")).parse(i)?;
+    if let Ok((r, (tasks, _))) = all_consuming((uint, tag(" tasks(s)"))).parse(r) {
+        return Ok((r, Message::PhaseStart { name, index, total, tasks }));
+    }
+    if let Some(d) = r.strip_prefix("done, ") {
+        return Ok(("", Message::PhaseDone { name, index, total, duration: d }));
+    }
+    let (r, _) = all_consuming(tag("failed")).parse(r)?;
+    Ok((r, Message::PhaseFailed { name, index, total }))
+}
+
+fn task(i: &str) -> Res<'_, Message<'_>> {
+    let (r, (_, name, _, (index, total), _)) = (tag("task "), ident, char(' '), counter, tag(": ")).parse(i)?;
+    if r == "starting" {
+        return Ok(("", Message::TaskStart { name, index, total }));
+    }
+    if let Some(d) = r.strip_prefix("done, ") {
+        return Ok(("", Message::TaskDone { name, index, total, duration: d }));
+    }
+    if let Some(e) = r.strip_prefix("failed: ") {
+        return Ok(("", Message::TaskFailed { name, index, total, error: e }));
+    }
+    Ok(("", Message::TaskLog { name, index, total, text: r }))
+}
+
+fn sequence_error(i: &str) -> Res<'_, Message<'_>> {
+    let (r, (_, phase, _, sequence, _, error)) =
+        (tag("error running phase "), uint, tag(" in "), ident, tag(" sequence: "), rest).parse(i)?;
+    Ok((r, Message::SequenceError { phase, sequence, error }))
+}
+
+fn fatal_sequencer(i: &str) -> Res<'_, Message<'_>> {
+    let (r, (_, sequence, _, error)) =
+        (tag("fatal sequencer error in \""), take_until("\""), tag("\" sequence: "), rest).parse(i)?;
+    Ok((r, Message::FatalSequencer { sequence, error }))
+}
+
+fn service(i: &str) -> Res<'_, Message<'_>> {
+    let (r, (_, name, _, state, _, text)) = (
+        tag("service["),
+        take_until("]("),
+        tag("]("),
+        ident,
+        tag("): "),
+        rest,
+    )
+        .parse(i)?;
+    Ok((r, Message::Service(ServiceLine { name, state, text })))
+}
+
+fn booting(i: &str) -> Res<'_, Message<'_>> {
+    // v1.13+ prints `booting %s %s` (name + tag) where the name is `Talos`.
+    let (r, _) = tag("booting Talos ").parse(i)?;
+    let r = r.strip_prefix("Talos ").unwrap_or(r);
+    let (r, version) = take_while1(|c: char| !c.is_whitespace()).parse(r)?;
+    Ok((r, Message::Booting { version }))
+}
+
+fn countdown(i: &str) -> Res<'_, Message<'_>> {
+    let (r, (_, seconds, _)) = (tag("rebooting in "), uint, tag(" seconds")).parse(i)?;
+    Ok((r, Message::RebootCountdown { seconds }))
+}
+
+/// Reads one message (the envelope already removed). Cheap on non-matching text: each
+/// branch fails on its first bytes.
+pub fn parse(text: &str) -> Message<'_> {
+    let Some(first) = text.as_bytes().first() else {
+        return Message::Other;
+    };
+    let parsed = match first {
+        b't' => task(text),
+        b'p' => phase(text),
+        b's' => service(text).or_else(|_| sequence(text)),
+        b'e' => sequence_error(text).or_else(|_| sequence(text)),
+        b'f' => fatal_sequencer(text),
+        b'b' => booting(text).or_else(|_| sequence(text)),
+        b'r' => countdown(text).or_else(|_| sequence(text)),
+        _ => sequence(text),
+    };
+    parsed.map(|(_, m)| m).unwrap_or(Message::Other)
+}
+
+/// Fields of a zap console line: `msg {"component": "…", "controller": "…", "error": "…"}`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Zap {
+    /// The message before the JSON.
+    pub msg: String,
+    /// `component` field.
+    pub component: Option<String>,
+    /// `controller` field.
+    pub controller: Option<String>,
+    /// `error` field.
+    pub error: Option<String>,
+}
+
+/// Splits a zap console line into message and known fields. Only lines that end in a JSON
+/// object starting with `{"` are considered, so the cost on other lines is one byte search.
+pub fn zap(text: &str) -> Option<Zap> {
+    let t = text.trim_end();
+    if !t.ends_with('}') {
+        return None;
+    }
+    let start = t.find(" {\"")?;
+    let json = &t[start + 1..];
+    let serde_json::Value::Object(map) = serde_json::from_str::<serde_json::Value>(json).ok()? else {
+        return None;
+    };
+    let get = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    Some(Zap {
+        msg: t[..start].to_owned(),
+        component: get("component"),
+        controller: get("controller"),
+        error: get("error"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        use Message::*;
+        let cases: Vec<(&str, Message<'_>)> = vec![
+            ("boot sequence: 10 phase(s)", SequenceStart { name: "boot", phases: 10 }),
+            ("install sequence: done: 3.767µs", SequenceDone { name: "install", duration: "3.767µs" }),
+            ("boot sequence: failed", SequenceFailed { name: "boot" }),
+            ("emergencyVolumeCleanup sequence: 0 phase(s)", SequenceStart { name: "emergencyVolumeCleanup", phases: 0 }),
+            ("phase sharedFilesystems (6/10): 1 tasks(s)", PhaseStart { name: "sharedFilesystems", index: 6, total: 10, tasks: 1 }),
+            ("phase env (4/10): done, 412.7µs", PhaseDone { name: "env", index: 4, total: 10, duration: "412.7µs" }),
+            ("phase sharedFilesystems (6/10): failed", PhaseFailed { name: "sharedFilesystems", index: 6, total: 10 }),
+            ("task setupSharedFilesystems (1/1): starting", TaskStart { name: "setupSharedFilesystems", index: 1, total: 1 }),
+            ("task saveConfig (1/1): done, 1.187902ms", TaskDone { name: "saveConfig", index: 1, total: 1, duration: "1.187902ms" }),
+            (
+                "task setupSharedFilesystems (1/1): failed: invalid argument",
+                TaskFailed { name: "setupSharedFilesystems", index: 1, total: 1, error: "invalid argument" },
+            ),
+            (
+                "task diskSizeCheck (1/1): skipping disk size check",
+                TaskLog { name: "diskSizeCheck", index: 1, total: 1, text: "skipping disk size check" },
+            ),
+            (
+                "error running phase 6 in boot sequence: task 1/1: failed, invalid argument",
+                SequenceError { phase: 6, sequence: "boot", error: "task 1/1: failed, invalid argument" },
+            ),
+            (
+                "fatal sequencer error in \"boot\" sequence: code:FATAL message:\"x\"",
+                FatalSequencer { sequence: "boot", error: "code:FATAL message:\"x\"" },
+            ),
+            (
+                "service[kubelet](Waiting): Waiting for service \"cri\" to be \"up\"",
+                Service(ServiceLine { name: "kubelet", state: "Waiting", text: "Waiting for service \"cri\" to be \"up\"" }),
+            ),
+            ("booting Talos v1.12.0", Booting { version: "v1.12.0" }),
+            ("booting Talos Talos v1.13.1", Booting { version: "v1.13.1" }),
+            ("rebooting in 10 seconds", RebootCountdown { seconds: 10 }),
+            ("phase env (4/10): 2 tasks", Other),
+            ("sequence: failed", Other),
+            ("the boot sequence: failed", Other),
+            ("", Other),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn zap_fields() {
+        let z = zap(r#"controller failed {"component": "controller-runtime", "controller": "k8s.NodeIPController", "error": "boom"}"#).unwrap();
+        assert_eq!(z.msg, "controller failed");
+        assert_eq!(z.controller.as_deref(), Some("k8s.NodeIPController"));
+        assert_eq!(z.error.as_deref(), Some("boom"));
+        assert_eq!(zap("no json here"), None);
+        assert_eq!(zap("broken {\"a\": }"), None);
+    }
+}

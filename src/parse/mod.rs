@@ -7,8 +7,10 @@
 //! nom parsers over `&str`, pure and allocation-free on the common path.
 
 pub mod envelope;
+pub mod message;
 
 pub mod time;
 
 pub use envelope::{Dialect, Envelope, Level};
+pub use message::{Message, ServiceLine, Zap};
 
