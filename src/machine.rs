@@ -1,0 +1,666 @@
+//! The per-node boot state machine: sequences → phases → tasks, services, and boots.
+//!
+//! It consumes parsed messages in input order and never looks back at text, so memory is
+//! bounded by the number of phases and services, not by the log. Talos runs the tasks of a
+//! phase concurrently, so their `starting`/`done` lines interleave in any order; tasks are
+//! keyed by index within the running phase. Excerpts that start mid-boot, or lines that
+//! arrive in an unusual order (the bare "task failed / phase failed / sequence failed"
+//! triple), create implicit phases and sequences that later lines name.
+
+use std::collections::BTreeMap;
+
+use crate::parse::message::{Message, ServiceLine};
+use crate::parse::time::{Stamp, go_duration_ms};
+use crate::phases;
+use crate::report::{Failure, Outcome, Stall, State};
+
+/// How long a step may show no progress (log time) before a finished log counts as stalled.
+pub const STALL_AFTER_SECS: f64 = 300.0;
+
+/// A service restart loop: this many `going to restart` lines with no recovery.
+const RESTART_LOOP: u32 = 3;
+
+/// A task within a phase.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Name.
+    pub name: String,
+    /// Index within the phase.
+    pub index: u32,
+    /// State.
+    pub state: State,
+    /// Error of a failed task.
+    pub error: Option<String>,
+    /// Line of the last event.
+    pub line: u64,
+    /// Duration.
+    pub duration_ms: Option<f64>,
+    /// Starts seen.
+    pub count: u32,
+}
+
+/// A phase of a sequence.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// Name; empty while only its tasks have been seen.
+    pub name: String,
+    /// 1-based index; 0 while unknown.
+    pub index: u32,
+    /// State.
+    pub state: State,
+    /// Duration.
+    pub duration_ms: Option<f64>,
+    /// Tasks by index.
+    pub tasks: Vec<Task>,
+    /// Line of the phase start.
+    pub line: Option<u64>,
+    /// Time it started.
+    pub started: Option<Stamp>,
+}
+
+/// A sequence run.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    /// Name; empty while only its phases or tasks have been seen.
+    pub name: String,
+    /// Announced phase count.
+    pub total: Option<u32>,
+    /// State.
+    pub state: State,
+    /// Duration.
+    pub duration_ms: Option<f64>,
+    /// Phases in the order they started.
+    pub phases: Vec<Phase>,
+    /// Line of the start line.
+    pub line: Option<u64>,
+}
+
+/// What a service did.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceTrack {
+    /// Last state.
+    pub state: String,
+    /// `going to restart` lines since the service was last healthy.
+    pub restarts: u32,
+    /// Line of the last restart message.
+    pub last_restart_line: Option<u64>,
+    /// Last `Waiting for …` text.
+    pub waiting_for: Option<String>,
+    /// Entered state Failed.
+    pub failed: bool,
+}
+
+/// One boot of a node.
+#[derive(Debug, Clone, Default)]
+pub struct Boot {
+    /// Sequences in the order they started.
+    pub sequences: Vec<Sequence>,
+    /// First line of the boot.
+    pub first_line: u64,
+    /// Where it failed.
+    pub failure: Option<Failure>,
+    /// Services.
+    pub services: BTreeMap<String, ServiceTrack>,
+    /// In maintenance mode (no config yet), and since which line.
+    pub maintenance: Option<u64>,
+    /// Log time of the last sequencer progress.
+    pub last_progress: Option<Stamp>,
+    /// Line of the last sequencer progress.
+    pub last_progress_line: u64,
+    /// Last time seen on any line.
+    pub last_time: Option<Stamp>,
+    /// A reboot countdown was seen (the machine is going down).
+    pub rebooting: bool,
+}
+
+/// A change worth showing live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// A new boot of a node began (restart loops).
+    Boot {
+        /// Node.
+        node: String,
+        /// Boot number, 1-based.
+        n: u32,
+    },
+    /// A sequence started.
+    SequenceStarted {
+        /// Node.
+        node: String,
+        /// Sequence name.
+        name: String,
+        /// Announced phases.
+        phases: u32,
+    },
+    /// A phase started.
+    PhaseStarted {
+        /// Node.
+        node: String,
+        /// Sequence name.
+        sequence: String,
+        /// Phase name.
+        name: String,
+        /// Index.
+        index: u32,
+        /// Total.
+        total: u32,
+    },
+    /// A phase ended.
+    PhaseFinished {
+        /// Node.
+        node: String,
+        /// Sequence name.
+        sequence: String,
+        /// Phase name.
+        name: String,
+        /// Index.
+        index: u32,
+        /// Total.
+        total: u32,
+        /// Done or failed.
+        state: State,
+    },
+    /// A sequence ended.
+    SequenceFinished {
+        /// Node.
+        node: String,
+        /// Sequence name.
+        name: String,
+        /// Done or failed.
+        state: State,
+    },
+}
+
+/// The state machine of one node.
+#[derive(Debug, Clone, Default)]
+pub struct Machine {
+    /// Node name.
+    pub node: String,
+    /// Boots before the current one (restart loops), oldest first.
+    pub earlier: Vec<Boot>,
+    /// The current boot.
+    pub boot: Boot,
+    /// Version from an initramfs banner.
+    pub banner_version: Option<(String, u64)>,
+}
+
+fn guess_sequence(phase: &str) -> &'static str {
+    // Prefer boot: its phase names overlap the least with other sequences.
+    if phases::LISTS.iter().any(|l| l.sequence == "boot" && l.phases.contains(&phase)) {
+        return "boot";
+    }
+    phases::LISTS
+        .iter()
+        .find(|l| l.phases.contains(&phase))
+        .map_or("", |l| l.sequence)
+}
+
+impl Machine {
+    /// A machine for `node`.
+    pub fn new(node: &str) -> Self {
+        Machine { node: node.to_owned(), ..Default::default() }
+    }
+
+    /// Boots seen so far.
+    pub fn boots(&self) -> u32 {
+        self.earlier.len() as u32 + 1
+    }
+
+    fn new_boot(&mut self, line: u64, out: &mut Vec<Progress>) {
+        let old = std::mem::take(&mut self.boot);
+        self.earlier.push(old);
+        self.boot.first_line = line;
+        out.push(Progress::Boot { node: self.node.clone(), n: self.boots() });
+    }
+
+    fn current_seq(&mut self) -> Option<usize> {
+        self.boot.sequences.iter().rposition(|s| s.state == State::Running)
+    }
+
+    fn ensure_seq(&mut self, name_hint: &str, total: Option<u32>, line: u64) -> usize {
+        if let Some(i) = self.current_seq() {
+            let s = &mut self.boot.sequences[i];
+            if s.name.is_empty() && !name_hint.is_empty() {
+                s.name = name_hint.to_owned();
+            }
+            if s.total.is_none() {
+                s.total = total;
+            }
+            return i;
+        }
+        self.boot.sequences.push(Sequence {
+            name: name_hint.to_owned(),
+            total,
+            state: State::Running,
+            duration_ms: None,
+            phases: Vec::new(),
+            line: None,
+        });
+        let _ = line;
+        self.boot.sequences.len() - 1
+    }
+
+    /// Index of the running phase of sequence `si`, creating a nameless one if none runs.
+    fn ensure_phase(&mut self, si: usize, line: u64) -> usize {
+        let seq = &mut self.boot.sequences[si];
+        if let Some(pi) = seq.phases.iter().rposition(|p| p.state == State::Running) {
+            return pi;
+        }
+        seq.phases.push(Phase {
+            name: String::new(),
+            index: 0,
+            state: State::Running,
+            duration_ms: None,
+            tasks: Vec::new(),
+            line: Some(line),
+            started: None,
+        });
+        seq.phases.len() - 1
+    }
+
+    /// Finds (or adopts, or creates) phase `index` of sequence `si` for an end line.
+    fn phase_for_end(&mut self, si: usize, name: &str, index: u32, line: u64) -> usize {
+        let seq = &mut self.boot.sequences[si];
+        if let Some(pi) = seq.phases.iter().rposition(|p| p.index == index && p.name == name) {
+            return pi;
+        }
+        if let Some(pi) = seq.phases.iter().rposition(|p| p.index == 0 && p.state == State::Running) {
+            let p = &mut seq.phases[pi];
+            p.name = name.to_owned();
+            p.index = index;
+            return pi;
+        }
+        seq.phases.push(Phase {
+            name: name.to_owned(),
+            index,
+            state: State::Running,
+            duration_ms: None,
+            tasks: Vec::new(),
+            line: Some(line),
+            started: None,
+        });
+        seq.phases.len() - 1
+    }
+
+    fn progress(&mut self, line: u64, time: Option<Stamp>) {
+        self.boot.last_progress = time.or(self.boot.last_progress);
+        self.boot.last_progress_line = line;
+    }
+
+    fn task_mut(&mut self, si: usize, pi: usize, name: &str, index: u32, line: u64) -> &mut Task {
+        let tasks = &mut self.boot.sequences[si].phases[pi].tasks;
+        let ti = match tasks.iter().position(|t| t.index == index && t.name == name) {
+            Some(ti) => ti,
+            None => {
+                tasks.push(Task {
+                    name: name.to_owned(),
+                    index,
+                    state: State::Running,
+                    error: None,
+                    line,
+                    duration_ms: None,
+                    count: 0,
+                });
+                tasks.sort_by_key(|t| t.index);
+                tasks.iter().position(|t| t.index == index && t.name == name).unwrap_or(0)
+            }
+        };
+        &mut tasks[ti]
+    }
+
+    /// Feeds one parsed line. `text` is the envelope-free message, used for the few
+    /// non-sequencer messages the machine tracks (maintenance mode).
+    pub fn step(&mut self, line: u64, time: Option<Stamp>, msg: &Message<'_>, text: &str) -> Vec<Progress> {
+        let mut out = Vec::new();
+        if self.boot.first_line == 0 {
+            self.boot.first_line = line;
+        }
+        if time.is_some() {
+            self.boot.last_time = time;
+        }
+        match *msg {
+            Message::Booting { version } => {
+                if !self.boot.sequences.is_empty() {
+                    self.new_boot(line, &mut out);
+                }
+                self.banner_version = Some((version.to_owned(), line));
+            }
+            Message::SequenceStart { name, phases } => {
+                let restart = match name {
+                    "initialize" => !self.boot.sequences.is_empty(),
+                    // An excerpt without initialize: a second boot sequence is a new boot.
+                    "boot" => self.boot.sequences.iter().any(|s| s.name == "boot"),
+                    _ => false,
+                };
+                if restart {
+                    self.new_boot(line, &mut out);
+                }
+                // A sequence that starts while another is marked running: the earlier one's
+                // end line was not in the input; it did not fail (Talos stops on failure).
+                if let Some(i) = self.current_seq() {
+                    let s = &mut self.boot.sequences[i];
+                    if !s.name.is_empty() && s.name != name {
+                        s.state = State::Done;
+                    }
+                }
+                self.boot.sequences.push(Sequence {
+                    name: name.to_owned(),
+                    total: Some(phases),
+                    state: State::Running,
+                    duration_ms: None,
+                    phases: Vec::new(),
+                    line: Some(line),
+                });
+                self.progress(line, time);
+                out.push(Progress::SequenceStarted { node: self.node.clone(), name: name.to_owned(), phases });
+            }
+            Message::SequenceDone { name, .. } | Message::SequenceFailed { name } => {
+                let failed = matches!(msg, Message::SequenceFailed { .. });
+                let dur = if failed { None } else { go_duration_ms(duration_of(msg)) };
+                let si = match self.boot.sequences.iter().rposition(|s| s.name == name && s.state == State::Running) {
+                    Some(i) => i,
+                    None => self.ensure_seq(name, None, line),
+                };
+                let seq = &mut self.boot.sequences[si];
+                seq.name = name.to_owned();
+                seq.state = if failed { State::Failed } else { State::Done };
+                seq.duration_ms = dur;
+                for p in &mut seq.phases {
+                    if p.state == State::Running {
+                        p.state = if failed { State::Failed } else { State::Done };
+                    }
+                }
+                let state = seq.state;
+                if failed && self.boot.failure.is_none() {
+                    self.boot.failure = Some(failure_of(seq, line));
+                }
+                self.progress(line, time);
+                out.push(Progress::SequenceFinished { node: self.node.clone(), name: name.to_owned(), state });
+            }
+            Message::PhaseStart { name, index, total, .. } => {
+                let si = self.ensure_seq(guess_sequence(name), Some(total), line);
+                let seq = &mut self.boot.sequences[si];
+                for p in &mut seq.phases {
+                    if p.state == State::Running && p.index != 0 {
+                        p.state = State::Done;
+                    }
+                }
+                // Tasks already seen without their phase belong to it.
+                let pi = seq.phases.iter().rposition(|p| p.index == 0 && p.state == State::Running);
+                match pi {
+                    Some(pi) => {
+                        let p = &mut seq.phases[pi];
+                        p.name = name.to_owned();
+                        p.index = index;
+                        p.started = time;
+                        p.line = Some(line);
+                    }
+                    None => seq.phases.push(Phase {
+                        name: name.to_owned(),
+                        index,
+                        state: State::Running,
+                        duration_ms: None,
+                        tasks: Vec::new(),
+                        line: Some(line),
+                        started: time,
+                    }),
+                }
+                let sequence = seq.name.clone();
+                self.progress(line, time);
+                out.push(Progress::PhaseStarted { node: self.node.clone(), sequence, name: name.to_owned(), index, total });
+            }
+            Message::PhaseDone { name, index, total, .. } | Message::PhaseFailed { name, index, total } => {
+                let failed = matches!(msg, Message::PhaseFailed { .. });
+                let si = self.ensure_seq(guess_sequence(name), Some(total), line);
+                let pi = self.phase_for_end(si, name, index, line);
+                let seq = &mut self.boot.sequences[si];
+                let p = &mut seq.phases[pi];
+                p.state = if failed { State::Failed } else { State::Done };
+                if let Message::PhaseDone { duration, .. } = msg {
+                    p.duration_ms = go_duration_ms(duration);
+                }
+                if failed {
+                    for t in &mut p.tasks {
+                        if t.state == State::Running {
+                            // Siblings of a failed task are cancelled (v1.2+ errgroup ctx).
+                            t.state = State::Failed;
+                            t.error.get_or_insert_with(|| "cancelled".to_owned());
+                        }
+                    }
+                }
+                let sequence = seq.name.clone();
+                self.progress(line, time);
+                out.push(Progress::PhaseFinished {
+                    node: self.node.clone(),
+                    sequence,
+                    name: name.to_owned(),
+                    index,
+                    total,
+                    state: if failed { State::Failed } else { State::Done },
+                });
+            }
+            Message::TaskStart { name, index, .. } => {
+                let si = self.ensure_seq("", None, line);
+                let pi = self.ensure_phase(si, line);
+                let t = self.task_mut(si, pi, name, index, line);
+                t.count += 1;
+                t.state = State::Running;
+                t.line = line;
+                self.progress(line, time);
+            }
+            Message::TaskDone { name, index, duration, .. } => {
+                let si = self.ensure_seq("", None, line);
+                let pi = self.ensure_phase(si, line);
+                let t = self.task_mut(si, pi, name, index, line);
+                t.state = State::Done;
+                t.duration_ms = go_duration_ms(duration);
+                t.line = line;
+                self.progress(line, time);
+            }
+            Message::TaskFailed { name, index, error, .. } => {
+                let si = self.ensure_seq("", None, line);
+                let pi = self.ensure_phase(si, line);
+                let t = self.task_mut(si, pi, name, index, line);
+                t.state = State::Failed;
+                t.error = Some(error.to_owned());
+                t.line = line;
+                self.progress(line, time);
+            }
+            Message::SequenceError { phase, sequence, error } => {
+                if self.boot.failure.is_none() {
+                    // Only the handler's summary survived (an excerpt): `task 1/1: failed, X`.
+                    let err = error.split_once(": failed, ").map_or(error, |(_, e)| e);
+                    self.boot.failure = Some(Failure {
+                        sequence: sequence.to_owned(),
+                        phase: None,
+                        phase_index: Some(phase.to_string()),
+                        task: None,
+                        error: Some(err.to_owned()),
+                        line,
+                    });
+                }
+            }
+            Message::FatalSequencer { sequence, error } => {
+                if self.boot.failure.is_none() {
+                    self.boot.failure = Some(Failure {
+                        sequence: sequence.to_owned(),
+                        phase: None,
+                        phase_index: None,
+                        task: None,
+                        error: Some(error.to_owned()),
+                        line,
+                    });
+                }
+            }
+            Message::Service(ServiceLine { name, state, text }) => {
+                let s = self.boot.services.entry(name.to_owned()).or_default();
+                s.state = state.to_owned();
+                if text.contains("going to restart") {
+                    s.restarts += 1;
+                    s.last_restart_line = Some(line);
+                } else if text.starts_with("Health check successful") || (state == "Running" && text.starts_with("Started")) {
+                    s.restarts = 0;
+                }
+                if let Some(w) = text.strip_prefix("Waiting for ") {
+                    s.waiting_for = Some(w.to_owned());
+                }
+                if state == "Failed" {
+                    s.failed = true;
+                }
+            }
+            Message::RebootCountdown { .. } => self.boot.rebooting = true,
+            _ => {
+                if text.contains("maintenance service") {
+                    if text.starts_with("leaving maintenance") {
+                        self.boot.maintenance = None;
+                    } else if text.contains("entering maintenance service")
+                        || text.contains("starting maintenance service")
+                    {
+                        self.boot.maintenance.get_or_insert(line);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Outcome of a boot, with the stall explanation when stalled.
+    pub fn outcome_of(boot: &Boot) -> (Outcome, Option<Stall>) {
+        if boot.failure.is_some() || boot.sequences.iter().any(|s| s.state == State::Failed) {
+            return (Outcome::Failed, None);
+        }
+        if boot.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done) {
+            return (Outcome::Succeeded, None);
+        }
+        let running = boot.sequences.iter().rev().find(|s| s.state == State::Running);
+        let phase = running.and_then(|s| s.phases.iter().rev().find(|p| p.state == State::Running));
+        let task = phase.and_then(|p| p.tasks.iter().find(|t| t.state == State::Running));
+        let stall = |reason: String| Stall {
+            sequence: running.map(|s| s.name.clone()).filter(|s| !s.is_empty()),
+            phase: phase.map(|p| p.name.clone()).filter(|s| !s.is_empty()),
+            task: task.map(|t| t.name.clone()),
+            reason,
+            line: task.map(|t| t.line).or_else(|| phase.and_then(|p| p.line)),
+        };
+        if let Some(l) = boot.maintenance {
+            return (
+                Outcome::Stalled,
+                Some(stall(format!("the node entered maintenance mode at line {l} and waits for a machine config"))),
+            );
+        }
+        if let Some((name, s)) = boot.services.iter().find(|(_, s)| s.restarts >= RESTART_LOOP) {
+            return (
+                Outcome::Stalled,
+                Some(stall(format!("service `{name}` keeps failing and restarting ({} times without recovering)", s.restarts))),
+            );
+        }
+        if let (Some(Stamp::Wall(last)), Some(Stamp::Wall(progress))) = (boot.last_time, boot.last_progress) {
+            if last - progress >= STALL_AFTER_SECS && running.is_some() {
+                let mins = ((last - progress) / 60.0).round();
+                return (Outcome::Stalled, Some(stall(format!("no boot progress for {mins} minutes of log time"))));
+            }
+        }
+        if running.is_some() {
+            return (Outcome::Running, None);
+        }
+        (Outcome::Unknown, None)
+    }
+}
+
+fn duration_of<'a>(msg: &Message<'a>) -> &'a str {
+    match *msg {
+        Message::SequenceDone { duration, .. } => duration,
+        _ => "",
+    }
+}
+
+fn failure_of(seq: &Sequence, line: u64) -> Failure {
+    let phase = seq.phases.iter().rev().find(|p| p.state == State::Failed);
+    let task = phase.and_then(|p| p.tasks.iter().filter(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled")).min_by_key(|t| t.line));
+    Failure {
+        sequence: seq.name.clone(),
+        phase: phase.map(|p| p.name.clone()).filter(|n| !n.is_empty()),
+        phase_index: phase.filter(|p| p.index > 0).map(|p| format!("{}/{}", p.index, seq.total.unwrap_or(0))),
+        task: task.map(|t| t.name.clone()),
+        error: task.and_then(|t| t.error.clone()),
+        line: task.map_or(line, |t| t.line),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{envelope, message};
+
+    fn run(log: &str) -> Machine {
+        let mut m = Machine::new("-");
+        for (i, l) in log.lines().enumerate() {
+            let env = envelope::parse(l);
+            let msg = message::parse(&env.text);
+            m.step(i as u64 + 1, env.time, &msg, &env.text);
+        }
+        m
+    }
+
+    #[test]
+    fn bare_triple_fails_at_the_task() {
+        let m = run("[talos] task setupSharedFilesystems (1/1): failed: invalid argument\n\
+                     [talos] phase sharedFilesystems (6/10): failed\n\
+                     [talos] boot sequence: failed");
+        let f = m.boot.failure.clone().unwrap();
+        assert_eq!(f.sequence, "boot");
+        assert_eq!(f.phase.as_deref(), Some("sharedFilesystems"));
+        assert_eq!(f.phase_index.as_deref(), Some("6/10"));
+        assert_eq!(f.task.as_deref(), Some("setupSharedFilesystems"));
+        assert_eq!(f.error.as_deref(), Some("invalid argument"));
+        assert_eq!(f.line, 1);
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Failed);
+    }
+
+    #[test]
+    fn interleaved_tasks_and_success() {
+        let m = run("boot sequence: 2 phase(s)\n\
+                     phase a (1/2): 2 tasks(s)\n\
+                     task y (2/2): starting\n\
+                     task x (1/2): starting\n\
+                     task x (1/2): done, 1ms\n\
+                     task y (2/2): done, 2ms\n\
+                     phase a (1/2): done, 3ms\n\
+                     phase b (2/2): 1 tasks(s)\n\
+                     task z (1/1): starting\n\
+                     task z (1/1): done, 1s\n\
+                     phase b (2/2): done, 1s\n\
+                     boot sequence: done: 2s");
+        let s = &m.boot.sequences[0];
+        assert_eq!(s.state, State::Done);
+        assert_eq!(s.phases[0].tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Succeeded);
+        assert_eq!(s.duration_ms, Some(2000.0));
+    }
+
+    #[test]
+    fn restart_loop_counts_boots() {
+        let one = "initialize sequence: 2 phase(s)\nboot sequence: 8 phase(s)\nboot sequence: failed\n";
+        let m = run(&format!("{one}{one}{one}"));
+        assert_eq!(m.boots(), 3);
+    }
+
+    #[test]
+    fn stall_by_restarts_and_by_time() {
+        let m = run("boot sequence: 1 phase(s)\nphase startEverything (1/1): 1 tasks(s)\n\
+                     service[kubelet](Waiting): Error running x, going to restart forever: boom\n\
+                     service[kubelet](Waiting): Error running x, going to restart forever: boom\n\
+                     service[kubelet](Waiting): Error running x, going to restart forever: boom");
+        let (o, s) = Machine::outcome_of(&m.boot);
+        assert_eq!(o, Outcome::Stalled);
+        assert!(s.unwrap().reason.contains("kubelet"));
+        let m = run("[talos] 2024/01/01 00:00:00 boot sequence: 1 phase(s)\n\
+                     [talos] 2024/01/01 00:00:00 phase startEverything (1/1): 1 tasks(s)\n\
+                     [talos] 2024/01/01 00:09:00 still waiting");
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Stalled);
+        let m = run("[talos] 2024/01/01 00:00:00 boot sequence: 1 phase(s)\n\
+                     [talos] 2024/01/01 00:00:00 phase startEverything (1/1): 1 tasks(s)\n\
+                     [talos] 2024/01/01 00:01:00 still waiting");
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Running);
+    }
+}
