@@ -189,10 +189,7 @@ fn guess_sequence(phase: &str) -> &'static str {
     if phases::LISTS.iter().any(|l| l.sequence == "boot" && l.phases.contains(&phase)) {
         return "boot";
     }
-    phases::LISTS
-        .iter()
-        .find(|l| l.phases.contains(&phase))
-        .map_or("", |l| l.sequence)
+    phases::LISTS.iter().find(|l| l.phases.contains(&phase)).map_or("", |l| l.sequence)
 }
 
 impl Machine {
@@ -352,12 +349,21 @@ impl Machine {
                     line: Some(line),
                 });
                 self.progress(line, time);
-                out.push(Progress::SequenceStarted { node: self.node.clone(), name: name.to_owned(), phases });
+                out.push(Progress::SequenceStarted {
+                    node: self.node.clone(),
+                    name: name.to_owned(),
+                    phases,
+                });
             }
             Message::SequenceDone { name, .. } | Message::SequenceFailed { name } => {
                 let failed = matches!(msg, Message::SequenceFailed { .. });
                 let dur = if failed { None } else { go_duration_ms(duration_of(msg)) };
-                let si = match self.boot.sequences.iter().rposition(|s| s.name == name && s.state == State::Running) {
+                let si = match self
+                    .boot
+                    .sequences
+                    .iter()
+                    .rposition(|s| s.name == name && s.state == State::Running)
+                {
                     Some(i) => i,
                     None => self.ensure_seq(name, None, line),
                 };
@@ -375,7 +381,11 @@ impl Machine {
                     self.boot.failure = Some(failure_of(seq, line));
                 }
                 self.progress(line, time);
-                out.push(Progress::SequenceFinished { node: self.node.clone(), name: name.to_owned(), state });
+                out.push(Progress::SequenceFinished {
+                    node: self.node.clone(),
+                    name: name.to_owned(),
+                    state,
+                });
             }
             Message::PhaseStart { name, index, total, .. } => {
                 let si = self.ensure_seq(guess_sequence(name), Some(total), line);
@@ -407,7 +417,13 @@ impl Machine {
                 }
                 let sequence = seq.name.clone();
                 self.progress(line, time);
-                out.push(Progress::PhaseStarted { node: self.node.clone(), sequence, name: name.to_owned(), index, total });
+                out.push(Progress::PhaseStarted {
+                    node: self.node.clone(),
+                    sequence,
+                    name: name.to_owned(),
+                    index,
+                    total,
+                });
             }
             Message::PhaseDone { name, index, total, .. } | Message::PhaseFailed { name, index, total } => {
                 let failed = matches!(msg, Message::PhaseFailed { .. });
@@ -498,7 +514,9 @@ impl Machine {
                 if text.contains("going to restart") {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
-                } else if text.starts_with("Health check successful") || (state == "Running" && text.starts_with("Started")) {
+                } else if text.starts_with("Health check successful")
+                    || (state == "Running" && text.starts_with("Started"))
+                {
                     s.restarts = 0;
                 }
                 if let Some(w) = text.strip_prefix("Waiting for ") {
@@ -545,19 +563,27 @@ impl Machine {
         if let Some(l) = boot.maintenance {
             return (
                 Outcome::Stalled,
-                Some(stall(format!("the node entered maintenance mode at line {l} and waits for a machine config"))),
+                Some(stall(format!(
+                    "the node entered maintenance mode at line {l} and waits for a machine config"
+                ))),
             );
         }
         if let Some((name, s)) = boot.services.iter().find(|(_, s)| s.restarts >= RESTART_LOOP) {
             return (
                 Outcome::Stalled,
-                Some(stall(format!("service `{name}` keeps failing and restarting ({} times without recovering)", s.restarts))),
+                Some(stall(format!(
+                    "service `{name}` keeps failing and restarting ({} times without recovering)",
+                    s.restarts
+                ))),
             );
         }
         if let (Some(Stamp::Wall(last)), Some(Stamp::Wall(progress))) = (boot.last_time, boot.last_progress) {
             if last - progress >= STALL_AFTER_SECS && running.is_some() {
                 let mins = ((last - progress) / 60.0).round();
-                return (Outcome::Stalled, Some(stall(format!("no boot progress for {mins} minutes of log time"))));
+                return (
+                    Outcome::Stalled,
+                    Some(stall(format!("no boot progress for {mins} minutes of log time"))),
+                );
             }
         }
         if running.is_some() {
@@ -576,7 +602,12 @@ fn duration_of<'a>(msg: &Message<'a>) -> &'a str {
 
 fn failure_of(seq: &Sequence, line: u64) -> Failure {
     let phase = seq.phases.iter().rev().find(|p| p.state == State::Failed);
-    let task = phase.and_then(|p| p.tasks.iter().filter(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled")).min_by_key(|t| t.line));
+    let task = phase.and_then(|p| {
+        p.tasks
+            .iter()
+            .filter(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
+            .min_by_key(|t| t.line)
+    });
     Failure {
         sequence: seq.name.clone(),
         phase: phase.map(|p| p.name.clone()).filter(|n| !n.is_empty()),

@@ -1,1 +1,22 @@
-fn main() {}
+//! The `talos-doctor` binary: parse arguments, run, print a fatal error once.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = talos_doctor::cli::Cli::parse();
+    match talos_doctor::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("talos-doctor: error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::from(talos_doctor::exit::TOOL_ERROR)
+        }
+    }
+}

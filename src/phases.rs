@@ -34,6 +34,11 @@ impl PhaseList {
         if self.phases.is_empty() { self.count } else { self.phases.len() as u32 }
     }
 
+    /// True for a list that names no phases and counts none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Name of phase `index` (1-based), if known.
     pub fn name(&self, index: u32) -> Option<&'static str> {
         self.phases.get(index.checked_sub(1)? as usize).copied()
@@ -55,51 +60,565 @@ const LAST: (u32, u32, u32) = (1, 99, 99);
 /// Every known phase list (seq.go at each tag; reference §2.1–§2.3).
 pub static LISTS: &[PhaseList] = &[
     // Container boot (§2.1).
-    list!("v1.0–v1.2 (worker)", V10, (1, 2, 99), Container, "boot", ["validateConfig", "saveConfig", "env", "containerd", "dbus", "sharedFilesystems", "var", "udevSetup", "userSetup", "startEverything"]),
-    list!("v1.0–v1.1 (control plane)", V10, (1, 1, 99), Container, "boot", ["validateConfig", "saveConfig", "env", "containerd", "dbus", "sharedFilesystems", "var", "udevSetup", "userSetup", "startEverything", "labelMaster"]),
-    list!("v1.2 (control plane)", (1, 2, 0), (1, 2, 99), Container, "boot", ["validateConfig", "saveConfig", "env", "containerd", "dbus", "sharedFilesystems", "var", "udevSetup", "userSetup", "startEverything", "labelControlPlane"]),
-    list!("v1.3 (worker)", (1, 3, 0), (1, 3, 99), Container, "boot", ["validateConfig", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "containerd", "dbus", "sharedFilesystems", "var", "legacyCleanup", "udevSetup", "userSetup", "startEverything"]),
-    list!("v1.3 (control plane)", (1, 3, 0), (1, 3, 99), Container, "boot", ["validateConfig", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "containerd", "dbus", "sharedFilesystems", "var", "legacyCleanup", "udevSetup", "userSetup", "startEverything", "labelControlPlane"]),
-    list!("v1.4 (worker)", (1, 4, 0), (1, 4, 99), Container, "boot", ["validateConfig", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "containerd", "dbus", "sharedFilesystems", "var", "legacyCleanup", "userSetup", "startEverything"]),
-    list!("v1.4 (control plane)", (1, 4, 0), (1, 4, 99), Container, "boot", ["validateConfig", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "containerd", "dbus", "sharedFilesystems", "var", "legacyCleanup", "userSetup", "startEverything", "labelControlPlane"]),
-    list!("v1.5", (1, 5, 0), (1, 5, 99), Container, "boot", ["saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "containerd", "dbus", "sharedFilesystems", "var", "legacyCleanup", "userSetup", "extendPCRStartAll", "startEverything"]),
-    list!("v1.6.0–v1.6.4", (1, 6, 0), (1, 6, 4), Container, "boot", ["saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "dbus", "sharedFilesystems", "var", "legacyCleanup", "userSetup", "extendPCRStartAll", "startEverything"]),
-    list!("v1.6.5–v1.9", (1, 6, 5), (1, 9, 99), Container, "boot", ["saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "dbus", "sharedFilesystems", "var", "userSetup", "extendPCRStartAll", "startEverything"]),
-    list!("v1.10+", (1, 10, 0), LAST, Container, "boot", ["memorySizeCheck", "diskSizeCheck", "env", "dbus", "sharedFilesystems", "ephemeral", "userSetup", "startEverything"]),
+    list!(
+        "v1.0–v1.2 (worker)",
+        V10,
+        (1, 2, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "udevSetup",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.0–v1.1 (control plane)",
+        V10,
+        (1, 1, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "udevSetup",
+            "userSetup",
+            "startEverything",
+            "labelMaster"
+        ]
+    ),
+    list!(
+        "v1.2 (control plane)",
+        (1, 2, 0),
+        (1, 2, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "udevSetup",
+            "userSetup",
+            "startEverything",
+            "labelControlPlane"
+        ]
+    ),
+    list!(
+        "v1.3 (worker)",
+        (1, 3, 0),
+        (1, 3, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "legacyCleanup",
+            "udevSetup",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.3 (control plane)",
+        (1, 3, 0),
+        (1, 3, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "legacyCleanup",
+            "udevSetup",
+            "userSetup",
+            "startEverything",
+            "labelControlPlane"
+        ]
+    ),
+    list!(
+        "v1.4 (worker)",
+        (1, 4, 0),
+        (1, 4, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "legacyCleanup",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.4 (control plane)",
+        (1, 4, 0),
+        (1, 4, 99),
+        Container,
+        "boot",
+        [
+            "validateConfig",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "legacyCleanup",
+            "userSetup",
+            "startEverything",
+            "labelControlPlane"
+        ]
+    ),
+    list!(
+        "v1.5",
+        (1, 5, 0),
+        (1, 5, 99),
+        Container,
+        "boot",
+        [
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "containerd",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "legacyCleanup",
+            "userSetup",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.6.0–v1.6.4",
+        (1, 6, 0),
+        (1, 6, 4),
+        Container,
+        "boot",
+        [
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "legacyCleanup",
+            "userSetup",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.6.5–v1.9",
+        (1, 6, 5),
+        (1, 9, 99),
+        Container,
+        "boot",
+        [
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "sharedFilesystems",
+            "var",
+            "userSetup",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.10+",
+        (1, 10, 0),
+        LAST,
+        Container,
+        "boot",
+        [
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "sharedFilesystems",
+            "ephemeral",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
     // Container initialize (§2.2).
-    list!("v1.0–v1.3", V10, (1, 3, 99), Container, "initialize", ["logger", "systemRequirements", "etc", "config"]),
-    list!("v1.4–v1.5", (1, 4, 0), (1, 5, 99), Container, "initialize", ["logger", "systemRequirements", "etc", "machined", "config"]),
-    list!("v1.6–v1.8", (1, 6, 0), (1, 8, 99), Container, "initialize", ["systemRequirements", "etc", "machined", "config"]),
+    list!(
+        "v1.0–v1.3",
+        V10,
+        (1, 3, 99),
+        Container,
+        "initialize",
+        ["logger", "systemRequirements", "etc", "config"]
+    ),
+    list!(
+        "v1.4–v1.5",
+        (1, 4, 0),
+        (1, 5, 99),
+        Container,
+        "initialize",
+        ["logger", "systemRequirements", "etc", "machined", "config"]
+    ),
+    list!(
+        "v1.6–v1.8",
+        (1, 6, 0),
+        (1, 8, 99),
+        Container,
+        "initialize",
+        ["systemRequirements", "etc", "machined", "config"]
+    ),
     list!("v1.9+", (1, 9, 0), LAST, Container, "initialize", ["machined", "config"]),
     // Container shutdown and reset.
-    list!("v1.0–v1.5", V10, (1, 5, 99), Container, "shutdown", ["cleanup", "dbus", "stopEverything", "shutdown"]),
-    list!("v1.6–v1.9", (1, 6, 0), (1, 9, 99), Container, "shutdown", ["storeShudown", "cleanup", "dbus", "stopEverything", "shutdown"]),
-    list!("v1.10+", (1, 10, 0), LAST, Container, "shutdown", ["storeShutdown", "cleanup", "dbus", "stopEverything", "shutdown"]),
+    list!(
+        "v1.0–v1.5",
+        V10,
+        (1, 5, 99),
+        Container,
+        "shutdown",
+        ["cleanup", "dbus", "stopEverything", "shutdown"]
+    ),
+    list!(
+        "v1.6–v1.9",
+        (1, 6, 0),
+        (1, 9, 99),
+        Container,
+        "shutdown",
+        ["storeShudown", "cleanup", "dbus", "stopEverything", "shutdown"]
+    ),
+    list!(
+        "v1.10+",
+        (1, 10, 0),
+        LAST,
+        Container,
+        "shutdown",
+        ["storeShutdown", "cleanup", "dbus", "stopEverything", "shutdown"]
+    ),
     list!("v1.0+", V10, LAST, Container, "reset", ["stopEverything", "shutdown"]),
     // Metal/cloud boot (§2.3). Names where the reference lists them; the order of the
     // v1.3/v1.4 additions follows seq.go's insertion points.
-    list!("v1.0–v1.1 (control plane)", V10, (1, 1, 99), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "validateConfig", "saveConfig", "env", "containerd", "dbus", "ephemeral", "var", "overlay", "udevSetup", "udevd", "userDisks", "userSetup", "lvm", "startEverything", "labelMaster", "uncordon", "bootloader"]),
-    list!("v1.2 (control plane)", (1, 2, 0), (1, 2, 99), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "validateConfig", "saveConfig", "env", "containerd", "dbus", "ephemeral", "var", "overlay", "udevSetup", "udevd", "userDisks", "userSetup", "lvm", "startEverything", "labelControlPlane", "uncordon", "bootloader"]),
-    list!("v1.0–v1.2 (worker)", V10, (1, 2, 99), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "validateConfig", "saveConfig", "env", "containerd", "dbus", "ephemeral", "var", "overlay", "udevSetup", "udevd", "userDisks", "userSetup", "lvm", "startEverything", "uncordon", "bootloader"]),
+    list!(
+        "v1.0–v1.1 (control plane)",
+        V10,
+        (1, 1, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "validateConfig",
+            "saveConfig",
+            "env",
+            "containerd",
+            "dbus",
+            "ephemeral",
+            "var",
+            "overlay",
+            "udevSetup",
+            "udevd",
+            "userDisks",
+            "userSetup",
+            "lvm",
+            "startEverything",
+            "labelMaster",
+            "uncordon",
+            "bootloader"
+        ]
+    ),
+    list!(
+        "v1.2 (control plane)",
+        (1, 2, 0),
+        (1, 2, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "validateConfig",
+            "saveConfig",
+            "env",
+            "containerd",
+            "dbus",
+            "ephemeral",
+            "var",
+            "overlay",
+            "udevSetup",
+            "udevd",
+            "userDisks",
+            "userSetup",
+            "lvm",
+            "startEverything",
+            "labelControlPlane",
+            "uncordon",
+            "bootloader"
+        ]
+    ),
+    list!(
+        "v1.0–v1.2 (worker)",
+        V10,
+        (1, 2, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "validateConfig",
+            "saveConfig",
+            "env",
+            "containerd",
+            "dbus",
+            "ephemeral",
+            "var",
+            "overlay",
+            "udevSetup",
+            "udevd",
+            "userDisks",
+            "userSetup",
+            "lvm",
+            "startEverything",
+            "uncordon",
+            "bootloader"
+        ]
+    ),
     list!("v1.3 (control plane)", (1, 3, 0), (1, 3, 99), Metal, "boot", count 22),
     list!("v1.4 (control plane)", (1, 4, 0), (1, 4, 99), Metal, "boot", count 21),
-    list!("v1.5", (1, 5, 0), (1, 5, 99), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "containerd", "dbus", "ephemeral", "var", "legacyCleanup", "overlay", "udevSetup", "userDisks", "userSetup", "lvm", "extendPCRStartAll", "startEverything"]),
-    list!("v1.6.0–v1.6.4", (1, 6, 0), (1, 6, 4), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "dbus", "ephemeral", "var", "legacyCleanup", "overlay", "udevSetup", "userDisks", "userSetup", "lvm", "extendPCRStartAll", "startEverything"]),
-    list!("v1.6.5–v1.7", (1, 6, 5), (1, 7, 99), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "dbus", "ephemeral", "var", "overlay", "udevSetup", "userDisks", "userSetup", "lvm", "extendPCRStartAll", "startEverything"]),
-    list!("v1.8–v1.9", (1, 8, 0), (1, 9, 99), Metal, "boot", ["saveStateEncryptionConfig", "mountState", "saveConfig", "memorySizeCheck", "diskSizeCheck", "env", "dbus", "ephemeral", "var", "overlay", "udevSetup", "userDisks", "userSetup", "extendPCRStartAll", "startEverything"]),
-    list!("v1.10", (1, 10, 0), (1, 10, 99), Metal, "boot", ["saveStateEncryptionConfig", "memorySizeCheck", "diskSizeCheck", "env", "dbus", "ephemeral", "udevSetup", "userDisks", "userSetup", "startEverything"]),
-    list!("v1.11–v1.13", (1, 11, 0), (1, 13, 99), Metal, "boot", ["memorySizeCheck", "diskSizeCheck", "env", "dbus", "ephemeral", "udevSetup", "userDisks", "userSetup", "startEverything"]),
-    list!("v1.14+", (1, 14, 0), LAST, Metal, "boot", ["memorySizeCheck", "diskSizeCheck", "env", "dbus", "ephemeral", "promotableVolumes", "userDisks", "userSetup", "startEverything"]),
+    list!(
+        "v1.5",
+        (1, 5, 0),
+        (1, 5, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "containerd",
+            "dbus",
+            "ephemeral",
+            "var",
+            "legacyCleanup",
+            "overlay",
+            "udevSetup",
+            "userDisks",
+            "userSetup",
+            "lvm",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.6.0–v1.6.4",
+        (1, 6, 0),
+        (1, 6, 4),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "ephemeral",
+            "var",
+            "legacyCleanup",
+            "overlay",
+            "udevSetup",
+            "userDisks",
+            "userSetup",
+            "lvm",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.6.5–v1.7",
+        (1, 6, 5),
+        (1, 7, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "ephemeral",
+            "var",
+            "overlay",
+            "udevSetup",
+            "userDisks",
+            "userSetup",
+            "lvm",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.8–v1.9",
+        (1, 8, 0),
+        (1, 9, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "mountState",
+            "saveConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "ephemeral",
+            "var",
+            "overlay",
+            "udevSetup",
+            "userDisks",
+            "userSetup",
+            "extendPCRStartAll",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.10",
+        (1, 10, 0),
+        (1, 10, 99),
+        Metal,
+        "boot",
+        [
+            "saveStateEncryptionConfig",
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "ephemeral",
+            "udevSetup",
+            "userDisks",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.11–v1.13",
+        (1, 11, 0),
+        (1, 13, 99),
+        Metal,
+        "boot",
+        [
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "ephemeral",
+            "udevSetup",
+            "userDisks",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
+    list!(
+        "v1.14+",
+        (1, 14, 0),
+        LAST,
+        Metal,
+        "boot",
+        [
+            "memorySizeCheck",
+            "diskSizeCheck",
+            "env",
+            "dbus",
+            "ephemeral",
+            "promotableVolumes",
+            "userDisks",
+            "userSetup",
+            "startEverything"
+        ]
+    ),
     // Metal initialize: counts (deferred phases keep their index even when skipped).
     list!("v1.4–v1.7", (1, 4, 0), (1, 7, 99), Metal, "initialize", count 11),
     list!("v1.8", (1, 8, 0), (1, 8, 99), Metal, "initialize", count 12),
     list!("v1.9", (1, 9, 0), (1, 9, 99), Metal, "initialize", count 10),
-    list!("v1.10+", (1, 10, 0), LAST, Metal, "initialize", ["systemRequirements", "earlyServices", "usb", "meta", "cleanupBootloader", "dashboard", "wipeDisks", "haltIfInstalled", "config"]),
+    list!(
+        "v1.10+",
+        (1, 10, 0),
+        LAST,
+        Metal,
+        "initialize",
+        [
+            "systemRequirements",
+            "earlyServices",
+            "usb",
+            "meta",
+            "cleanupBootloader",
+            "dashboard",
+            "wipeDisks",
+            "haltIfInstalled",
+            "config"
+        ]
+    ),
 ];
 
 /// Phase names only the metal/cloud boot has: their presence rules out container mode.
-pub const METAL_ONLY_PHASES: &[&str] =
-    &["mountState", "saveStateEncryptionConfig", "ephemeral", "overlay", "udevd", "userDisks", "lvm", "bootloader", "uncordon", "earlyServices", "usb", "meta"];
+pub const METAL_ONLY_PHASES: &[&str] = &[
+    "mountState",
+    "saveStateEncryptionConfig",
+    "ephemeral",
+    "overlay",
+    "udevd",
+    "userDisks",
+    "lvm",
+    "bootloader",
+    "uncordon",
+    "earlyServices",
+    "usb",
+    "meta",
+];
 
 /// What one sequence run showed: its announced count and the phases seen by index.
 #[derive(Debug, Clone, Default)]
@@ -122,9 +641,7 @@ where
         .filter(|l| l.sequence == obs.sequence)
         .filter(|l| mode.is_none_or(|m| m == l.mode))
         .filter(|l| obs.total.is_none_or(|n| n == l.len()))
-        .filter(|l| {
-            obs.seen.iter().all(|(i, name)| l.phases.is_empty() || l.name(*i) == Some(*name))
-        })
+        .filter(|l| obs.seen.iter().all(|(i, name)| l.phases.is_empty() || l.name(*i) == Some(*name)))
         .filter(|_| obs.total.is_some() || !obs.seen.is_empty())
         .collect()
 }
@@ -185,7 +702,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: &[(&str, Option<u32>, &[(u32, &str)], Option<Mode>, Option<&str>)] = &[
+        type Case<'a> = (&'a str, Option<u32>, &'a [(u32, &'a str)], Option<Mode>, Option<&'a str>);
+        let cases: &[Case<'_>] = &[
             ("boot", Some(10), &[(1, "saveConfig")], Some(Mode::Container), Some("v1.6.5–v1.9")),
             ("boot", Some(10), &[(1, "validateConfig")], Some(Mode::Container), Some("v1.0–v1.2")),
             ("boot", Some(10), &[(6, "sharedFilesystems")], Some(Mode::Container), Some("v1.0–v1.9")),

@@ -150,7 +150,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: &[(&[&[u8]], usize, &[(u64, &str, bool)])] = &[
+        type Case<'a> = (&'a [&'a [u8]], usize, &'a [(u64, &'a str, bool)]);
+        let cases: &[Case<'_>] = &[
             (&[b""], 100, &[]),
             (&[b"a\nb\n"], 100, &[(1, "a", false), (2, "b", false)]),
             (&[b"a\r\nb"], 100, &[(1, "a", false), (2, "b", false)]),

@@ -42,9 +42,7 @@ impl Level {
             "debug" | "trace" => Level::Debug,
             "info" | "notice" => Level::Info,
             "warn" | "warning" => Level::Warn,
-            "err" | "error" | "crit" | "alert" | "emerg" | "fatal" | "panic" | "dpanic" => {
-                Level::Error
-            }
+            "err" | "error" | "crit" | "alert" | "emerg" | "fatal" | "panic" | "dpanic" => Level::Error,
             _ => return None,
         })
     }
@@ -119,8 +117,8 @@ fn docker_stamp(i: &str) -> Res<'_, f64> {
 }
 
 const FACILITIES: &[&str] = &[
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
 
 /// `user: warning: [2022-08-06T20:06:35.921770935Z]: ` (`talosctl dmesg`, server format
@@ -131,19 +129,16 @@ fn dmesg_prefix(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
     if !FACILITIES.contains(&fac) {
         return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
     }
-    let (r, lvl) = preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": "))).parse(r)?;
+    let (r, lvl) =
+        preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": "))).parse(r)?;
     let (r, t) = delimited(char('['), rfc3339, tag("]: ")).parse(r)?;
     Ok((r, (fac, Level::parse(lvl), t)))
 }
 
 /// `[    3.292923] ` kernel console stamp, with an optional `[T1]` caller field.
 fn kernel_stamp(i: &str) -> Res<'_, f64> {
-    let (r, num) = delimited(
-        (char('['), space0),
-        recognize((digit1, char('.'), digit1)),
-        char(']'),
-    )
-    .parse(i)?;
+    let (r, num) =
+        delimited((char('['), space0), recognize((digit1, char('.'), digit1)), char(']')).parse(i)?;
     // PRINTK_CALLER adds `[T123]` (thread) or `[C1]` (CPU); nothing else may be eaten here,
     // least of all the `[talos]` that follows.
     let (r, _) = opt(preceded(
@@ -283,11 +278,8 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
         return None;
     };
     outer.dialect.json = true;
-    let level = map
-        .get("talos-level")
-        .or_else(|| map.get("level"))
-        .and_then(|v| v.as_str())
-        .and_then(Level::parse);
+    let level =
+        map.get("talos-level").or_else(|| map.get("level")).and_then(|v| v.as_str()).and_then(Level::parse);
     let time = map
         .get("talos-time")
         .or_else(|| map.get("ts"))
@@ -382,7 +374,13 @@ mod tests {
             ),
             (
                 "[    3.292923] [talos] initialize sequence: 11 phase(s)",
-                Want { node: None, talos: true, task: None, text: "initialize sequence: 11 phase(s)", wall: false },
+                Want {
+                    node: None,
+                    talos: true,
+                    task: None,
+                    text: "initialize sequence: 11 phase(s)",
+                    wall: false,
+                },
             ),
             (
                 "[talos] [initramfs] booting Talos v1.12.0",
@@ -406,17 +404,29 @@ mod tests {
             ),
             (
                 "panic: runtime error: slice bounds out of range",
-                Want { node: None, talos: false, task: None, text: "panic: runtime error: slice bounds out of range", wall: false },
+                Want {
+                    node: None,
+                    talos: false,
+                    task: None,
+                    text: "panic: runtime error: slice bounds out of range",
+                    wall: false,
+                },
             ),
             (
                 "error acquiring via platform vmware: failed to decode extraConfig",
-                Want { node: None, talos: false, task: None, text: "error acquiring via platform vmware: failed to decode extraConfig", wall: false },
+                Want {
+                    node: None,
+                    talos: false,
+                    task: None,
+                    text: "error acquiring via platform vmware: failed to decode extraConfig",
+                    wall: false,
+                },
             ),
-            ("boot sequence: failed", Want { node: None, talos: false, task: None, text: "boot sequence: failed", wall: false }),
             (
-                "2024/10/09 12:53:24 limited GOMAXPROCS to 4",
-                w(None, false, "limited GOMAXPROCS to 4"),
+                "boot sequence: failed",
+                Want { node: None, talos: false, task: None, text: "boot sequence: failed", wall: false },
             ),
+            ("2024/10/09 12:53:24 limited GOMAXPROCS to 4", w(None, false, "limited GOMAXPROCS to 4")),
             (
                 r#"{"msg":"[talos] 2024/10/09 12:53:26 task setupSharedFilesystems (1/1): failed: invalid argument","talos-level":"info","talos-service":"machined","talos-time":"2024-10-09T12:53:26.5Z"}"#,
                 w(None, true, "task setupSharedFilesystems (1/1): failed: invalid argument"),

@@ -12,6 +12,7 @@ use nom::{
 
 /// A sequencer or service event; everything else is [`Message::Other`].
 #[derive(Debug, Clone, PartialEq)]
+#[expect(missing_docs, reason = "fields are named after the format verbs they hold, documented per variant")]
 pub enum Message<'a> {
     /// `%s sequence: %d phase(s)`
     SequenceStart { name: &'a str, phases: u32 },
@@ -87,7 +88,8 @@ fn sequence(i: &str) -> Res<'_, Message<'_>> {
 }
 
 fn phase(i: &str) -> Res<'_, Message<'_>> {
-    let (r, (_, name, _, (index, total), _)) = (tag("phase "), ident, char(' '), counter, tag(": ")).parse(i)?;
+    let (r, (_, name, _, (index, total), _)) =
+        (tag("phase "), ident, char(' '), counter, tag(": ")).parse(i)?;
     if let Ok((r, (tasks, _))) = all_consuming((uint, tag(" tasks(s)"))).parse(r) {
         return Ok((r, Message::PhaseStart { name, index, total, tasks }));
     }
@@ -99,7 +101,8 @@ fn phase(i: &str) -> Res<'_, Message<'_>> {
 }
 
 fn task(i: &str) -> Res<'_, Message<'_>> {
-    let (r, (_, name, _, (index, total), _)) = (tag("task "), ident, char(' '), counter, tag(": ")).parse(i)?;
+    let (r, (_, name, _, (index, total), _)) =
+        (tag("task "), ident, char(' '), counter, tag(": ")).parse(i)?;
     if r == "starting" {
         return Ok(("", Message::TaskStart { name, index, total }));
     }
@@ -125,15 +128,8 @@ fn fatal_sequencer(i: &str) -> Res<'_, Message<'_>> {
 }
 
 fn service(i: &str) -> Res<'_, Message<'_>> {
-    let (r, (_, name, _, state, _, text)) = (
-        tag("service["),
-        take_until("]("),
-        tag("]("),
-        ident,
-        tag("): "),
-        rest,
-    )
-        .parse(i)?;
+    let (r, (_, name, _, state, _, text)) =
+        (tag("service["), take_until("]("), tag("]("), ident, tag("): "), rest).parse(i)?;
     Ok((r, Message::Service(ServiceLine { name, state, text })))
 }
 
@@ -214,12 +210,30 @@ mod tests {
             ("boot sequence: 10 phase(s)", SequenceStart { name: "boot", phases: 10 }),
             ("install sequence: done: 3.767µs", SequenceDone { name: "install", duration: "3.767µs" }),
             ("boot sequence: failed", SequenceFailed { name: "boot" }),
-            ("emergencyVolumeCleanup sequence: 0 phase(s)", SequenceStart { name: "emergencyVolumeCleanup", phases: 0 }),
-            ("phase sharedFilesystems (6/10): 1 tasks(s)", PhaseStart { name: "sharedFilesystems", index: 6, total: 10, tasks: 1 }),
-            ("phase env (4/10): done, 412.7µs", PhaseDone { name: "env", index: 4, total: 10, duration: "412.7µs" }),
-            ("phase sharedFilesystems (6/10): failed", PhaseFailed { name: "sharedFilesystems", index: 6, total: 10 }),
-            ("task setupSharedFilesystems (1/1): starting", TaskStart { name: "setupSharedFilesystems", index: 1, total: 1 }),
-            ("task saveConfig (1/1): done, 1.187902ms", TaskDone { name: "saveConfig", index: 1, total: 1, duration: "1.187902ms" }),
+            (
+                "emergencyVolumeCleanup sequence: 0 phase(s)",
+                SequenceStart { name: "emergencyVolumeCleanup", phases: 0 },
+            ),
+            (
+                "phase sharedFilesystems (6/10): 1 tasks(s)",
+                PhaseStart { name: "sharedFilesystems", index: 6, total: 10, tasks: 1 },
+            ),
+            (
+                "phase env (4/10): done, 412.7µs",
+                PhaseDone { name: "env", index: 4, total: 10, duration: "412.7µs" },
+            ),
+            (
+                "phase sharedFilesystems (6/10): failed",
+                PhaseFailed { name: "sharedFilesystems", index: 6, total: 10 },
+            ),
+            (
+                "task setupSharedFilesystems (1/1): starting",
+                TaskStart { name: "setupSharedFilesystems", index: 1, total: 1 },
+            ),
+            (
+                "task saveConfig (1/1): done, 1.187902ms",
+                TaskDone { name: "saveConfig", index: 1, total: 1, duration: "1.187902ms" },
+            ),
             (
                 "task setupSharedFilesystems (1/1): failed: invalid argument",
                 TaskFailed { name: "setupSharedFilesystems", index: 1, total: 1, error: "invalid argument" },
@@ -238,7 +252,11 @@ mod tests {
             ),
             (
                 "service[kubelet](Waiting): Waiting for service \"cri\" to be \"up\"",
-                Service(ServiceLine { name: "kubelet", state: "Waiting", text: "Waiting for service \"cri\" to be \"up\"" }),
+                Service(ServiceLine {
+                    name: "kubelet",
+                    state: "Waiting",
+                    text: "Waiting for service \"cri\" to be \"up\"",
+                }),
             ),
             ("booting Talos v1.12.0", Booting { version: "v1.12.0" }),
             ("booting Talos Talos v1.13.1", Booting { version: "v1.13.1" }),

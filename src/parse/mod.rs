@@ -13,4 +13,3 @@ pub mod time;
 
 pub use envelope::{Dialect, Envelope, Level};
 pub use message::{Message, ServiceLine, Zap};
-

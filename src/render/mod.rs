@@ -2,6 +2,13 @@
 //! Write)`. They never pick colours or read the environment themselves: everything they
 //! need arrives in [`RenderOptions`], decided once in `config.rs`.
 
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
+
 /// What a renderer may vary on.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {

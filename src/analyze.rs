@@ -1,0 +1,758 @@
+//! The analyzer: lines in, report out.
+//!
+//! `Analyzer` ties the pipeline together for any number of inputs and nodes: each line is
+//! decoded (bytes first, lossy only when needed), its envelope and message parsed, the
+//! node's state machine stepped and the rules matched. Nothing of the input is kept but
+//! evidence, a little context around it, and bounded per-node counters, so memory does not
+//! grow with the log. [`Analyzer::report`] can be called at any time (live `watch`).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::fingerprint;
+use crate::input::lines::RawLine;
+use crate::kb::Kb;
+use crate::kb::matcher::{self, LineCtx, NodeMatcher};
+use crate::kb::rule::EventKind;
+pub use crate::machine::Progress;
+use crate::machine::{Boot, Machine};
+use crate::parse::{envelope, message, message::Message};
+use crate::phases::{self, Observed};
+use crate::redact::redact;
+use crate::report::{
+    ContextLine, Evidence, Finding, Mode, NodeReport, Outcome, PhaseReport, Report, SCHEMA_VERSION,
+    SequenceReport, Severity, State, Stats, TaskReport, Template, Tool, Unexplained,
+};
+
+/// Options of an analysis.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Mask secrets in every text that leaves the analyzer (default on).
+    pub redact: bool,
+    /// Context lines before and after each evidence line.
+    pub context: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { redact: true, context: 2 }
+    }
+}
+
+/// Most distinct error templates kept per node for unexplained failures.
+const MAX_TEMPLATES: usize = 256;
+
+#[derive(Debug, Default)]
+struct ModeVotes {
+    container: u64,
+    metal: u64,
+    explicit: Option<(Mode, String)>,
+    evidence: Vec<String>,
+}
+
+#[derive(Debug)]
+struct TemplateEntry {
+    count: u64,
+    first: Evidence,
+    last_line: u64,
+}
+
+#[derive(Debug)]
+struct NodeState {
+    machine: Machine,
+    matcher: NodeMatcher,
+    lines: u64,
+    mode: ModeVotes,
+    ring: Vec<ContextLine>,
+    after: Vec<(usize, usize, usize)>,
+    templates: HashMap<String, TemplateEntry>,
+    input: String,
+    /// Templates belong to the current boot only.
+    boot_of_templates: u32,
+}
+
+/// Streaming analysis of one or more inputs.
+pub struct Analyzer<'k> {
+    kb: &'k Kb,
+    opts: AnalyzeOptions,
+    nodes: Vec<NodeState>,
+    index: HashMap<String, usize>,
+    input: String,
+    inputs: Vec<String>,
+    default_node: String,
+    stats: Stats,
+    warnings: Vec<String>,
+    clean: String,
+    errorish: Regex,
+    platform: Regex,
+}
+
+fn strip_ansi(bytes: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b {
+            i += 1;
+            if i < bytes.len() && bytes[i] == b'[' {
+                i += 1;
+                while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
+                    i += 1;
+                }
+                i += 1;
+            } else if i < bytes.len() && bytes[i] == b']' {
+                // OSC: up to BEL or ST.
+                while i < bytes.len() && bytes[i] != 0x07 && bytes[i] != 0x1b {
+                    i += 1;
+                }
+                i += 1;
+            } else {
+                i += 1;
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+}
+
+impl<'k> Analyzer<'k> {
+    /// A new analysis with the given rules.
+    pub fn new(kb: &'k Kb, opts: AnalyzeOptions) -> Self {
+        Analyzer {
+            kb,
+            opts,
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            input: "-".into(),
+            inputs: Vec::new(),
+            default_node: "-".into(),
+            stats: Stats::default(),
+            warnings: Vec::new(),
+            clean: String::new(),
+            errorish: Regex::new(
+                r"(?i)error|fail|panic|fatal|refused|timeout|timed out|denied|unable to|cannot|invalid|no such|not found|unreachable|oom",
+            )
+            .expect("static regex"),
+            platform: Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#).expect("static regex"),
+        }
+    }
+
+    /// Starts a new input: its name (shown with evidence when there are several) and the
+    /// node its lines belong to when they carry no node prefix.
+    pub fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
+        self.input = name.to_owned();
+        self.inputs.push(name.to_owned());
+        self.default_node = default_node.unwrap_or("-").to_owned();
+    }
+
+    /// Records a warning about the input (shown in the report).
+    pub fn warn(&mut self, msg: String) {
+        self.warnings.push(msg);
+    }
+
+    /// Lines seen so far.
+    pub fn lines(&self) -> u64 {
+        self.stats.lines
+    }
+
+    fn node_index(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.nodes.push(NodeState {
+            machine: Machine::new(name),
+            matcher: NodeMatcher::default(),
+            lines: 0,
+            mode: ModeVotes::default(),
+            ring: Vec::new(),
+            after: Vec::new(),
+            templates: HashMap::new(),
+            input: self.input.clone(),
+            boot_of_templates: 1,
+        });
+        self.index.insert(name.to_owned(), self.nodes.len() - 1);
+        self.nodes.len() - 1
+    }
+
+    /// Feeds one line. Returns the boot progress it caused.
+    pub fn push_line(&mut self, raw: RawLine<'_>) -> Vec<Progress> {
+        self.stats.lines += 1;
+        self.stats.bytes += raw.bytes.len() as u64 + 1;
+        if raw.truncated {
+            self.stats.truncated_lines += 1;
+        }
+        let mut owned;
+        let mut bytes = raw.bytes;
+        if memchr::memchr(0x1b, bytes).is_some() {
+            owned = Vec::with_capacity(bytes.len());
+            strip_ansi(bytes, &mut owned);
+            self.stats.ansi_lines += 1;
+            bytes = &owned;
+        } else {
+            owned = Vec::new();
+        }
+        let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                self.stats.invalid_utf8_lines += 1;
+                String::from_utf8_lossy(bytes)
+            }
+        };
+        let progress = self.step(raw.no, &text);
+        drop(owned);
+        progress
+    }
+
+    fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
+        let env = envelope::parse(line);
+        let msg = message::parse(&env.text);
+        let node_name = env.node.unwrap_or(&self.default_node).to_owned();
+        let ni = self.node_index(&node_name);
+        let multi = self.inputs.len() > 1;
+        let input = self.input.clone();
+        let kb = self.kb;
+        let redact_on = self.opts.redact;
+        let ctx_n = self.opts.context;
+
+        let unparsed = !env.talos
+            && env.time.is_none()
+            && env.node.is_none()
+            && !env.dialect.json
+            && matches!(msg, Message::Other)
+            && !line.trim().is_empty()
+            && !envelope::is_bare_timestamp(line);
+        if unparsed {
+            self.stats.unparsed_lines += 1;
+        }
+
+        let st = &mut self.nodes[ni];
+        st.lines += 1;
+        vote_mode(&mut st.mode, &env, &env.text, &self.platform);
+        let progress = st.machine.step(no, env.time, &msg, &env.text);
+        if progress.iter().any(|p| matches!(p, Progress::Boot { .. })) {
+            st.matcher.new_boot();
+            st.templates.clear();
+            st.boot_of_templates = st.machine.boots();
+        }
+
+        // Scope values for rules.
+        let zap = if env.text.ends_with('}') { message::zap(&env.text) } else { None };
+        let (event, service): (EventKind, Option<&str>) = match &msg {
+            Message::TaskFailed { .. } => (EventKind::TaskFailed, None),
+            Message::PhaseFailed { .. } => (EventKind::PhaseFailed, None),
+            Message::SequenceFailed { .. }
+            | Message::SequenceError { .. }
+            | Message::FatalSequencer { .. } => (EventKind::SequenceFailed, None),
+            Message::Service(s) if s.state == "Failed" => (EventKind::ServiceFailed, Some(s.name)),
+            Message::Service(s) if s.text.contains("going to restart") => {
+                (EventKind::ServiceRestarting, Some(s.name))
+            }
+            Message::Service(s) if s.text.starts_with("Waiting for") => {
+                (EventKind::ServiceWaiting, Some(s.name))
+            }
+            Message::Service(s) => (EventKind::Any, Some(s.name)),
+            _ if zap.as_ref().is_some_and(|z| z.error.is_some() || z.msg.ends_with("failed")) => {
+                (EventKind::ControllerError, None)
+            }
+            _ if !env.talos && (env.dialect.console || env.facility == Some("kern")) => {
+                (EventKind::Kernel, None)
+            }
+            _ => (EventKind::Any, None),
+        };
+        let service = service.or(env.service.as_deref());
+        let boot = &st.machine.boot;
+        let seq = boot.sequences.iter().rev().find(|s| s.state == State::Running).or(boot.sequences.last());
+        let phase =
+            seq.and_then(|s| s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last()));
+        let task_of_msg = match &msg {
+            Message::TaskStart { name, .. }
+            | Message::TaskDone { name, .. }
+            | Message::TaskFailed { name, .. }
+            | Message::TaskLog { name, .. } => Some(*name),
+            _ => env.task.map(|(n, _)| n),
+        };
+        let running_task = phase.and_then(|p| {
+            let mut it = p.tasks.iter().filter(|t| t.state == State::Running);
+            match (it.next(), it.next()) {
+                (Some(t), None) => Some(t.name.as_str()),
+                _ => None,
+            }
+        });
+        let ctx = LineCtx {
+            line: no,
+            text: &env.text,
+            event,
+            task: task_of_msg.or(running_task),
+            phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
+            sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
+            service,
+            controller: zap.as_ref().and_then(|z| z.controller.as_deref()),
+            level: env.level.map(|l| l.as_str()),
+        };
+
+        let clean = &mut self.clean;
+        clean.clear();
+        let mut shown: Option<String> = None;
+        let mut display = |clean: &mut String| -> String {
+            if let Some(s) = &shown {
+                return s.clone();
+            }
+            clean.clear();
+            clean.push_str(if redact_on { redact(line) } else { Cow::Borrowed(line) }.as_ref());
+            shown = Some(clean.clone());
+            clean.clone()
+        };
+        let ring_snapshot = st.ring.clone();
+        let mut make_ev = || Evidence {
+            line: no,
+            text: display(&mut String::new()),
+            input: multi.then(|| input.clone()),
+            before: ring_snapshot.clone(),
+            after: Vec::new(),
+        };
+        let touched = st.matcher.on_line(kb, &ctx, &mut make_ev);
+
+        // Context after earlier evidence.
+        if !st.after.is_empty() {
+            let text = display(clean);
+            st.after.retain_mut(|(fi, ei, left)| {
+                if let Some(ev) = st.matcher.fired.get_mut(*fi).and_then(|f| f.evidence.get_mut(*ei)) {
+                    if ev.line != no {
+                        ev.after.push(ContextLine { line: no, text: text.clone() });
+                        *left -= 1;
+                    }
+                }
+                *left > 0
+            });
+        }
+        for (fi, ei) in touched {
+            if ctx_n > 0 {
+                st.after.push((fi, ei, ctx_n));
+            }
+        }
+
+        // Error-looking lines, for failures no rule explains.
+        let errorish = env.level.is_some_and(|l| l >= envelope::Level::Warn)
+            || matches!(
+                event,
+                EventKind::TaskFailed
+                    | EventKind::ServiceFailed
+                    | EventKind::ServiceRestarting
+                    | EventKind::ControllerError
+            )
+            || (!matches!(msg, Message::Service(_)) && self.errorish.is_match(&env.text));
+        if errorish
+            && !matches!(
+                msg,
+                Message::PhaseFailed { .. }
+                    | Message::SequenceFailed { .. }
+                    | Message::RebootCountdown { .. }
+            )
+        {
+            let key = fingerprint::mask(&env.text);
+            let before = st.ring.clone();
+            let full = st.templates.len() >= MAX_TEMPLATES;
+            match st.templates.get_mut(&key) {
+                Some(t) => {
+                    t.count += 1;
+                    t.last_line = no;
+                }
+                None if !full => {
+                    let ev = Evidence {
+                        line: no,
+                        text: display(clean),
+                        input: multi.then(|| input.clone()),
+                        before,
+                        after: Vec::new(),
+                    };
+                    st.templates.insert(key, TemplateEntry { count: 1, first: ev, last_line: no });
+                }
+                None => {}
+            }
+        }
+
+        if ctx_n > 0 {
+            if st.ring.len() >= ctx_n {
+                st.ring.remove(0);
+            }
+            st.ring.push(ContextLine { line: no, text: display(clean) });
+        }
+        st.input = input;
+        progress
+    }
+
+    /// Current outcome of a node (`None`: the anonymous/default node).
+    pub fn outcome(&self, node: Option<&str>) -> Outcome {
+        let name = node.unwrap_or("-");
+        match self.index.get(name) {
+            Some(&i) => self.node_report(i).0.outcome,
+            None => Outcome::Unknown,
+        }
+    }
+
+    /// Node names seen, in order of first appearance.
+    pub fn node_names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.machine.node.as_str()).collect()
+    }
+
+    /// The report as of now.
+    pub fn report(&self) -> Report {
+        let mut nodes = Vec::new();
+        let mut findings = Vec::new();
+        let mut unexplained = Vec::new();
+        for i in 0..self.nodes.len() {
+            let (node, mut f, u) = self.node_report(i);
+            nodes.push(node);
+            findings.append(&mut f);
+            unexplained.extend(u);
+        }
+        // Most likely root cause first (see rules/SCHEMA.md "Ranking").
+        findings.sort_by(|a, b| {
+            b.0.severity
+                .cmp(&a.0.severity)
+                .then(a.1.cmp(&b.1))
+                .then(a.2.cmp(&b.2))
+                .then(a.3.cmp(&b.3))
+                .then(a.4.cmp(&b.4))
+        });
+        let findings: Vec<Finding> = findings.into_iter().map(|f| f.0).collect();
+        let outcome = nodes.iter().map(|n| n.outcome).max().unwrap_or(Outcome::Unknown);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::default(),
+            outcome: if nodes.is_empty() { Outcome::Unknown } else { outcome },
+            nodes,
+            findings,
+            stats: self.stats.clone(),
+            inputs: if self.inputs.len() > 1 { self.inputs.clone() } else { Vec::new() },
+            unexplained,
+            warnings: self.warnings.clone(),
+        }
+    }
+
+    /// The boot to diagnose: the last one, unless it has not got anywhere while an
+    /// earlier one failed or stalled (a restart loop caught mid-boot).
+    fn diagnosed_boot(m: &Machine) -> (&Boot, Outcome, Option<crate::report::Stall>) {
+        let (o, s) = Machine::outcome_of(&m.boot);
+        if matches!(o, Outcome::Running | Outcome::Unknown) {
+            if let Some(b) = m.earlier.iter().rev().find(|b| Machine::outcome_of(b).0.is_bad()) {
+                let (o2, s2) = Machine::outcome_of(b);
+                return (b, o2, s2);
+            }
+        }
+        (&m.boot, o, s)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn node_report(
+        &self,
+        i: usize,
+    ) -> (NodeReport, Vec<(Finding, u8, i32, usize, u64)>, Option<Unexplained>) {
+        let st = &self.nodes[i];
+        let m = &st.machine;
+        let (boot, mut outcome, stall) = Self::diagnosed_boot(m);
+        let (mode, mode_evidence) = decide_mode(&st.mode, boot);
+        let (talos_version, version_evidence, names) = infer_version(m, boot, mode);
+        let sequences = boot.sequences.iter().map(|s| sequence_report(s, names.get(&s.name))).collect();
+        let failure = boot.failure.clone().map(|mut f| {
+            // Fill the phase index `n/N` for failures known only from the handler line.
+            if f.phase_index.as_deref().is_some_and(|p| !p.contains('/')) {
+                if let Some(s) = boot.sequences.iter().find(|s| s.name == f.sequence) {
+                    let n: u32 = f.phase_index.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+                    if let Some(p) = s.phases.iter().find(|p| p.index == n) {
+                        f.phase = Some(p.name.clone());
+                    } else if let Some(name) = names.get(&s.name).and_then(|v| v.get(n as usize - 1)) {
+                        f.phase = Some((*name).to_owned());
+                    }
+                    f.phase_index = Some(format!("{n}/{}", s.total.unwrap_or(0)));
+                }
+            }
+            f
+        });
+        let base_outcome = outcome;
+        let mut findings = Vec::new();
+        let mut vars = std::collections::BTreeMap::new();
+        vars.insert("node".to_owned(), m.node.clone());
+        vars.insert("talos_version".to_owned(), talos_version.clone().unwrap_or_else(|| "unknown".into()));
+        for fired in &st.matcher.fired {
+            let rule = &self.kb.rules[fired.rule];
+            if let Some(w) = &rule.spec.when_outcome {
+                if !w.contains(&base_outcome) {
+                    continue;
+                }
+            }
+            let severity = matcher::severity(rule, fired);
+            let mut v = vars.clone();
+            v.extend(fired.captures.clone());
+            let first = fired.evidence.first();
+            let on_failure =
+                failure.as_ref().is_some_and(|f| fired.evidence.iter().any(|e| e.line == f.line));
+            let tier = if on_failure { 0 } else { 1 };
+            let finding = Finding {
+                id: rule.spec.id.clone(),
+                category: rule.spec.category.clone(),
+                severity,
+                node: m.node.clone(),
+                title: matcher::interpolate(&rule.spec.title, &v),
+                root_cause: matcher::interpolate(rule.spec.root_cause.trim(), &v),
+                remediation: rule.spec.remediation.iter().map(|r| matcher::interpolate(r, &v)).collect(),
+                evidence: fired.evidence.clone(),
+                references: rule.spec.references.clone(),
+                fingerprint: fingerprint::fingerprint(&rule.spec.id, first.map_or("", |e| e.text.as_str())),
+                fixed_in: rule.spec.fixed_in.clone(),
+                occurrences: fired.occurrences,
+                boots: fired.boots,
+                recovered: fired.recovered,
+            };
+            findings.push((finding, tier, rule.spec.priority, i, first.map_or(0, |e| e.line)));
+        }
+        let explained = findings.iter().any(|f| f.0.severity == Severity::Error);
+        if explained && !outcome.is_bad() {
+            // A known failure after (or without) a visible boot: the node is not healthy.
+            outcome = Outcome::Failed;
+        }
+        let unexplained = (outcome.is_bad() && !explained).then(|| {
+            let anchor =
+                failure.as_ref().map(|f| f.line).or(stall.as_ref().and_then(|s| s.line)).unwrap_or(u64::MAX);
+            let mut ts: Vec<(&String, &TemplateEntry)> = st.templates.iter().collect();
+            ts.sort_by_key(|(_, t)| {
+                (t.first.line.abs_diff(anchor).min(t.last_line.abs_diff(anchor)), t.first.line)
+            });
+            Unexplained {
+                node: m.node.clone(),
+                templates: ts
+                    .into_iter()
+                    .take(8)
+                    .map(|(k, t)| Template { template: k.clone(), count: t.count, example: t.first.clone() })
+                    .collect(),
+            }
+        });
+        let earlier_boots = m
+            .earlier
+            .iter()
+            .filter(|b| !b.sequences.is_empty() || b.failure.is_some())
+            .map(|b| Machine::outcome_of(b).0)
+            .collect();
+        let node = NodeReport {
+            node: m.node.clone(),
+            talos_version,
+            version_evidence,
+            mode,
+            mode_evidence,
+            outcome,
+            boots: m.boots(),
+            earlier_boots,
+            sequences,
+            failure,
+            stall,
+            lines: st.lines,
+        };
+        (node, findings, unexplained)
+    }
+}
+
+fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platform: &Regex) {
+    if env.dialect.container_stamp {
+        v.container += 1;
+    }
+    if env.talos && (env.dialect.console || env.dialect.dmesg) {
+        v.metal += 1;
+    }
+    if env.initramfs {
+        v.metal += 1;
+    }
+    if v.explicit.is_some() || !(text.contains("platform") || text.contains("\"mode\"")) {
+        return;
+    }
+    if let Some(c) = platform.captures(text) {
+        let p = c.get(1).map_or("", |m| m.as_str());
+        let mode = match p {
+            "container" => Mode::Container,
+            "metal" | "metal-agent" => Mode::Metal,
+            "cloud" => Mode::Cloud,
+            "information" | "via" | "is" | "config" => return,
+            _ => Mode::Cloud,
+        };
+        v.explicit = Some((mode, format!("platform `{p}` named in: {}", truncate(text, 120))));
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn decide_mode(v: &ModeVotes, boot: &Boot) -> (Mode, Vec<String>) {
+    let mut ev = v.evidence.clone();
+    if let Some((m, why)) = &v.explicit {
+        ev.push(why.clone());
+        return (*m, ev);
+    }
+    let metal_phase = boot
+        .sequences
+        .iter()
+        .flat_map(|s| s.phases.iter())
+        .find(|p| phases::METAL_ONLY_PHASES.contains(&p.name.as_str()));
+    if v.container > 0 && v.container >= v.metal && metal_phase.is_none() {
+        ev.push(format!(
+            "{} lines carry Go's date after `[talos]`, which only container mode prints",
+            v.container
+        ));
+        return (Mode::Container, ev);
+    }
+    if let Some(p) = metal_phase {
+        ev.push(format!("phase `{}` runs only on metal/cloud", p.name));
+        return (Mode::Metal, ev);
+    }
+    if v.metal > 0 {
+        ev.push(format!("{} `[talos]` lines came through the kernel log (console/dmesg), which container mode does not use", v.metal));
+        return (Mode::Metal, ev);
+    }
+    (Mode::Unknown, ev)
+}
+
+type Names = HashMap<String, Vec<&'static str>>;
+
+/// A version ordering key `(major, minor, patch)`.
+type Key = (u32, u32, u32);
+
+fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<String>, Vec<String>, Names) {
+    let mut evidence = Vec::new();
+    let mut names: Names = HashMap::new();
+    let list_mode = match mode {
+        Mode::Container => Some(Mode::Container),
+        Mode::Metal | Mode::Cloud => Some(Mode::Metal),
+        Mode::Unknown => None,
+    };
+    let mut span: Option<(Key, Key)> = None;
+    for s in &boot.sequences {
+        if s.name.is_empty() {
+            continue;
+        }
+        let total = s.total.or_else(|| s.phases.iter().find(|p| p.index > 0).and(None));
+        let obs = Observed {
+            sequence: &s.name,
+            total,
+            seen: s
+                .phases
+                .iter()
+                .filter(|p| p.index > 0 && !p.name.is_empty())
+                .map(|p| (p.index, p.name.as_str()))
+                .collect(),
+        };
+        if obs.total.is_none() && obs.seen.is_empty() {
+            continue;
+        }
+        let cands = phases::candidates(&obs, list_mode);
+        if let Some(n) = total.and_then(|t| phases::expected_names(&cands, t)) {
+            names.insert(s.name.clone(), n);
+        }
+        let Some(r) = phases::range(&cands) else { continue };
+        let from = cands.iter().map(|l| l.from).min().unwrap_or_default();
+        let to = cands.iter().map(|l| l.to).max().unwrap_or_default();
+        let first = obs
+            .seen
+            .iter()
+            .min_by_key(|(i, _)| *i)
+            .map(|(i, n)| format!(", phase {i} `{n}`"))
+            .unwrap_or_default();
+        evidence.push(format!(
+            "{} sequence: {} phases{first} → {r}",
+            s.name,
+            total.map_or("?".into(), |t| t.to_string())
+        ));
+        span = Some(match span {
+            None => (from, to),
+            Some((f, t)) if from.max(f) <= to.min(t) => (from.max(f), to.min(t)),
+            Some(prev) => prev,
+        });
+    }
+    if let Some((v, line)) = &m.banner_version {
+        evidence.insert(0, format!("initramfs banner `booting Talos {v}` at line {line}"));
+        return (Some(v.clone()), evidence, names);
+    }
+    let version = span.map(|(from, to)| {
+        let l = phases::PhaseList {
+            versions: "",
+            from,
+            to,
+            mode: Mode::Unknown,
+            sequence: "",
+            phases: &[],
+            count: 0,
+        };
+        phases::range(&[&l]).unwrap_or_default()
+    });
+    (version, evidence, names)
+}
+
+fn sequence_report(s: &crate::machine::Sequence, names: Option<&Vec<&'static str>>) -> SequenceReport {
+    let mut phases: Vec<PhaseReport> = s
+        .phases
+        .iter()
+        .map(|p| PhaseReport {
+            name: if p.name.is_empty() { "(unnamed)".into() } else { p.name.clone() },
+            index: p.index,
+            state: p.state,
+            duration_ms: p.duration_ms,
+            tasks: p
+                .tasks
+                .iter()
+                .map(|t| TaskReport {
+                    name: t.name.clone(),
+                    index: t.index,
+                    count: t.count.max(1),
+                    state: t.state,
+                    error: t.error.clone(),
+                    line: Some(t.line),
+                    duration_ms: t.duration_ms,
+                })
+                .collect(),
+            line: p.line,
+        })
+        .collect();
+    if let Some(total) = s.total {
+        let max_seen = s.phases.iter().map(|p| p.index).max().unwrap_or(0);
+        let stopped = matches!(s.state, State::Failed | State::Running);
+        for idx in 1..=total {
+            if s.phases.iter().any(|p| p.index == idx) {
+                continue;
+            }
+            let name = names.and_then(|n| n.get(idx as usize - 1)).map(|n| (*n).to_owned());
+            let state = if idx < max_seen {
+                State::Skipped
+            } else if stopped || s.state == State::Done {
+                State::Pending
+            } else {
+                continue;
+            };
+            // Phases never reached are listed only when their names are known.
+            if let Some(name) = name {
+                phases.push(PhaseReport {
+                    name,
+                    index: idx,
+                    state,
+                    duration_ms: None,
+                    tasks: Vec::new(),
+                    line: None,
+                });
+            }
+        }
+    }
+    phases.sort_by_key(|p| p.index);
+    SequenceReport {
+        name: s.name.clone(),
+        state: s.state,
+        phase_count: s.total,
+        duration_ms: s.duration_ms,
+        phases,
+        line: s.line,
+    }
+}

@@ -1,0 +1,81 @@
+//! Resolved settings: the one place that reads the environment and probes the terminal.
+//! Everything below receives plain values, which keeps parsing, matching and rendering
+//! deterministic and snapshot-testable.
+
+use std::io::IsTerminal;
+
+use crate::cli::{ColorChoice, OutputArgs};
+use crate::render::RenderOptions;
+
+/// What the environment says, read once.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// stdout is a terminal.
+    pub stdout_tty: bool,
+    /// NO_COLOR is set and not empty.
+    pub no_color: bool,
+    /// TERM=dumb.
+    pub dumb_term: bool,
+    /// COLUMNS, if set.
+    pub columns: Option<usize>,
+}
+
+impl Env {
+    /// Reads the process environment.
+    pub fn read() -> Env {
+        Env {
+            stdout_tty: std::io::stdout().is_terminal(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
+            columns: std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()),
+        }
+    }
+}
+
+/// Decides colour, characters and width for the renderers.
+pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
+    let color = match out.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => env.stdout_tty && !env.no_color && !env.dumb_term,
+    };
+    RenderOptions {
+        color,
+        unicode: !out.ascii && !env.dumb_term,
+        width: env.columns.unwrap_or(100).clamp(60, 200),
+        verbose: out.verbose,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Format;
+
+    fn out(color: ColorChoice) -> OutputArgs {
+        OutputArgs {
+            format: Format::Human,
+            color,
+            ascii: false,
+            verbose: false,
+            no_redact: false,
+            rules: vec![],
+        }
+    }
+
+    #[test]
+    fn colour_table() {
+        let tty = Env { stdout_tty: true, ..Env::default() };
+        let cases = [
+            (ColorChoice::Auto, tty.clone(), true),
+            (ColorChoice::Auto, Env { no_color: true, ..tty.clone() }, false),
+            (ColorChoice::Auto, Env { dumb_term: true, ..tty.clone() }, false),
+            (ColorChoice::Auto, Env::default(), false),
+            (ColorChoice::Always, Env::default(), true),
+            (ColorChoice::Never, tty, false),
+        ];
+        for (choice, env, want) in cases {
+            assert_eq!(render_options(&out(choice), &env).color, want, "{choice:?} {env:?}");
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Docker: watch Talos containers boot live, and check their settings before they boot.
+//!
+//! * [`endpoint`]: which Engine to talk to (`DOCKER_HOST`, docker contexts, default socket),
+//!   connect and negotiate the API version.
+//! * [`facts`]: `docker inspect` reduced to what Talos needs; container lookup by name or id
+//!   prefix, cluster lookup by label.
+//! * [`preflight`]: the known-good spec per Talos version and `inspect`'s findings; confirms
+//!   a sharedFilesystems EINVAL from the logs with the container's mounts.
+//! * [`follow`] + [`watch`]: the live log stream through the analyzer, with restarts, stalls
+//!   and timeouts; [`progress`]: what is shown meanwhile.
+//!
+//! Everything async stays here; the analyzer it feeds is synchronous.
+
+pub mod endpoint;
+pub mod error;
+pub mod facts;
+mod follow;
+pub mod preflight;
+pub mod progress;
+pub mod watch;
+
+pub use endpoint::{DockerEnv, Endpoint};
+pub use error::Error;
+pub use facts::ContainerFacts;

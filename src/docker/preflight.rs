@@ -1,0 +1,631 @@
+//! `inspect`: a container's settings against the known-good spec for its Talos version
+//! (`../shared/talos-reference.md` §4.3, the spec talosctl's Docker provider uses), and the
+//! same facts used to confirm a log diagnosis (which sharedFilesystems target is no mount).
+
+use crate::report::{
+    Evidence, Finding, Mode, NodeReport, Outcome, Report, SCHEMA_VERSION, Severity, Stats, Tool,
+};
+
+use super::facts::{ContainerFacts, MountKind, Version};
+
+const REF_SPEC: &str =
+    "https://github.com/siderolabs/talos/blob/v1.8.0/pkg/provision/providers/docker/node.go";
+const REF_DOCS: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/website/content/v1.8/talos-guides/install/local-platforms/docker.md";
+const REF_SHARED: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go";
+
+/// The container layout one Talos version needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// Which talosctl versions create this layout (`v1.6.5–v1.13`).
+    pub label: &'static str,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// Required tmpfs mounts.
+    pub tmpfs: &'static [&'static str],
+    /// Required volumes.
+    pub volumes: &'static [&'static str],
+    /// Volumes kept only for compatibility (a warning when missing).
+    pub compat_volumes: &'static [&'static str],
+    /// What `setupSharedFilesystems` makes rshared besides `/`: each must be a mount point.
+    pub shared_targets: &'static [&'static str],
+    /// The version was unknown and this spec was assumed.
+    pub assumed: bool,
+}
+
+const TMPFS_V13: &[&str] = &["/run", "/system", "/tmp"];
+
+/// The spec for an image version (unknown → the v1.6.5–v1.13 spec, marked `assumed`).
+pub fn spec_for(version: Option<Version>) -> Spec {
+    let v = version.unwrap_or(Version::new(1, 8, 0));
+    let mut spec = if v < Version::new(1, 3, 0) {
+        Spec {
+            label: "v1.0–v1.2",
+            read_only: false,
+            tmpfs: &[],
+            volumes: &["/var/lib/containerd", "/var/lib/kubelet", "/etc/cni", "/run", "/system"],
+            compat_volumes: &[],
+            shared_targets: &["/var/lib/kubelet", "/etc/cni", "/run"],
+            assumed: false,
+        }
+    } else if v < Version::new(1, 4, 0) {
+        Spec {
+            label: "v1.3",
+            read_only: true,
+            tmpfs: TMPFS_V13,
+            volumes: &[
+                "/var",
+                "/system/state",
+                "/etc/cni",
+                "/etc/kubernetes",
+                "/usr/libexec/kubernetes",
+                "/usr/etc/udev",
+                "/opt",
+            ],
+            compat_volumes: &[],
+            shared_targets: &["/var", "/etc/cni", "/run"],
+            assumed: false,
+        }
+    } else if v < Version::new(1, 6, 5) {
+        Spec {
+            label: "v1.4–v1.6.4",
+            read_only: true,
+            tmpfs: TMPFS_V13,
+            volumes: &[
+                "/var",
+                "/system/state",
+                "/etc/cni",
+                "/etc/kubernetes",
+                "/usr/libexec/kubernetes",
+                "/opt",
+            ],
+            compat_volumes: &["/usr/etc/udev"],
+            shared_targets: &["/var", "/etc/cni", "/run"],
+            assumed: false,
+        }
+    } else if v < Version::new(1, 14, 0) {
+        Spec {
+            label: "v1.6.5–v1.13",
+            read_only: true,
+            tmpfs: TMPFS_V13,
+            volumes: &[
+                "/var",
+                "/system/state",
+                "/etc/cni",
+                "/etc/kubernetes",
+                "/usr/libexec/kubernetes",
+                "/opt",
+            ],
+            compat_volumes: &[],
+            shared_targets: &["/var", "/etc/cni", "/run"],
+            assumed: false,
+        }
+    } else {
+        // v1.14: machined mounts tmpfs at /etc/cni and /etc/kubernetes itself (f146c6a18).
+        Spec {
+            label: "v1.14+",
+            read_only: true,
+            tmpfs: TMPFS_V13,
+            volumes: &["/var", "/system/state", "/opt"],
+            compat_volumes: &[],
+            shared_targets: &["/var", "/run"],
+            assumed: false,
+        }
+    };
+    spec.assumed = version.is_none();
+    spec
+}
+
+/// `docker run` flag that adds a mount at `path` of the kind the spec wants.
+fn flag_for(path: &str, tmpfs: bool) -> String {
+    if tmpfs { format!("--tmpfs {path}") } else { format!("-v {path}") }
+}
+
+struct Checker<'a> {
+    facts: &'a ContainerFacts,
+    findings: Vec<Finding>,
+}
+
+impl Checker<'_> {
+    #[expect(clippy::too_many_arguments, reason = "one call per check reads best flat")]
+    fn add(
+        &mut self,
+        id: &str,
+        category: &str,
+        severity: Severity,
+        key: &str,
+        title: String,
+        root_cause: String,
+        remediation: Vec<String>,
+        evidence: String,
+    ) {
+        self.findings.push(Finding {
+            id: id.into(),
+            category: category.into(),
+            severity,
+            node: self.facts.name.clone(),
+            title,
+            root_cause,
+            remediation,
+            evidence: vec![Evidence {
+                line: 0,
+                text: evidence,
+                input: Some(format!("docker inspect {}", self.facts.name)),
+                before: Vec::new(),
+                after: Vec::new(),
+            }],
+            references: vec![REF_SPEC.into(), REF_DOCS.into()],
+            fingerprint: format!("{id}:{key}"),
+            fixed_in: None,
+            occurrences: 1,
+            boots: 0,
+            recovered: false,
+        });
+    }
+}
+
+/// Every deviation of the container from the spec of its version, errors first.
+pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
+    let spec = spec_for(facts.version);
+    let mut c = Checker { facts, findings: Vec::new() };
+    let recreate = "recreate the container (`docker rm` it, then `docker run`/`docker create` again): \
+                    settings cannot be changed on an existing container";
+    if !facts.privileged {
+        c.add(
+            "TD-INSPECT-001",
+            "container_not_privileged",
+            Severity::Error,
+            "privileged",
+            "Container is not privileged".into(),
+            "Talos mounts filesystems, changes mount propagation and manages cgroups and devices; \
+             without `--privileged` these calls fail with EPERM (`operation not permitted`) and \
+             the boot stops."
+                .into(),
+            vec!["add `--privileged`".into(), recreate.into()],
+            "HostConfig.Privileged = false".into(),
+        );
+    }
+    if !facts.seccomp_unconfined {
+        // Docker applies no seccomp profile to privileged containers, so this only matters
+        // when the container is not privileged either.
+        let severity = if facts.privileged { Severity::Info } else { Severity::Warning };
+        c.add(
+            "TD-INSPECT-002",
+            "container_not_privileged",
+            severity,
+            "seccomp",
+            "Seccomp is not unconfined".into(),
+            "The known-good spec sets `seccomp=unconfined`; Docker's default profile blocks \
+             mount and other system calls Talos needs (privileged containers get no profile)."
+                .into(),
+            vec!["add `--security-opt seccomp=unconfined`".into()],
+            "HostConfig.SecurityOpt has no seccomp=unconfined".into(),
+        );
+    }
+    if spec.read_only && !facts.read_only {
+        c.add(
+            "TD-INSPECT-003",
+            "container_missing_mounts",
+            Severity::Warning,
+            "read-only",
+            "Root filesystem is not read-only".into(),
+            format!(
+                "Talos {} containers run with a read-only root filesystem and keep every \
+                 writable path on a tmpfs or volume; with a writable rootfs a missing volume is \
+                 not noticed and its state is lost with the container.",
+                spec.label
+            ),
+            vec!["add `--read-only`".into()],
+            "HostConfig.ReadonlyRootfs = false".into(),
+        );
+    }
+    for path in spec.tmpfs.iter().chain(spec.volumes).chain(spec.compat_volumes) {
+        let want_tmpfs = spec.tmpfs.contains(path);
+        let compat = spec.compat_volumes.contains(path);
+        let shared = spec.shared_targets.contains(path);
+        let flag = flag_for(path, want_tmpfs);
+        match facts.mount_at(path) {
+            None => {
+                let (id, severity, why) = if shared {
+                    (
+                        "TD-INSPECT-004",
+                        Severity::Error,
+                        format!(
+                            "setupSharedFilesystems makes `{path}` a shared mount; on a plain \
+                             directory of the image the kernel refuses (EINVAL), so the boot \
+                             fails in phase sharedFilesystems with `failed: invalid argument`."
+                        ),
+                    )
+                } else if compat {
+                    (
+                        "TD-INSPECT-006",
+                        Severity::Info,
+                        format!("talosctl {} still mounts `{path}` for compatibility.", spec.label),
+                    )
+                } else if facts.read_only {
+                    (
+                        "TD-INSPECT-005",
+                        Severity::Error,
+                        format!(
+                            "The root filesystem is read-only, so Talos cannot write to `{path}` \
+                             unless something is mounted there."
+                        ),
+                    )
+                } else {
+                    (
+                        "TD-INSPECT-005",
+                        Severity::Warning,
+                        format!(
+                            "What Talos writes to `{path}` lands in the container layer and is \
+                             lost with the container."
+                        ),
+                    )
+                };
+                let kind = if want_tmpfs { "tmpfs" } else { "volume" };
+                c.add(
+                    id,
+                    "container_missing_mounts",
+                    severity,
+                    path,
+                    format!("No {kind} at `{path}`"),
+                    format!("Talos {} needs a {kind} at `{path}`. {why}", spec.label),
+                    vec![format!("add `{flag}`"), recreate.into()],
+                    format!("no mount at {path}"),
+                );
+            }
+            Some(m) if want_tmpfs && m.kind != MountKind::Tmpfs => c.add(
+                "TD-INSPECT-007",
+                "container_restart_stale_socket",
+                Severity::Warning,
+                path,
+                format!("`{path}` is not a tmpfs"),
+                format!(
+                    "`{path}` should start empty at every boot; a persistent mount keeps old \
+                     sockets and pid files across restarts (`address already in use`)."
+                ),
+                vec![format!("mount it with `{flag}` instead")],
+                format!("{path} is a {:?} mount", m.kind).to_lowercase(),
+            ),
+            Some(m) if *path == "/opt" && m.kind != MountKind::Volume => c.add(
+                "TD-INSPECT-008",
+                "container_missing_mounts",
+                Severity::Warning,
+                path,
+                "`/opt` is not a Docker volume".into(),
+                "An empty bind or tmpfs at `/opt` hides the CNI plugins the image ships in \
+                 `/opt/cni/bin`, so pods get no network; Docker volumes are filled from the \
+                 image and are fine."
+                    .into(),
+                vec!["use `-v /opt` (a Docker volume), or make sure `/opt/cni/bin` is populated".into()],
+                format!("/opt is a {:?} mount", m.kind).to_lowercase(),
+            ),
+            Some(_) => {}
+        }
+    }
+    match facts.platform.as_deref() {
+        Some("container") => {}
+        other => {
+            let marker = facts.version.is_some_and(|v| v >= Version::new(1, 9, 0));
+            let evidence = match other {
+                Some(v) => format!("PLATFORM={v}"),
+                None => "no PLATFORM in Config.Env".into(),
+            };
+            c.add(
+                "TD-INSPECT-009",
+                "container_platform_unset",
+                if marker { Severity::Warning } else { Severity::Error },
+                "platform",
+                "`PLATFORM=container` is not set".into(),
+                if marker {
+                    "Talos v1.9+ also detects containers by the /usr/etc/in-container marker of \
+                     the image, but the known-good spec sets `PLATFORM=container`."
+                        .into()
+                } else {
+                    "Talos before v1.9 knows it runs in a container only from `PLATFORM`; without \
+                     it machined stops with `failed to determine platform`."
+                        .into()
+                },
+                vec!["add `-e PLATFORM=container`".into(), recreate.into()],
+                evidence,
+            );
+        }
+    }
+    if facts.userdata_len.is_none_or(|n| n == 0) {
+        c.add(
+            "TD-INSPECT-010",
+            "config_missing_maintenance",
+            Severity::Info,
+            "userdata",
+            "No machine config in `USERDATA`".into(),
+            "Without `USERDATA` the node boots into maintenance mode and waits for \
+             `talosctl apply-config --insecure`."
+                .into(),
+            vec![
+                "pass the config: `-e USERDATA=\"$(base64 -w0 controlplane.yaml)\"`, or apply it \
+                 after boot with `talosctl apply-config --insecure --nodes <ip> --file <config.yaml>`"
+                    .into(),
+            ],
+            "USERDATA absent".into(),
+        );
+    }
+    skew(&mut c, facts);
+    if matches!(facts.restart_policy.as_str(), "always" | "unless-stopped") {
+        c.add(
+            "TD-INSPECT-011",
+            "unknown",
+            Severity::Info,
+            "restart",
+            format!("Restart policy `{}`", facts.restart_policy),
+            "A fatal boot error makes Talos reboot, PID 1 exits and Docker starts the container \
+             again: the failure becomes a restart loop and the log holds several boots."
+                .into(),
+            vec!["diagnose the first failed boot; `docker update --restart no` stops the loop".into()],
+            format!("HostConfig.RestartPolicy = {}", facts.restart_policy),
+        );
+    }
+    if spec.assumed {
+        c.add(
+            "TD-INSPECT-012",
+            "unknown",
+            Severity::Info,
+            "version",
+            "Talos version unknown; checked against the v1.6.5–v1.13 spec".into(),
+            format!(
+                "The image `{}` has no version tag, so the spec of talosctl v1.6.5–v1.13 was used.",
+                facts.image
+            ),
+            vec!["tag the image with its Talos version (`…/talos:v1.8.3`) for an exact check".into()],
+            format!("image {}", facts.image),
+        );
+    }
+    let mut findings = c.findings;
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+/// Mount layouts of a talosctl of another version than the image.
+fn skew(c: &mut Checker<'_>, facts: &ContainerFacts) {
+    let Some(v) = facts.version else { return };
+    let old_layout = facts.mount_at("/var/lib/kubelet").is_some() && facts.mount_at("/var").is_none();
+    let new_layout = facts.read_only && facts.mount_at("/system/state").is_some();
+    let layout = if v >= Version::new(1, 3, 0) && old_layout {
+        Some("talosctl v1.0–v1.2 (volumes under /var/lib)")
+    } else if v < Version::new(1, 3, 0) && new_layout {
+        Some("talosctl v1.3+ (read-only rootfs, /var and /system/state volumes)")
+    } else if v < Version::new(1, 14, 0)
+        && facts.talos_labels.contains_key("talos.owned")
+        && new_layout
+        && facts.mount_at("/etc/cni").is_none()
+    {
+        Some("talosctl v1.14+ (no /etc/cni volume)")
+    } else {
+        None
+    };
+    if let Some(layout) = layout {
+        c.add(
+            "TD-INSPECT-013",
+            "container_missing_mounts",
+            Severity::Warning,
+            "skew",
+            format!("talosctl and image versions differ (image {v})"),
+            format!(
+                "The mounts follow the layout of {layout}, but the image is Talos {v}; each \
+                 release expects the layout of the talosctl of the same version."
+            ),
+            vec![format!(
+                "create the cluster with talosctl {v}, or use the image that matches your talosctl"
+            )],
+            format!("image {} with the layout of {layout}", facts.image),
+        );
+    }
+}
+
+/// The report `inspect` prints: one node, no boot, the preflight findings.
+pub fn inspect_report(facts: &ContainerFacts) -> Report {
+    let findings = preflight(facts);
+    let version_evidence = match facts.version {
+        Some(_) => vec![format!("image tag of `{}`", facts.image)],
+        None => vec![format!("image `{}` has no version tag", facts.image)],
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::default(),
+        outcome: Outcome::Unknown,
+        nodes: vec![NodeReport {
+            node: facts.name.clone(),
+            talos_version: facts.version.map(|v| v.to_string()),
+            version_evidence,
+            mode: Mode::Container,
+            mode_evidence: vec!["docker container".into()],
+            outcome: Outcome::Unknown,
+            boots: 0,
+            earlier_boots: Vec::new(),
+            sequences: Vec::new(),
+            failure: None,
+            stall: None,
+            lines: 0,
+        }],
+        findings,
+        stats: Stats::default(),
+        inputs: vec![format!("docker inspect {}", facts.name)],
+        unexplained: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Exit code of `inspect`: 1 when a deviation will break the boot, else 0.
+pub fn inspect_exit_code(report: &Report) -> i32 {
+    i32::from(report.findings.iter().any(|f| f.severity == Severity::Error))
+}
+
+/// Targets of setupSharedFilesystems that are not mount points in this container.
+pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
+    spec_for(facts.version).shared_targets.iter().copied().filter(|t| facts.mount_at(t).is_none()).collect()
+}
+
+/// Confirms a log diagnosis with the container's settings: when the node failed with EINVAL
+/// in setupSharedFilesystems, names the targets that are not mount points here (the log
+/// cannot: the kernel's error carries no path). Adds to the node's `container_missing_mounts`
+/// finding, or adds one.
+pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
+    let Some(n) = report.nodes.iter().find(|n| n.node == node) else { return };
+    let Some(failure) = &n.failure else { return };
+    let einval = failure.task.as_deref() == Some("setupSharedFilesystems")
+        && failure.error.as_deref().is_some_and(|e| e.contains("invalid argument"));
+    if !einval {
+        return;
+    }
+    let line = failure.line;
+    let missing = unmounted_shared_targets(facts);
+    let (sentence, fixes) = if missing.is_empty() {
+        (
+            format!(
+                "docker inspect shows mounts at every target ({}) in container `{}`; the \
+                 mount may be outside the container's mount namespace or the image version \
+                 differs from its tag.",
+                spec_for(facts.version).shared_targets.join(", "),
+                facts.name
+            ),
+            Vec::new(),
+        )
+    } else {
+        let fixes: Vec<String> = missing
+            .iter()
+            .map(|t| {
+                let tmpfs = spec_for(facts.version).tmpfs.contains(t);
+                format!("add `{}` (`{t}` is not a mount point in `{}`)", flag_for(t, tmpfs), facts.name)
+            })
+            .collect();
+        (
+            format!(
+                "Confirmed by docker inspect: in container `{}` {} {} not a mount point.",
+                facts.name,
+                missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+                if missing.len() == 1 { "is" } else { "are" }
+            ),
+            fixes,
+        )
+    };
+    let evidence = Evidence {
+        line: 0,
+        text: if missing.is_empty() {
+            "all sharedFilesystems targets are mounts".into()
+        } else {
+            format!("no mount at {}", missing.join(", "))
+        },
+        input: Some(format!("docker inspect {}", facts.name)),
+        before: Vec::new(),
+        after: Vec::new(),
+    };
+    if let Some(f) =
+        report.findings.iter_mut().find(|f| f.node == node && f.category == "container_missing_mounts")
+    {
+        f.root_cause = format!("{} {sentence}", f.root_cause.trim_end());
+        let mut remediation = fixes;
+        remediation.append(&mut f.remediation);
+        f.remediation = remediation;
+        f.evidence.push(evidence);
+        return;
+    }
+    let mut remediation = fixes;
+    remediation
+        .push("recreate the container with the known-good spec (`talos-doctor inspect` lists it)".into());
+    report.findings.insert(
+        0,
+        Finding {
+            id: "TD-INSPECT-020".into(),
+            category: "container_missing_mounts".into(),
+            severity: Severity::Error,
+            node: node.into(),
+            title: "sharedFilesystems failed: a target is not a mount point".into(),
+            root_cause: format!(
+                "setupSharedFilesystems makes `/`, {} shared mounts; the kernel answers EINVAL \
+                 for a path that is not a mount point. {sentence}",
+                spec_for(facts.version).shared_targets.join(", ")
+            ),
+            remediation,
+            evidence: vec![evidence],
+            references: vec![REF_SHARED.into(), REF_SPEC.into()],
+            fingerprint: format!("TD-INSPECT-020:{node}:{line}"),
+            fixed_in: None,
+            occurrences: 1,
+            boots: 1,
+            recovered: false,
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::facts::MountFact;
+
+    fn good() -> ContainerFacts {
+        let mounts = [
+            ("/run", MountKind::Tmpfs),
+            ("/system", MountKind::Tmpfs),
+            ("/tmp", MountKind::Tmpfs),
+            ("/var", MountKind::Volume),
+            ("/system/state", MountKind::Volume),
+            ("/etc/cni", MountKind::Volume),
+            ("/etc/kubernetes", MountKind::Volume),
+            ("/usr/libexec/kubernetes", MountKind::Volume),
+            ("/opt", MountKind::Volume),
+        ];
+        ContainerFacts {
+            name: "talos-cp-01".into(),
+            image: "ghcr.io/siderolabs/talos:v1.8.3".into(),
+            version: Some(Version::new(1, 8, 3)),
+            privileged: true,
+            seccomp_unconfined: true,
+            read_only: true,
+            mounts: mounts.iter().map(|(d, k)| MountFact { destination: (*d).into(), kind: *k }).collect(),
+            platform: Some("container".into()),
+            userdata_len: Some(4096),
+            restart_policy: "no".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn known_good_has_no_finding() {
+        assert!(preflight(&good()).is_empty(), "{:#?}", preflight(&good()));
+    }
+
+    #[test]
+    fn bare_container_lists_each_deviation() {
+        let bare = ContainerFacts {
+            name: "bare".into(),
+            image: "talos:latest".into(),
+            restart_policy: "no".into(),
+            ..Default::default()
+        };
+        let f = preflight(&bare);
+        let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids[0], "TD-INSPECT-001");
+        for id in ["TD-INSPECT-002", "TD-INSPECT-003", "TD-INSPECT-004", "TD-INSPECT-009", "TD-INSPECT-012"] {
+            assert!(ids.contains(&id), "{id} missing from {ids:?}");
+        }
+        let fixes: Vec<&String> = f.iter().flat_map(|f| &f.remediation).collect();
+        assert!(fixes.iter().any(|r| r.contains("`--tmpfs /run`")));
+        assert!(fixes.iter().any(|r| r.contains("`-v /var`")));
+        assert_eq!(unmounted_shared_targets(&bare), vec!["/var", "/etc/cni", "/run"]);
+    }
+
+    #[test]
+    fn shared_targets_per_version() {
+        let mut old = good();
+        old.version = Some(Version::new(1, 2, 0));
+        assert_eq!(unmounted_shared_targets(&old), vec!["/var/lib/kubelet"]);
+        let mut new = good();
+        new.mounts.retain(|m| m.destination != "/var");
+        assert_eq!(unmounted_shared_targets(&new), vec!["/var"]);
+    }
+
+    #[test]
+    fn userdata_is_never_printed() {
+        let f = good();
+        let r = inspect_report(&f);
+        let json = serde_json::to_string(&r).expect("json");
+        assert!(!json.contains("4096") || !json.contains("USERDATA="));
+    }
+}

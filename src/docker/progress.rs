@@ -1,0 +1,158 @@
+//! What `watch` shows while it waits: a live table on a terminal (one row per node, redrawn
+//! in place with ANSI cursor moves), plain lines as phases complete in a pipe or CI. Both go
+//! to stderr, so stdout holds only the report.
+
+use std::io::Write;
+use std::time::Duration;
+
+/// One node's row.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    /// Node name.
+    pub node: String,
+    /// `boot 6/10 sharedFilesystems`, or a state word.
+    pub phase: String,
+    /// Time since the container's current run started.
+    pub elapsed: Duration,
+    /// Last log message, envelope removed.
+    pub last: String,
+    /// Boot number when more than one was seen.
+    pub boots: u32,
+    /// Final word (`done`, `failed`, …) once the node has a verdict.
+    pub verdict: Option<String>,
+}
+
+/// The display.
+pub struct Display<'w> {
+    out: &'w mut dyn Write,
+    live: bool,
+    width: usize,
+    drawn: usize,
+}
+
+impl<'w> Display<'w> {
+    /// `live`: redraw rows in place (stderr is a terminal); otherwise print events as lines.
+    pub fn new(out: &'w mut dyn Write, live: bool, width: usize) -> Self {
+        Display { out, live, width: width.max(40), drawn: 0 }
+    }
+
+    /// Whether rows are redrawn in place.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Redraws the table (live mode only).
+    pub fn draw(&mut self, rows: &[Row]) {
+        if !self.live {
+            return;
+        }
+        let mut buf = String::new();
+        if self.drawn > 0 {
+            buf.push_str(&format!("\x1b[{}A", self.drawn));
+        }
+        let name_w = rows.iter().map(|r| r.node.chars().count()).max().unwrap_or(4).min(24);
+        for r in rows {
+            let secs = r.elapsed.as_secs();
+            let mut phase = r.phase.clone();
+            if r.boots > 1 {
+                phase = format!("#{} {phase}", r.boots);
+            }
+            if let Some(v) = &r.verdict {
+                phase = format!("{phase} [{v}]");
+            }
+            let head = format!(
+                "{:name_w$}  {:<34}  {:02}:{:02}  ",
+                clip(&r.node, name_w),
+                clip(&phase, 34),
+                secs / 60,
+                secs % 60
+            );
+            let room = self.width.saturating_sub(head.chars().count() + 1);
+            buf.push_str(&format!("\r\x1b[2K{head}{}\n", clip(&r.last, room)));
+        }
+        self.drawn = rows.len();
+        let _ = self.out.write_all(buf.as_bytes());
+        let _ = self.out.flush();
+    }
+
+    /// An event line (pipe mode), or nothing in live mode (the table shows it).
+    pub fn event(&mut self, node: &str, text: &str) {
+        if self.live {
+            return;
+        }
+        let _ = writeln!(self.out, "{node}: {text}");
+        let _ = self.out.flush();
+    }
+
+    /// A line that matters in both modes (container exited, restarted): printed above the
+    /// live table.
+    pub fn note(&mut self, node: &str, text: &str, rows: &[Row]) {
+        if self.live {
+            if self.drawn > 0 {
+                let _ = write!(self.out, "\x1b[{}A", self.drawn);
+            }
+            let _ = write!(self.out, "\r\x1b[J");
+            self.drawn = 0;
+            let _ = writeln!(self.out, "{node}: {text}");
+            self.draw(rows);
+        } else {
+            self.event(node, text);
+        }
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The message of a Talos line without `[talos] `, Go's date, and Docker's stamp.
+pub fn message_text(line: &str) -> String {
+    let mut s = line.trim();
+    s = s.strip_prefix("[talos] ").unwrap_or(s);
+    let b = s.as_bytes();
+    // `2024/11/20 09:14:03 ` (Go log default flags).
+    if b.len() > 20 && b[4] == b'/' && b[7] == b'/' && b[10] == b' ' && b[13] == b':' && b[19] == b' ' {
+        s = &s[20..];
+    }
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message() {
+        assert_eq!(
+            message_text("[talos] 2024/11/20 09:14:03 phase env (4/10): 2 tasks(s)"),
+            "phase env (4/10): 2 tasks(s)"
+        );
+        assert_eq!(message_text("plain"), "plain");
+    }
+
+    #[test]
+    fn pipe_mode_prints_lines() {
+        let mut buf = Vec::new();
+        let mut d = Display::new(&mut buf, false, 80);
+        d.draw(&[Row::default()]);
+        d.event("n1", "boot 1/10 saveConfig done");
+        assert_eq!(String::from_utf8(buf).expect("utf8"), "n1: boot 1/10 saveConfig done\n");
+    }
+
+    #[test]
+    fn live_mode_redraws_in_place() {
+        let mut buf = Vec::new();
+        let mut d = Display::new(&mut buf, true, 80);
+        let row = Row { node: "n1".into(), phase: "boot 1/10 saveConfig".into(), ..Default::default() };
+        d.draw(std::slice::from_ref(&row));
+        d.draw(&[row]);
+        let s = String::from_utf8(buf).expect("utf8");
+        assert_eq!(s.matches("\x1b[1A").count(), 1);
+        assert_eq!(s.matches("n1  boot 1/10 saveConfig").count(), 2);
+    }
+}

@@ -1,0 +1,122 @@
+//! Input sources: files and standard input, read in large chunks straight into the line
+//! splitter. gzip input is decompressed on the fly; binary input (a NUL byte) stops that
+//! input with a warning, or an error when nothing readable came before it.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
+
+use crate::analyze::{Analyzer, Progress};
+use crate::error::Error;
+use crate::input::lines::{Flow, LineSplitter, RawLine};
+
+/// Read size: large reads keep syscalls off the profile.
+const CHUNK: usize = 256 * 1024;
+
+/// Where lines come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file path.
+    File(PathBuf),
+    /// Standard input (`-` or no argument).
+    Stdin,
+}
+
+impl Source {
+    /// From a command-line argument.
+    pub fn from_arg(arg: &str) -> Source {
+        if arg == "-" { Source::Stdin } else { Source::File(PathBuf::from(arg)) }
+    }
+
+    /// Used in every message about this input.
+    pub fn description(&self) -> String {
+        match self {
+            Source::File(p) => format!("file `{}`", p.display()),
+            Source::Stdin => "standard input".to_owned(),
+        }
+    }
+
+    /// Short name for reports.
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Stdin => "-".to_owned(),
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn Read>, Error> {
+        let err = |source| Error::Input { what: self.description(), source };
+        match self {
+            Source::Stdin => Ok(Box::new(io::stdin().lock())),
+            Source::File(p) => {
+                let meta = std::fs::metadata(p).map_err(err)?;
+                if meta.is_dir() {
+                    return Err(Error::NotText { what: self.description(), why: "it is a directory".into() });
+                }
+                Ok(Box::new(File::open(p).map_err(err)?))
+            }
+        }
+    }
+}
+
+/// Reads `source` to the end (or until `on_progress` stops it), feeding `analyzer`.
+/// `default_node` names lines without a node prefix.
+pub fn feed(
+    source: &Source,
+    default_node: Option<&str>,
+    analyzer: &mut Analyzer<'_>,
+    on_progress: &mut dyn FnMut(&Analyzer<'_>, &[Progress]) -> Flow,
+) -> Result<Flow, Error> {
+    let what = source.description();
+    let mut reader = BufReader::with_capacity(CHUNK, source.open()?);
+    let gz = {
+        let head = reader.fill_buf().map_err(|e| Error::Input { what: what.clone(), source: e })?;
+        head.starts_with(&[0x1f, 0x8b])
+    };
+    let mut reader: Box<dyn Read> =
+        if gz { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+    analyzer.begin_input(&source.name(), default_node);
+    let mut splitter = LineSplitter::default();
+    let mut buf = vec![0u8; CHUNK];
+    let mut binary_at: Option<u64> = None;
+    let start_lines = analyzer.lines();
+    let mut sink = |line: RawLine<'_>| -> Flow {
+        if memchr::memchr(0, line.bytes).is_some() {
+            binary_at = Some(line.no);
+            return Flow::Stop;
+        }
+        let progress = analyzer.push_line(line);
+        if progress.is_empty() { Flow::Continue } else { on_progress(analyzer, &progress) }
+    };
+    let mut flow = Flow::Continue;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let why = if gz { format!("{what} (gzip)") } else { what.clone() };
+                return Err(Error::Input { what: why, source: e });
+            }
+        };
+        if splitter.push(&buf[..n], &mut sink) == Flow::Stop {
+            flow = Flow::Stop;
+            break;
+        }
+    }
+    if flow == Flow::Continue {
+        flow = splitter.finish(&mut sink);
+    }
+    if let Some(no) = binary_at {
+        if analyzer.lines() == start_lines {
+            return Err(Error::NotText {
+                what,
+                why: format!("it holds binary data (a NUL byte on line {no})"),
+            });
+        }
+        analyzer
+            .warn(format!("{what} holds binary data (a NUL byte on line {no}); the rest of it was not read"));
+        return Ok(Flow::Continue);
+    }
+    Ok(flow)
+}

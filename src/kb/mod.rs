@@ -1,0 +1,235 @@
+//! The knowledge base: rules as data (`rules/*.toml`, embedded at build time, plus
+//! `--rules FILE`), validated and compiled once. Matching lives in [`matcher`].
+
+pub mod matcher;
+pub mod rule;
+
+use regex::{Regex, RegexSet};
+
+use crate::error::Error;
+use rule::{EventKind, Rule, RuleSpec, Scopes};
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+/// The published taxonomy (diagnosis-contract.md). `unknown` is for findings-less failures
+/// and is not a rule category.
+pub const CATEGORIES: &[&str] = &[
+    "container_missing_mounts",
+    "container_not_privileged",
+    "container_missing_securityfs",
+    "container_platform_unset",
+    "container_restart_stale_socket",
+    "host_kernel_incompatible_netlink",
+    "host_kernel_missing_wireguard",
+    "host_cgroup_unsupported",
+    "host_storage_unsupported",
+    "config_decode_error",
+    "config_validation_error",
+    "config_download_failed",
+    "config_missing_maintenance",
+    "network_dhcp",
+    "network_route_gateway_unreachable",
+    "network_dns",
+    "time_sync",
+    "disk_install",
+    "disk_filesystem_corruption",
+    "disk_volume_provisioning",
+    "resource_requirements",
+    "image_pull_registry_mirror_config",
+    "image_pull_failed",
+    "etcd_certificate_san",
+    "etcd_join",
+    "kubelet_node_ip",
+    "oom_service_cgroup_limit",
+    "machined_panic",
+    "controller_panic",
+    "cpu_microarch_unsupported",
+    "upgrade_installer_incompatible",
+    "upgrade_maintenance_mode_hang",
+    "cloud_metadata_unavailable",
+];
+
+/// The compiled rules plus the sets that let one pass per line find candidate rules.
+#[derive(Debug, Clone)]
+pub struct Kb {
+    /// Rules, in load order (built-in files sorted by name, then `--rules` files).
+    pub rules: Vec<Rule>,
+    /// All `match` patterns, index = rule index.
+    pub set: RegexSet,
+    /// Rules with a `then`: (rule index), and a set of their `then` patterns.
+    pub then_rules: Vec<usize>,
+    /// `then` patterns, index = position in `then_rules`.
+    pub then_set: RegexSet,
+    /// Rules with `absent_after`, and their patterns.
+    pub absent_rules: Vec<usize>,
+    /// `absent_after` patterns, index = position in `absent_rules`.
+    pub absent_set: RegexSet,
+}
+
+impl Kb {
+    /// The built-in rules. They are tested in CI, so a failure here is a build defect.
+    pub fn builtin() -> Kb {
+        Kb::load(&[]).expect("built-in rules are valid (checked by `cargo test`)")
+    }
+
+    /// Built-in rules plus extra files (`(path, contents)`); a rule with an existing id
+    /// replaces the built-in one.
+    pub fn load(extra: &[(String, String)]) -> Result<Kb, Error> {
+        let mut rules: Vec<Rule> = Vec::new();
+        let files = builtin::BUILTIN.iter().map(|(n, c)| (format!("rules/{n}"), (*c).to_owned()));
+        for (file, text) in files.chain(extra.iter().cloned()) {
+            for rule in parse_file(&file, &text)? {
+                match rules.iter().position(|r| r.spec.id == rule.spec.id) {
+                    Some(i) if extra.iter().any(|(f, _)| *f == file) && !rules[i].origin.eq(&file) => {
+                        rules[i] = rule
+                    }
+                    Some(_) => {
+                        return Err(Error::Rules {
+                            line: line_of(&text, &format!("\"{}\"", rule.spec.id)),
+                            file,
+                            msg: format!("duplicate rule id `{}`", rule.spec.id),
+                        });
+                    }
+                    None => rules.push(rule),
+                }
+            }
+        }
+        Kb::from_rules(rules)
+    }
+
+    /// Builds the sets for a list of compiled rules.
+    pub fn from_rules(rules: Vec<Rule>) -> Result<Kb, Error> {
+        let set_err =
+            |e: regex::Error| Error::Rules { file: "(rules)".into(), line: None, msg: e.to_string() };
+        let set = RegexSet::new(rules.iter().map(|r| r.spec.pattern.as_str())).map_err(set_err)?;
+        let then_rules: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].then.is_some()).collect();
+        let then_set = RegexSet::new(
+            then_rules.iter().filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
+        )
+        .map_err(set_err)?;
+        let absent_rules: Vec<usize> =
+            (0..rules.len()).filter(|&i| rules[i].absent_after.is_some()).collect();
+        let absent_set =
+            RegexSet::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()))
+                .map_err(set_err)?;
+        Ok(Kb { rules, set, then_rules, then_set, absent_rules, absent_set })
+    }
+
+    /// A rule by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.spec.id.eq_ignore_ascii_case(id))
+    }
+
+    /// A knowledge base holding only `ids` (for testing one rule's examples alone).
+    pub fn only(&self, ids: &[&str]) -> Kb {
+        let rules = self.rules.iter().filter(|r| ids.contains(&r.spec.id.as_str())).cloned().collect();
+        Kb::from_rules(rules).expect("a subset of valid rules is valid")
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+/// Parses and validates one rules file.
+pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Error> {
+    let parsed: RulesFile = toml::from_str(text).map_err(|e| Error::Rules {
+        file: file.to_owned(),
+        line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        msg: e.message().trim().to_owned(),
+    })?;
+    parsed.rule.into_iter().map(|spec| compile(file, text, spec)).collect()
+}
+
+fn compile(file: &str, text: &str, spec: RuleSpec) -> Result<Rule, Error> {
+    let at = line_of(text, &format!("\"{}\"", spec.id));
+    let err = |msg: String| Error::Rules { file: file.to_owned(), line: at, msg };
+    let re = |what: &str, p: &str| {
+        Regex::new(p).map_err(|e| err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id)))
+    };
+    let opt = |what: &str, p: &Option<String>| p.as_deref().map(|p| re(what, p)).transpose();
+    if !CATEGORIES.contains(&spec.category.as_str()) {
+        return Err(err(format!("rule `{}`: category `{}` is not in the taxonomy", spec.id, spec.category)));
+    }
+    if spec.id.trim().is_empty() || spec.title.trim().is_empty() || spec.root_cause.trim().is_empty() {
+        return Err(err(format!("rule `{}`: id, title and root_cause must not be empty", spec.id)));
+    }
+    if spec.remediation.is_empty() {
+        return Err(err(format!("rule `{}`: needs at least one remediation step", spec.id)));
+    }
+    let event = match spec.event.as_deref() {
+        None => EventKind::Any,
+        Some(e) => {
+            EventKind::parse(e).ok_or_else(|| err(format!("rule `{}`: unknown event `{e}`", spec.id)))?
+        }
+    };
+    let scopes = Scopes {
+        task: opt("task", &spec.task)?,
+        phase: opt("phase", &spec.phase)?,
+        sequence: opt("sequence", &spec.sequence)?,
+        service: opt("service", &spec.service)?,
+        controller: opt("controller", &spec.controller)?,
+        level: opt("level", &spec.level)?,
+    };
+    let then = match &spec.then {
+        Some(t) => Some((re("then.match", &t.pattern)?, t.within)),
+        None => None,
+    };
+    let absent_after = opt("absent_after", &spec.absent_after)?;
+    Ok(Rule {
+        re: re("match", &spec.pattern)?,
+        event,
+        scopes,
+        then,
+        absent_after,
+        origin: file.to_owned(),
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "T-1"
+category = "network_dns"
+severity = "error"
+title = "t"
+match = 'x'
+root_cause = "r"
+remediation = ["a"]
+"#;
+
+    #[test]
+    fn builtin_loads() {
+        let kb = Kb::builtin();
+        assert!(kb.get("TD-CTR-001").is_some());
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let cases: &[(&str, &str)] = &[
+            ("[[rule]]\nid = \"A\"\nbogus = 1\n", "line 3"),
+            (&GOOD.replace("network_dns", "nope"), "not in the taxonomy"),
+            (&GOOD.replace("'x'", "'('"), "bad `match` regex"),
+            (&GOOD.replace("severity = \"error\"", "severity = \"fatal\""), "line"),
+            (&GOOD.replace("remediation = [\"a\"]", "remediation = []"), "remediation"),
+        ];
+        for (text, want) in cases {
+            let e = parse_file("x.toml", text).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("`x.toml`") && e.contains(want), "{e} lacks {want}");
+        }
+        assert!(parse_file("x.toml", GOOD).is_ok());
+    }
+}

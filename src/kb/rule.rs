@@ -1,0 +1,170 @@
+//! One rule: its TOML form ([`RuleSpec`]) and its compiled form ([`Rule`]).
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::report::{Outcome, Severity};
+
+/// `then = { match = "…", within = N }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThenSpec {
+    /// Second pattern.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Within this many lines of the node after the first.
+    pub within: u64,
+}
+
+/// A rule as written in a rules file (see rules/SCHEMA.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable id.
+    pub id: String,
+    /// Taxonomy category.
+    pub category: String,
+    /// Severity when it fires.
+    pub severity: Severity,
+    /// Rank among findings of equal severity: lower is closer to the root cause.
+    #[serde(default = "default_priority")]
+    pub priority: i32,
+    /// Title.
+    pub title: String,
+    /// Pattern on the message text.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Event kind scope.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Task scope.
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Phase scope.
+    #[serde(default)]
+    pub phase: Option<String>,
+    /// Sequence scope.
+    #[serde(default)]
+    pub sequence: Option<String>,
+    /// Service scope.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Controller scope.
+    #[serde(default)]
+    pub controller: Option<String>,
+    /// Level scope.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Needed matches.
+    #[serde(default)]
+    pub min_count: Option<u32>,
+    /// Second line.
+    #[serde(default)]
+    pub then: Option<ThenSpec>,
+    /// Recovery pattern.
+    #[serde(default)]
+    pub absent_after: Option<String>,
+    /// Severity after recovery.
+    #[serde(default)]
+    pub recovered_severity: Option<Severity>,
+    /// Outcomes it applies to.
+    #[serde(default)]
+    pub when_outcome: Option<Vec<Outcome>>,
+    /// Explanation.
+    pub root_cause: String,
+    /// Steps.
+    pub remediation: Vec<String>,
+    /// Links.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Release with the fix.
+    #[serde(default)]
+    pub fixed_in: Option<String>,
+    /// Must fire on each.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Must not fire on any.
+    #[serde(default)]
+    pub counter_examples: Vec<String>,
+}
+
+fn default_priority() -> i32 {
+    50
+}
+
+/// Kinds of line a rule can be scoped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Any line.
+    Any,
+    /// `task X (n/m): failed: …`
+    TaskFailed,
+    /// `phase X (n/m): failed`
+    PhaseFailed,
+    /// `X sequence: failed`, `error running phase …`, `fatal sequencer error …`
+    SequenceFailed,
+    /// `service[x](Failed): …`
+    ServiceFailed,
+    /// `service[x](…): Error running …, going to restart …`
+    ServiceRestarting,
+    /// `service[x](Waiting): Waiting for …`
+    ServiceWaiting,
+    /// zap `controller failed`, `reconcile failed`, or any zap line with an `error` field.
+    ControllerError,
+    /// A kernel line (console or dmesg, not `[talos]`).
+    Kernel,
+}
+
+impl EventKind {
+    /// Parses the `event` field.
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Some(match s {
+            "any" => EventKind::Any,
+            "task_failed" => EventKind::TaskFailed,
+            "phase_failed" => EventKind::PhaseFailed,
+            "sequence_failed" => EventKind::SequenceFailed,
+            "service_failed" => EventKind::ServiceFailed,
+            "service_restarting" => EventKind::ServiceRestarting,
+            "service_waiting" => EventKind::ServiceWaiting,
+            "controller_error" => EventKind::ControllerError,
+            "kernel" => EventKind::Kernel,
+            _ => return None,
+        })
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule as written.
+    pub spec: RuleSpec,
+    /// Where it came from (`rules/core.toml`, or a `--rules` path).
+    pub origin: String,
+    /// Compiled `match`.
+    pub re: Regex,
+    /// Event scope.
+    pub event: EventKind,
+    /// Scopes: task, phase, sequence, service, controller, level.
+    pub scopes: Scopes,
+    /// Compiled `then`.
+    pub then: Option<(Regex, u64)>,
+    /// Compiled `absent_after`.
+    pub absent_after: Option<Regex>,
+}
+
+/// Compiled scope regexes.
+#[derive(Debug, Clone, Default)]
+pub struct Scopes {
+    /// Task.
+    pub task: Option<Regex>,
+    /// Phase.
+    pub phase: Option<Regex>,
+    /// Sequence.
+    pub sequence: Option<Regex>,
+    /// Service.
+    pub service: Option<Regex>,
+    /// Controller.
+    pub controller: Option<Regex>,
+    /// Level.
+    pub level: Option<Regex>,
+}

@@ -1,0 +1,265 @@
+//! Secret redaction for every line the tool prints.
+//!
+//! Talos logs and the files around them carry secrets: `USERDATA=` (a whole machine config,
+//! base64) on container command lines, machine config keys (`token`, `secret`,
+//! `aescbcEncryptionSecret`, CA `key`s), PEM private keys, kubeconfig `client-key-data` and
+//! bearer tokens, Kubernetes bootstrap tokens (`abcdef.0123456789abcdef`) and long base64
+//! blobs. [`redact`] masks the secret part with [`REDACTED`] and keeps the key name, so a
+//! reader still sees *what* was there.
+//!
+//! It runs on evidence and context lines, not on every input line, but still has a fast path:
+//! a line with none of the trigger literals and no token-shaped run is returned borrowed
+//! without touching a regex.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use regex::{Captures, Regex};
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Literals whose presence sends a line to the slow path. Case variants are listed instead
+/// of folding case, so the check stays a handful of `memmem` scans.
+const TRIGGERS: &[&str] = &[
+    "USERDATA",
+    "PRIVATE KEY",
+    "eyJ",
+    "earer",
+    "EARER",
+    "oken",
+    "OKEN",
+    "ecret",
+    "ECRET",
+    "key",
+    "Key",
+    "KEY",
+    "assword",
+    "ASSWORD",
+];
+
+/// Shortest run of base64 characters that can be a PEM body line or a secret blob.
+const MIN_BLOB: usize = 40;
+
+/// Masks the secrets in `text`, keeping key names. Returns the input borrowed when nothing
+/// was masked. Idempotent: redacting redacted text changes nothing.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    if !needs_slow_path(text.as_bytes()) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = Cow::Borrowed(text);
+    out = apply(out, |s| PEM_BLOCK.replace_all(s, format!("${{begin}}{REDACTED}${{end}}")));
+    out = apply(out, |s| USERDATA.replace_all(s, format!("${{key}}{REDACTED}")));
+    out = apply(out, |s| KEY_VALUE.replace_all(s, key_value));
+    out = apply(out, |s| BEARER.replace_all(s, format!("${{key}}{REDACTED}")));
+    out = apply(out, |s| JWT.replace_all(s, REDACTED));
+    out = apply(out, |s| BOOTSTRAP_TOKEN.replace_all(s, REDACTED));
+    out = apply(out, |s| LONG_BLOB.replace_all(s, REDACTED));
+    out = apply(out, |s| PEM_LINE.replace_all(s, pem_line));
+    out
+}
+
+/// Runs one replacement, keeping the earlier result when it changed nothing.
+fn apply<'a>(cur: Cow<'a, str>, f: impl Fn(&str) -> Cow<'_, str>) -> Cow<'a, str> {
+    let changed = match f(&cur) {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    };
+    match changed {
+        Some(s) => Cow::Owned(s),
+        None => cur,
+    }
+}
+
+/// Cheap pre-check: a trigger literal, a base64-looking run of [`MIN_BLOB`] bytes, or the
+/// `xxxxxx.yyyyyyyyyyyyyyyy` shape of a bootstrap token.
+fn needs_slow_path(b: &[u8]) -> bool {
+    if TRIGGERS.iter().any(|t| memmem::find(b, t.as_bytes()).is_some()) {
+        return true;
+    }
+    let mut b64_run = 0usize;
+    let mut lower_run = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        b64_run =
+            if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_') { b64_run + 1 } else { 0 };
+        if b64_run >= MIN_BLOB {
+            return true;
+        }
+        if c == b'.' && lower_run >= 6 && is_token_tail(&b[i + 1..]) {
+            return true;
+        }
+        lower_run = if is_lower_alnum(c) { lower_run + 1 } else { 0 };
+    }
+    false
+}
+
+fn is_lower_alnum(c: u8) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+fn is_token_tail(rest: &[u8]) -> bool {
+    rest.len() >= 16 && rest[..16].iter().all(|&c| is_lower_alnum(c))
+}
+
+static PEM_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?s)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*?(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
+    )
+    .expect("valid regex")
+});
+
+static USERDATA: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?P<key>USERDATA\s*=\s*"?)[^\s"',;}\[\]]+"#).expect("valid regex"));
+
+/// `name: value`, `name=value`, `"name": "value"` for names ending in a secret word. The
+/// value check (length, digits) happens in [`key_value`].
+static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|password|key-data|key)["']?\s*[:=]\s*["']?)(?P<value>[A-Za-z0-9+/=._~-]+)"#,
+    )
+    .expect("valid regex")
+});
+
+static BEARER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?P<key>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex"));
+
+static JWT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*").expect("valid regex")
+});
+
+static BOOTSTRAP_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b").expect("valid regex"));
+
+static LONG_BLOB: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{200,}={0,2}").expect("valid regex"));
+
+/// A whole word of base64, as a line inside a PEM block (64 columns) looks when it arrives
+/// alone.
+static PEM_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<pre>^|[\s"'])(?P<blob>[A-Za-z0-9+/]{40,199}={0,2})(?P<post>$|[\s"'])"#)
+        .expect("valid regex")
+});
+
+fn key_value(c: &Captures<'_>) -> String {
+    let value = &c["value"];
+    let word = c["word"].to_ascii_lowercase();
+    let has_digit = value.bytes().any(|b| b.is_ascii_digit());
+    let secret = if word == "key" || word == "key-data" {
+        value.len() >= 16
+    } else {
+        value.len() >= 16 || (value.len() >= 8 && has_digit)
+    };
+    if secret && value != REDACTED { format!("{}{REDACTED}", &c["key"]) } else { c[0].to_string() }
+}
+
+/// Only mixed-case words with digits: hex ids and digests (one case) stay readable.
+fn pem_line(c: &Captures<'_>) -> String {
+    let blob = &c["blob"];
+    let upper = blob.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = blob.bytes().any(|b| b.is_ascii_lowercase());
+    let digit = blob.bytes().any(|b| b.is_ascii_digit());
+    if upper && lower && digit { format!("{}{REDACTED}{}", &c["pre"], &c["post"]) } else { c[0].to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM_BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+
+    #[test]
+    fn masks_each_secret_kind() {
+        let long_blob = "QUJD".repeat(60);
+        let cases: &[(&str, &str)] = &[
+            (
+                "docker run -e USERDATA=dmVyc2lvbjogdjFhbHBoYTEK -e PLATFORM=container",
+                "docker run -e USERDATA=[REDACTED] -e PLATFORM=container",
+            ),
+            ("  token: abcdef.0123456789abcdef", "  token: [REDACTED]"),
+            ("    secret: Kq9wRmZ2c3V0dGVyYm94c2VjcmV0MTIzNDU2Nzg=", "    secret: [REDACTED]"),
+            ("bootstraptoken: 0a1b2c.0a1b2c3d4e5f6a7b", "bootstraptoken: [REDACTED]"),
+            (
+                "aescbcEncryptionSecret: 9yQ0b3RhbGx5c2VjcmV0a2V5MTIzNDU2Nzg5MGFi",
+                "aescbcEncryptionSecret: [REDACTED]",
+            ),
+            (
+                "secretboxEncryptionSecret: \"c2VjcmV0Ym94c2VjcmV0MTIzNDU2Nzg5MGFiY2Q=\"",
+                "secretboxEncryptionSecret: \"[REDACTED]\"",
+            ),
+            ("    key: LS0tLS1CRUdJTiBFRDI1NTE5IFBSSVZBVEUgS0VZLS0tLS0K", "    key: [REDACTED]"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+                "-----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY-----",
+            ),
+            (
+                "key=\"-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----\"",
+                "key=\"-----BEGIN EC PRIVATE KEY-----[REDACTED]-----END EC PRIVATE KEY-----\"",
+            ),
+            (PEM_BODY, "[REDACTED]"),
+            (
+                "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0YWxvcyJ9.c2lnbmF0dXJl",
+                "Authorization: Bearer [REDACTED]",
+            ),
+            (
+                "got eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0YWxvcyJ9.c2lnbmF0dXJl from cache",
+                "got [REDACTED] from cache",
+            ),
+            (
+                "    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo=",
+                "    client-key-data: [REDACTED]",
+            ),
+            ("    token: 8d2a0f.9c1e5b7a3d4f6e20", "    token: [REDACTED]"),
+            (
+                "kubeadm join --discovery-token 9a8b7c.6d5e4f3a2b1c0d9e",
+                "kubeadm join --discovery-token [REDACTED]",
+            ),
+            ("joining with 9a8b7c.6d5e4f3a2b1c0d9e now", "joining with [REDACTED] now"),
+            (
+                "{\"msg\": \"apply\", \"token\": \"9a8b7c.6d5e4f3a2b1c0d9e\"}",
+                "{\"msg\": \"apply\", \"token\": \"[REDACTED]\"}",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input), *want, "input: {input}");
+        }
+        let line = format!("config blob {long_blob} end");
+        assert_eq!(redact(&line), "config blob [REDACTED] end");
+    }
+
+    #[test]
+    fn leaves_ordinary_lines_borrowed() {
+        let lines = [
+            "[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): failed: invalid argument",
+            "[talos] 2024/11/20 09:14:03 service[apid](Waiting): Waiting for service \"containerd\"",
+            "user: warning: [2024-06-10T10:32:11.123456789Z]: [talos] phase dbus (5/10): done",
+            "failed to pull image ghcr.io/siderolabs/kubelet:v1.31.2",
+            "10.5.0.2: context deadline exceeded",
+        ];
+        for line in lines {
+            assert!(matches!(redact(line), Cow::Borrowed(_)), "{line}");
+        }
+    }
+
+    #[test]
+    fn keeps_non_secrets_that_hit_the_slow_path() {
+        let lines = [
+            "failed to get secret: not found",
+            "kubelet bootstrap token created",
+            "token: ok",
+            "container 4c3f1e0a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1 exited",
+            "image sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            "monkey business with keys",
+        ];
+        for line in lines {
+            assert_eq!(redact(line), line);
+        }
+    }
+
+    #[test]
+    fn is_idempotent() {
+        for line in ["token: [REDACTED]", "USERDATA=[REDACTED]", "Bearer [REDACTED] x"] {
+            assert_eq!(redact(line), line);
+        }
+    }
+}

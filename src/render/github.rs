@@ -1,0 +1,352 @@
+//! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` annotation per
+//! finding, and a Markdown job summary for `$GITHUB_STEP_SUMMARY`.
+//!
+//! Annotation data is escaped as the Actions runner expects (`%`, `\r`, `\n` in the message;
+//! also `:` and `,` in properties), so a log line can never end an annotation early or
+//! inject a second workflow command.
+
+use std::io::{self, Write};
+
+use super::RenderOptions;
+use crate::report::{Evidence, Finding, Report, Severity};
+
+/// Writes one annotation per finding (info findings only with `opts.verbose`), then one
+/// `::error` per failed or stalled node that no `error` finding explains.
+pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+    for f in &report.findings {
+        if f.severity == Severity::Info && !opts.verbose {
+            continue;
+        }
+        write_finding(f, w)?;
+    }
+    for node in report.nodes.iter().filter(|n| n.outcome.is_bad()) {
+        let explained = report.findings.iter().any(|f| f.severity == Severity::Error && f.node == node.node);
+        if explained {
+            continue;
+        }
+        let (line, what) = match (&node.failure, &node.stall) {
+            (Some(fail), _) => (Some(fail.line), super::markdown::failure_point(fail)),
+            (None, Some(stall)) => (stall.line, format!("stalled: {}", stall.reason)),
+            (None, None) => (None, node.outcome.as_str().to_string()),
+        };
+        let file = report.inputs.first().filter(|_| report.inputs.len() == 1);
+        let mut props = Vec::new();
+        if let (Some(file), Some(line)) = (file.filter(|f| is_file_path(f)), line) {
+            props.push(("file", file.clone()));
+            props.push(("line", line.to_string()));
+        }
+        props.push((
+            "title",
+            format!("talos-doctor: {} {} with no known cause", node.node, node.outcome.as_str()),
+        ));
+        let msg = format!(
+            "{what}\nNo rule matched. Run `talos-doctor` locally with --verbose, and collect the node logs (docker logs <node>, talosctl -n IP dmesg, talosctl support)."
+        );
+        write_command(w, "error", &props, &msg)?;
+    }
+    Ok(())
+}
+
+/// Writes the job summary (GitHub-flavoured Markdown): the same report as the `markdown`
+/// format. The caller decides whether `$GITHUB_STEP_SUMMARY` is set and opens it.
+pub fn step_summary(report: &Report, w: &mut dyn Write) -> io::Result<()> {
+    super::markdown::render(report, &RenderOptions::default(), w)
+}
+
+fn write_finding(f: &Finding, w: &mut dyn Write) -> io::Result<()> {
+    let command = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    };
+    let first = f.evidence.first();
+    let mut props = Vec::new();
+    if let Some(ev) = first {
+        if let Some(input) = ev.input.as_deref().filter(|i| is_file_path(i)) {
+            props.push(("file", input.to_string()));
+            props.push(("line", ev.line.to_string()));
+        }
+    }
+    let title = if f.node != "-" && !f.node.is_empty() {
+        format!("{} [{}] {}", f.id, f.node, f.title)
+    } else {
+        format!("{} {}", f.id, f.title)
+    };
+    props.push(("title", title));
+    write_command(w, command, &props, &message(f, first))
+}
+
+fn message(f: &Finding, first: Option<&Evidence>) -> String {
+    let mut m = f.root_cause.trim_end().to_string();
+    if !f.remediation.is_empty() {
+        m.push_str("\n\nRemediation:");
+        for (i, step) in f.remediation.iter().enumerate() {
+            m.push_str(&format!("\n{}. {step}", i + 1));
+        }
+    }
+    if let Some(ev) = first {
+        let at = match &ev.input {
+            Some(input) => format!("{input}:{}", ev.line),
+            None => format!("line {}", ev.line),
+        };
+        m.push_str(&format!("\n\nEvidence ({at}):\n{}", ev.text));
+        for more in f.evidence.iter().skip(1) {
+            m.push_str(&format!("\n{}", more.text));
+        }
+    }
+    if let Some(r) = f.references.first() {
+        m.push_str(&format!("\n\nSee: {r}"));
+    }
+    m
+}
+
+/// Inputs that name a file the runner can link: not stdin (`-`) and not a Docker container.
+fn is_file_path(input: &str) -> bool {
+    input != "-" && !input.starts_with("docker:") && !input.contains("://")
+}
+
+fn write_command(
+    w: &mut dyn Write,
+    command: &str,
+    props: &[(&str, String)],
+    message: &str,
+) -> io::Result<()> {
+    write!(w, "::{command}")?;
+    for (i, (k, v)) in props.iter().enumerate() {
+        let sep = if i == 0 { ' ' } else { ',' };
+        write!(w, "{sep}{k}={}", escape_property(v))?;
+    }
+    writeln!(w, "::{}", escape_data(message))
+}
+
+/// Escapes a workflow command's message (the runner's `escapeData`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (the runner's `escapeProperty`).
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A report to render in the format tests: one node failed at `sharedFilesystems` with
+/// one error and one warning finding, a second node that succeeded.
+#[cfg(test)]
+pub(crate) mod sample {
+    use crate::report::*;
+
+    fn ev(line: u64, text: &str, input: &str) -> Evidence {
+        Evidence {
+            line,
+            text: text.into(),
+            input: Some(input.into()),
+            before: vec![ContextLine {
+                line: line - 1,
+                text: "[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): starting".into(),
+            }],
+            after: vec![],
+        }
+    }
+
+    fn phase(name: &str, index: u32, state: State, tasks: Vec<TaskReport>) -> PhaseReport {
+        PhaseReport {
+            name: name.into(),
+            index,
+            state,
+            duration_ms: (state == State::Done).then_some(1.5),
+            tasks,
+            line: Some(u64::from(index) * 4),
+        }
+    }
+
+    /// The sample report.
+    pub(crate) fn report() -> Report {
+        let failed_task = TaskReport {
+            name: "setupSharedFilesystems".into(),
+            index: 1,
+            count: 1,
+            state: State::Failed,
+            error: Some("invalid argument".into()),
+            line: Some(66),
+            duration_ms: None,
+        };
+        let cp = NodeReport {
+            node: "talos-cp-01".into(),
+            talos_version: Some("v1.8".into()),
+            version_evidence: vec!["boot sequence: 10 phase(s), first phase saveConfig".into()],
+            mode: Mode::Container,
+            mode_evidence: vec![],
+            outcome: Outcome::Failed,
+            boots: 1,
+            earlier_boots: vec![],
+            sequences: vec![SequenceReport {
+                name: "boot".into(),
+                state: State::Failed,
+                phase_count: Some(10),
+                duration_ms: None,
+                phases: vec![
+                    phase("saveConfig", 1, State::Done, vec![]),
+                    phase("dbus", 5, State::Done, vec![]),
+                    phase("sharedFilesystems", 6, State::Failed, vec![failed_task]),
+                    phase("var", 7, State::Pending, vec![]),
+                    phase("extendPCRStartAll", 9, State::Skipped, vec![]),
+                ],
+                line: Some(40),
+            }],
+            failure: Some(Failure {
+                sequence: "boot".into(),
+                phase: Some("sharedFilesystems".into()),
+                phase_index: Some("6/10".into()),
+                task: Some("setupSharedFilesystems".into()),
+                error: Some("invalid argument".into()),
+                line: 66,
+            }),
+            stall: None,
+            lines: 84,
+        };
+        let worker = NodeReport {
+            node: "talos-worker-01".into(),
+            talos_version: Some("v1.8".into()),
+            version_evidence: vec![],
+            mode: Mode::Container,
+            mode_evidence: vec![],
+            outcome: Outcome::Succeeded,
+            boots: 1,
+            earlier_boots: vec![],
+            sequences: vec![SequenceReport {
+                name: "boot".into(),
+                state: State::Done,
+                phase_count: Some(10),
+                duration_ms: Some(5321.0),
+                phases: vec![phase("saveConfig", 1, State::Done, vec![])],
+                line: Some(3),
+            }],
+            failure: None,
+            stall: None,
+            lines: 120,
+        };
+        let error = Finding {
+            id: "TD-CTR-001".into(),
+            category: "container_missing_mounts".into(),
+            severity: Severity::Error,
+            node: "talos-cp-01".into(),
+            title: "Container started without the mounts Talos needs".into(),
+            root_cause: "The container has no tmpfs at /run, /system and /tmp, so mounting the shared filesystems fails with EINVAL.".into(),
+            remediation: vec![
+                "Create the cluster with `talosctl cluster create --provisioner docker`.".into(),
+                "Or add `--tmpfs /run --tmpfs /system --tmpfs /tmp --volume /var` to `docker run`.".into(),
+            ],
+            evidence: vec![ev(66, "[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): failed: invalid argument", "logs/cp, 01.log")],
+            references: vec!["https://github.com/siderolabs/talos/blob/v1.8.0/internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go".into()],
+            fingerprint: "0123456789abcdef".into(),
+            fixed_in: None,
+            occurrences: 1,
+            boots: 1,
+            recovered: false,
+        };
+        let warning = Finding {
+            id: "TD-CLI-001".into(),
+            category: "container_missing_mounts".into(),
+            severity: Severity::Warning,
+            node: "-".into(),
+            title: "talosctl could not reach the Talos API (port 50000)".into(),
+            root_cause: "A client-side symptom: 100% of retries failed.\r\nCollect the node log.".into(),
+            remediation: vec!["docker logs talos-cp-01".into()],
+            evidence: vec![Evidence {
+                line: 12,
+                text: "rpc error: code = Unavailable desc = connection error: dial tcp 10.5.0.2:50000: connect: connection refused".into(),
+                input: None,
+                before: vec![],
+                after: vec![],
+            }],
+            references: vec![],
+            fingerprint: "fedcba9876543210".into(),
+            fixed_in: None,
+            occurrences: 3,
+            boots: 1,
+            recovered: false,
+        };
+        let info = Finding {
+            id: "TD-NOISE-001".into(),
+            category: "container_missing_mounts".into(),
+            severity: Severity::Info,
+            node: "talos-worker-01".into(),
+            title: "Benign noise".into(),
+            root_cause: "Ignored.".into(),
+            remediation: vec![],
+            evidence: vec![],
+            references: vec![],
+            fingerprint: "1111111111111111".into(),
+            fixed_in: None,
+            occurrences: 1,
+            boots: 1,
+            recovered: false,
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "talos-doctor".into(), version: "0.1.0".into() },
+            outcome: Outcome::Failed,
+            nodes: vec![cp, worker],
+            findings: vec![error, warning, info],
+            stats: Stats { lines: 204, ..Stats::default() },
+            inputs: vec!["logs/cp, 01.log".into(), "logs/worker-01.log".into()],
+            unexplained: vec![],
+            warnings: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_to_string(report: &Report, opts: &RenderOptions) -> String {
+        let mut out = Vec::new();
+        render(report, opts, &mut out).expect("render");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn escapes_like_the_runner() {
+        assert_eq!(escape_data("100% done\r\nnext"), "100%25 done%0D%0Anext");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn annotations() {
+        insta::assert_snapshot!(render_to_string(&sample::report(), &RenderOptions::default()));
+    }
+
+    #[test]
+    fn verbose_adds_notices() {
+        let out =
+            render_to_string(&sample::report(), &RenderOptions { verbose: true, ..RenderOptions::default() });
+        assert!(out.lines().any(|l| l.starts_with("::notice title=TD-NOISE-001")), "{out}");
+    }
+
+    #[test]
+    fn every_annotation_is_one_line() {
+        let out =
+            render_to_string(&sample::report(), &RenderOptions { verbose: true, ..RenderOptions::default() });
+        for line in out.lines() {
+            assert!(
+                line.starts_with("::error ")
+                    || line.starts_with("::warning ")
+                    || line.starts_with("::notice "),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn unexplained_failure_gets_an_error() {
+        let mut report = sample::report();
+        report.findings.retain(|f| f.severity != Severity::Error);
+        report.inputs.truncate(1);
+        let out = render_to_string(&report, &RenderOptions::default());
+        assert!(
+            out.contains("::error file=logs/cp%2C 01.log,line=66,title=talos-doctor%3A talos-cp-01 failed with no known cause::"),
+            "{out}"
+        );
+    }
+}

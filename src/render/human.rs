@@ -1,0 +1,444 @@
+//! The human report: a verdict line, the boot timeline with never-reached phases, the
+//! failing task, and each finding with its cause, numbered fix and evidence lines.
+
+use std::io::{self, Write};
+
+use colored::Colorize;
+
+use super::RenderOptions;
+use crate::report::{Evidence, Finding, NodeReport, Outcome, Report, SequenceReport, Severity, State};
+
+struct Marks {
+    done: &'static str,
+    failed: &'static str,
+    running: &'static str,
+    pending: &'static str,
+    skipped: &'static str,
+    bar: &'static str,
+    arrow: &'static str,
+    sep: &'static str,
+}
+
+const UNICODE: Marks = Marks {
+    done: "✓",
+    failed: "✗",
+    running: "▶",
+    pending: "·",
+    skipped: "-",
+    bar: "│",
+    arrow: "▶",
+    sep: "›",
+};
+const ASCII: Marks = Marks {
+    done: "ok",
+    failed: "XX",
+    running: ">>",
+    pending: "..",
+    skipped: "--",
+    bar: "|",
+    arrow: ">",
+    sep: ">",
+};
+
+struct P<'a> {
+    o: &'a RenderOptions,
+    m: &'static Marks,
+}
+
+impl P<'_> {
+    fn red(&self, s: &str) -> String {
+        if self.o.color { s.red().bold().to_string() } else { s.to_owned() }
+    }
+    fn green(&self, s: &str) -> String {
+        if self.o.color { s.green().to_string() } else { s.to_owned() }
+    }
+    fn yellow(&self, s: &str) -> String {
+        if self.o.color { s.yellow().to_string() } else { s.to_owned() }
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.o.color { s.dimmed().to_string() } else { s.to_owned() }
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.o.color { s.bold().to_string() } else { s.to_owned() }
+    }
+    fn cyan(&self, s: &str) -> String {
+        if self.o.color { s.cyan().to_string() } else { s.to_owned() }
+    }
+    fn mark(&self, st: State) -> String {
+        match st {
+            State::Done => self.green(self.m.done),
+            State::Failed => self.red(self.m.failed),
+            State::Running => self.yellow(self.m.running),
+            State::Pending => self.dim(self.m.pending),
+            State::Skipped => self.dim(self.m.skipped),
+        }
+    }
+}
+
+/// Formats milliseconds the way Go would print them, rounded for reading.
+pub fn duration(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0}µs", ms * 1000.0)
+    } else if ms < 1000.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else {
+        let s = (ms / 1000.0).round() as u64;
+        format!("{}m{}s", s / 60, s % 60)
+    }
+}
+
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let max = width.saturating_sub(indent.chars().count()).max(30);
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > max {
+                out.push_str(indent);
+                out.push_str(&line);
+                out.push('\n');
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(indent);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn verdict(p: &P<'_>, n: &NodeReport) -> String {
+    let who = if n.node == "-" { String::new() } else { format!(" on node `{}`", n.node) };
+    match n.outcome {
+        Outcome::Failed => {
+            let place = match &n.failure {
+                Some(f) => {
+                    let mut s = format!("{} sequence", f.sequence);
+                    if let Some(ph) = &f.phase {
+                        s.push_str(&format!(" {} phase {ph}", p.m.sep));
+                        if let Some(i) = &f.phase_index {
+                            s.push_str(&format!(" ({i})"));
+                        }
+                    }
+                    if let Some(t) = &f.task {
+                        s.push_str(&format!(" {} task {t}", p.m.sep));
+                    }
+                    if let Some(e) = &f.error {
+                        s.push_str(&format!(": {e}"));
+                    }
+                    format!(" at {s} (line {})", f.line)
+                }
+                None => String::new(),
+            };
+            format!("{} {}{who}{place}", p.red(p.m.failed), p.red("boot FAILED"))
+        }
+        Outcome::Stalled => {
+            let why = n.stall.as_ref().map(|s| {
+                let at = [s.phase.as_deref(), s.task.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(&format!(" {} ", p.m.sep));
+                if at.is_empty() { format!(": {}", s.reason) } else { format!(" in {at}: {}", s.reason) }
+            });
+            format!("{} {}{who}{}", p.yellow(p.m.running), p.yellow("boot STALLED"), why.unwrap_or_default())
+        }
+        Outcome::Succeeded => {
+            let took = n
+                .sequences
+                .iter()
+                .find(|s| s.name == "boot" && s.state == State::Done)
+                .and_then(|s| s.duration_ms)
+                .map(|d| format!(" (boot sequence done in {})", duration(d)))
+                .unwrap_or_default();
+            format!("{} {}{who}{took}", p.green(p.m.done), p.green("boot succeeded"))
+        }
+        Outcome::Running => {
+            let at = n
+                .sequences
+                .iter()
+                .rev()
+                .find(|s| s.state == State::Running)
+                .and_then(|s| {
+                    s.phases.iter().rev().find(|ph| ph.state == State::Running).map(|ph| {
+                        format!(
+                            ": {} sequence {} phase {} ({}/{})",
+                            s.name,
+                            p.m.sep,
+                            ph.name,
+                            ph.index,
+                            s.phase_count.unwrap_or(0)
+                        )
+                    })
+                })
+                .unwrap_or_default();
+            format!("{} boot in progress{who}{at}", p.yellow(p.m.running))
+        }
+        Outcome::Unknown => format!("? no Talos boot sequence seen{who}"),
+    }
+}
+
+fn node_header(p: &P<'_>, n: &NodeReport) -> String {
+    let mut bits = Vec::new();
+    match &n.talos_version {
+        Some(v) => bits.push(format!("Talos {v}")),
+        None => bits.push("Talos version unknown".into()),
+    }
+    bits.push(format!(
+        "{} mode",
+        serde_json::to_value(n.mode).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    ));
+    if n.boots > 1 {
+        bits.push(format!(
+            "{} boots in this log (restart loop?), diagnosing the last that got anywhere",
+            n.boots
+        ));
+    }
+    let mut s = p.dim(&format!("  {}", bits.join(" · ")));
+    s.push('\n');
+    for e in &n.version_evidence {
+        s.push_str(&p.dim(&format!("    version: {e}")));
+        s.push('\n');
+    }
+    s
+}
+
+fn timeline(p: &P<'_>, seqs: &[SequenceReport], w: &mut dyn Write) -> io::Result<()> {
+    for s in seqs {
+        let dur = s.duration_ms.map(|d| format!(" in {}", duration(d))).unwrap_or_default();
+        let count = s.phase_count.map(|c| format!("{c} phase(s)")).unwrap_or_else(|| "phases ?".into());
+        let state = match s.state {
+            State::Done => format!("done{dur}"),
+            State::Failed => p.red("failed"),
+            State::Running => p.yellow("did not finish"),
+            State::Pending => "pending".into(),
+            State::Skipped => "skipped".into(),
+        };
+        let name = if s.name.is_empty() { "(unnamed)" } else { s.name.as_str() };
+        writeln!(w, "  {} {} sequence: {count}, {state}", p.mark(s.state), p.bold(name))?;
+        if s.phases.is_empty() {
+            continue;
+        }
+        let total = s.phase_count.unwrap_or(0);
+        let width = s.phases.iter().map(|ph| ph.name.chars().count()).max().unwrap_or(10).max(10);
+        for ph in &s.phases {
+            let idx = if ph.index > 0 { format!("{:>2}/{total}", ph.index) } else { " ?/?".into() };
+            let what = match ph.state {
+                State::Done => ph.duration_ms.map(duration).unwrap_or_else(|| "done".into()),
+                State::Failed => p.red("FAILED"),
+                State::Running => p.yellow("running, never finished"),
+                State::Pending => p.dim("never reached"),
+                State::Skipped => p.dim("skipped"),
+            };
+            writeln!(w, "      {} {idx} {:<width$}  {what}", p.mark(ph.state), ph.name)?;
+            if matches!(ph.state, State::Failed | State::Running) {
+                for t in &ph.tasks {
+                    let err = t.error.as_deref().map(|e| format!(": {}", p.red(e))).unwrap_or_default();
+                    let line = t.line.map(|l| p.dim(&format!("  (line {l})"))).unwrap_or_default();
+                    writeln!(w, "            {} task {}{err}{line}", p.mark(t.state), t.name)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::Result<()> {
+    let numw = ev
+        .iter()
+        .flat_map(|e| {
+            std::iter::once(e.line)
+                .chain(e.before.iter().map(|c| c.line))
+                .chain(e.after.iter().map(|c| c.line))
+        })
+        .max()
+        .unwrap_or(1)
+        .to_string()
+        .len();
+    let mut last_printed = 0u64;
+    let clip = |s: &str| -> String {
+        let max = width.saturating_sub(numw + 10).max(40);
+        if s.chars().count() > max {
+            format!("{}…", s.chars().take(max).collect::<String>())
+        } else {
+            s.to_owned()
+        }
+    };
+    for e in ev {
+        if let Some(input) = &e.input {
+            writeln!(w, "    {}", p.dim(&format!("── {input}")))?;
+        }
+        if last_printed != 0 && e.before.first().map_or(e.line, |c| c.line) > last_printed + 1 {
+            writeln!(w, "    {:>numw$} {}", "", p.dim("⋮"))?;
+        }
+        for c in e.before.iter().filter(|c| c.line > last_printed) {
+            writeln!(
+                w,
+                "    {:>numw$} {} {}",
+                p.dim(&c.line.to_string()),
+                p.dim(p.m.bar),
+                p.dim(&clip(&c.text))
+            )?;
+        }
+        if e.line > last_printed {
+            writeln!(
+                w,
+                "  {} {:>numw$} {} {}",
+                p.red(p.m.arrow),
+                p.bold(&e.line.to_string()),
+                p.m.bar,
+                clip(&e.text)
+            )?;
+        }
+        last_printed = last_printed.max(e.line);
+        let floor = last_printed;
+        for c in e.after.iter().filter(|c| c.line > floor) {
+            writeln!(
+                w,
+                "    {:>numw$} {} {}",
+                p.dim(&c.line.to_string()),
+                p.dim(p.m.bar),
+                p.dim(&clip(&c.text))
+            )?;
+            last_printed = c.line;
+        }
+    }
+    Ok(())
+}
+
+fn finding(
+    p: &P<'_>,
+    i: usize,
+    total: usize,
+    f: &Finding,
+    multi_node: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let sev = match f.severity {
+        Severity::Error => p.red("error"),
+        Severity::Warning => p.yellow("warning"),
+        Severity::Info => p.cyan("info"),
+    };
+    let node = if multi_node { format!(" · node {}", f.node) } else { String::new() };
+    let rec = if f.recovered { " · recovered later" } else { "" };
+    writeln!(
+        w,
+        "{} {sev} · {} · {}{node}{rec}",
+        p.bold(&format!("[{}/{}]", i + 1, total)),
+        f.id,
+        f.category
+    )?;
+    writeln!(w, "  {}", p.bold(&f.title))?;
+    writeln!(w)?;
+    writeln!(w, "  {}", p.bold("Why"))?;
+    write!(w, "{}", wrap(&f.root_cause, p.o.width, "    "))?;
+    writeln!(w)?;
+    writeln!(w, "  {}", p.bold("Fix"))?;
+    for (n, step) in f.remediation.iter().enumerate() {
+        let body = wrap(step, p.o.width, "       ");
+        let body = body.trim_start();
+        write!(w, "    {:>2}. {body}", n + 1)?;
+    }
+    if let Some(v) = &f.fixed_in {
+        writeln!(w, "    {}", p.dim(&format!("(fixed in Talos {v})")))?;
+    }
+    writeln!(w)?;
+    let times = if f.occurrences > 1 { format!(" (seen {} times", f.occurrences) } else { String::new() };
+    let boots = if f.boots > 1 {
+        format!("{} in {} boots)", if times.is_empty() { " (" } else { ", " }, f.boots)
+    } else if times.is_empty() {
+        String::new()
+    } else {
+        ")".into()
+    };
+    writeln!(w, "  {}{}{}", p.bold("Evidence"), times, boots)?;
+    evidence(p, &f.evidence, p.o.width, w)?;
+    if !f.references.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "  {}", p.bold("References"))?;
+        for r in &f.references {
+            writeln!(w, "    {}", p.dim(r))?;
+        }
+    }
+    writeln!(w)
+}
+
+/// Writes the human report.
+pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+    let p = P { o: opts, m: if opts.unicode { &UNICODE } else { &ASCII } };
+    if report.nodes.is_empty() {
+        writeln!(w, "? no input lines: nothing to analyze")?;
+    }
+    let multi = report.nodes.len() > 1;
+    for n in &report.nodes {
+        writeln!(w, "{}", verdict(&p, n))?;
+        write!(w, "{}", node_header(&p, n))?;
+        if !n.sequences.is_empty() {
+            writeln!(w)?;
+            timeline(&p, &n.sequences, w)?;
+        }
+        writeln!(w)?;
+    }
+    let shown: Vec<&Finding> =
+        report.findings.iter().filter(|f| opts.verbose || f.severity >= Severity::Warning).collect();
+    let hidden = report.findings.len() - shown.len();
+    if !shown.is_empty() {
+        let head = if shown[0].severity == Severity::Error {
+            "Diagnosis (most likely cause first)"
+        } else {
+            "Notes"
+        };
+        writeln!(w, "{}", p.bold(head))?;
+        writeln!(w)?;
+        for (i, f) in shown.iter().enumerate() {
+            finding(&p, i, shown.len(), f, multi, w)?;
+        }
+    }
+    for u in &report.unexplained {
+        let node = if multi { format!(" on node `{}`", u.node) } else { String::new() };
+        writeln!(w, "{}", p.yellow(&format!("No known cause matched{node}.")))?;
+        writeln!(
+            w,
+            "  The failing step is shown above. Error-looking lines nearest to it, grouped by shape (numbers, ids, times masked):"
+        )?;
+        writeln!(w)?;
+        for t in &u.templates {
+            writeln!(w, "  {} ×{}  {}", p.m.arrow, t.count, t.template)?;
+            evidence(&p, std::slice::from_ref(&t.example), opts.width, w)?;
+            writeln!(w)?;
+        }
+        writeln!(
+            w,
+            "  Run again with `--suggest-rule` for a rules-file stub, or collect more of the log (`talosctl -n <ip> dmesg`, `docker logs <container>`)."
+        )?;
+        writeln!(w)?;
+    }
+    let s = &report.stats;
+    let mut bits = vec![format!("{} lines", s.lines)];
+    if s.unparsed_lines > 0 {
+        bits.push(format!("{} without a known Talos shape", s.unparsed_lines));
+    }
+    if s.invalid_utf8_lines > 0 {
+        bits.push(format!("{} not valid UTF-8", s.invalid_utf8_lines));
+    }
+    if s.truncated_lines > 0 {
+        bits.push(format!("{} cut at 64 KiB", s.truncated_lines));
+    }
+    if s.ansi_lines > 0 {
+        bits.push(format!("{} with colour codes removed", s.ansi_lines));
+    }
+    if hidden > 0 {
+        bits.push(format!("{hidden} info note(s) hidden (-v shows them)"));
+    }
+    writeln!(w, "{}", p.dim(&format!("read {}", bits.join(", "))))?;
+    for warn in &report.warnings {
+        writeln!(w, "{} {warn}", p.yellow("warning:"))?;
+    }
+    Ok(())
+}
