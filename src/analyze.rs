@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::fingerprint;
@@ -41,6 +42,9 @@ impl Default for AnalyzeOptions {
     }
 }
 
+/// A finding with its ranking keys: failure-point tier, rule priority, node order, first line.
+type Ranked = (Finding, u8, i32, usize, u64);
+
 /// Most distinct error templates kept per node for unexplained failures.
 const MAX_TEMPLATES: usize = 256;
 
@@ -65,7 +69,9 @@ struct NodeState {
     matcher: NodeMatcher,
     lines: u64,
     mode: ModeVotes,
-    ring: Vec<ContextLine>,
+    /// The last `context` lines, unredacted; their buffers are reused, so steady-state lines
+    /// allocate nothing. Redaction happens when a snapshot becomes evidence.
+    ring: Vec<(u64, String)>,
     after: Vec<(usize, usize, usize)>,
     templates: HashMap<String, TemplateEntry>,
     input: String,
@@ -84,8 +90,9 @@ pub struct Analyzer<'k> {
     default_node: String,
     stats: Stats,
     warnings: Vec<String>,
-    clean: String,
     errorish: Regex,
+    /// The literals of `errorish`, for ASCII lines (see [`is_errorish`]).
+    errorish_ascii: AhoCorasick,
     platform: Regex,
 }
 
@@ -130,12 +137,13 @@ impl<'k> Analyzer<'k> {
             default_node: "-".into(),
             stats: Stats::default(),
             warnings: Vec::new(),
-            clean: String::new(),
-            errorish: Regex::new(
-                r"(?i)error|fail|panic|fatal|refused|timeout|timed out|denied|unable to|cannot|invalid|no such|not found|unreachable|oom",
-            )
-            .expect("static regex"),
-            platform: Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#).expect("static regex"),
+            errorish: Regex::new(&format!("(?i){}", ERRORISH.join("|"))).expect("static regex"),
+            errorish_ascii: AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(ERRORISH)
+                .expect("static literals"),
+            platform: Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#)
+                .expect("static regex"),
         }
     }
 
@@ -143,7 +151,10 @@ impl<'k> Analyzer<'k> {
     /// node its lines belong to when they carry no node prefix.
     pub fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
         self.input = name.to_owned();
-        self.inputs.push(name.to_owned());
+        // Live sources switch back and forth between inputs: list each once.
+        if !self.inputs.iter().any(|i| i == name) {
+            self.inputs.push(name.to_owned());
+        }
         self.default_node = default_node.unwrap_or("-").to_owned();
     }
 
@@ -208,10 +219,16 @@ impl<'k> Analyzer<'k> {
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
         let env = envelope::parse(line);
         let msg = message::parse(&env.text);
-        let node_name = env.node.unwrap_or(&self.default_node).to_owned();
-        let ni = self.node_index(&node_name);
-        let multi = self.inputs.len() > 1;
-        let input = self.input.clone();
+        let ni = match env.node {
+            Some(n) => self.node_index(n),
+            None => {
+                let d = std::mem::take(&mut self.default_node);
+                let i = self.node_index(&d);
+                self.default_node = d;
+                i
+            }
+        };
+        let input = &self.input;
         let kb = self.kb;
         let redact_on = self.opts.redact;
         let ctx_n = self.opts.context;
@@ -230,7 +247,9 @@ impl<'k> Analyzer<'k> {
         let st = &mut self.nodes[ni];
         st.lines += 1;
         vote_mode(&mut st.mode, &env, &env.text, &self.platform);
-        let progress = st.machine.step(no, env.time, &msg, &env.text);
+        let task_hint =
+            env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
+        let progress = st.machine.step(no, env.time, &msg, &env.text, task_hint);
         if progress.iter().any(|p| matches!(p, Progress::Boot { .. })) {
             st.matcher.new_boot();
             st.templates.clear();
@@ -292,31 +311,22 @@ impl<'k> Analyzer<'k> {
             level: env.level.map(|l| l.as_str()),
         };
 
-        let clean = &mut self.clean;
-        clean.clear();
+        // The line as shown in evidence, built once and only when some evidence needs it.
         let mut shown: Option<String> = None;
-        let mut display = |clean: &mut String| -> String {
-            if let Some(s) = &shown {
-                return s.clone();
-            }
-            clean.clear();
-            clean.push_str(if redact_on { redact(line) } else { Cow::Borrowed(line) }.as_ref());
-            shown = Some(clean.clone());
-            clean.clone()
-        };
-        let ring_snapshot = st.ring.clone();
+        let mut display = || shown.get_or_insert_with(|| scrub(line, redact_on)).clone();
+        let ring = &st.ring;
         let mut make_ev = || Evidence {
             line: no,
-            text: display(&mut String::new()),
-            input: multi.then(|| input.clone()),
-            before: ring_snapshot.clone(),
+            text: display(),
+            input: Some(input.clone()),
+            before: context_of(ring, redact_on),
             after: Vec::new(),
         };
         let touched = st.matcher.on_line(kb, &ctx, &mut make_ev);
 
         // Context after earlier evidence.
         if !st.after.is_empty() {
-            let text = display(clean);
+            let text = display();
             st.after.retain_mut(|(fi, ei, left)| {
                 if let Some(ev) = st.matcher.fired.get_mut(*fi).and_then(|f| f.evidence.get_mut(*ei)) {
                     if ev.line != no {
@@ -342,7 +352,8 @@ impl<'k> Analyzer<'k> {
                     | EventKind::ServiceRestarting
                     | EventKind::ControllerError
             )
-            || (!matches!(msg, Message::Service(_)) && self.errorish.is_match(&env.text));
+            || (!matches!(msg, Message::Service(_))
+                && is_errorish(&self.errorish_ascii, &self.errorish, &env.text));
         if errorish
             && !matches!(
                 msg,
@@ -352,7 +363,6 @@ impl<'k> Analyzer<'k> {
             )
         {
             let key = fingerprint::mask(&env.text);
-            let before = st.ring.clone();
             let full = st.templates.len() >= MAX_TEMPLATES;
             match st.templates.get_mut(&key) {
                 Some(t) => {
@@ -362,9 +372,9 @@ impl<'k> Analyzer<'k> {
                 None if !full => {
                     let ev = Evidence {
                         line: no,
-                        text: display(clean),
-                        input: multi.then(|| input.clone()),
-                        before,
+                        text: display(),
+                        input: Some(input.clone()),
+                        before: context_of(&st.ring, redact_on),
                         after: Vec::new(),
                     };
                     st.templates.insert(key, TemplateEntry { count: 1, first: ev, last_line: no });
@@ -374,12 +384,15 @@ impl<'k> Analyzer<'k> {
         }
 
         if ctx_n > 0 {
-            if st.ring.len() >= ctx_n {
-                st.ring.remove(0);
-            }
-            st.ring.push(ContextLine { line: no, text: display(clean) });
+            let mut slot = if st.ring.len() >= ctx_n { st.ring.remove(0) } else { (0, String::new()) };
+            slot.0 = no;
+            slot.1.clear();
+            slot.1.push_str(line);
+            st.ring.push(slot);
         }
-        st.input = input;
+        if st.input != *input {
+            st.input.clone_from(input);
+        }
         progress
     }
 
@@ -417,7 +430,16 @@ impl<'k> Analyzer<'k> {
                 .then(a.3.cmp(&b.3))
                 .then(a.4.cmp(&b.4))
         });
-        let findings: Vec<Finding> = findings.into_iter().map(|f| f.0).collect();
+        let mut findings: Vec<Finding> = findings.into_iter().map(|f| f.0).collect();
+        // Evidence names its input only when there is more than one to tell apart.
+        if self.inputs.len() <= 1 {
+            for e in findings.iter_mut().flat_map(|f| f.evidence.iter_mut()) {
+                e.input = None;
+            }
+            for e in unexplained.iter_mut().flat_map(|u| u.templates.iter_mut()) {
+                e.example.input = None;
+            }
+        }
         let outcome = nodes.iter().map(|n| n.outcome).max().unwrap_or(Outcome::Unknown);
         Report {
             schema_version: SCHEMA_VERSION,
@@ -426,7 +448,7 @@ impl<'k> Analyzer<'k> {
             nodes,
             findings,
             stats: self.stats.clone(),
-            inputs: if self.inputs.len() > 1 { self.inputs.clone() } else { Vec::new() },
+            inputs: self.inputs.clone(),
             unexplained,
             warnings: self.warnings.clone(),
         }
@@ -446,17 +468,27 @@ impl<'k> Analyzer<'k> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn node_report(
-        &self,
-        i: usize,
-    ) -> (NodeReport, Vec<(Finding, u8, i32, usize, u64)>, Option<Unexplained>) {
+    /// Masks secrets in log-derived text, unless redaction is off.
+    fn scrub(&self, text: &str) -> String {
+        if self.opts.redact { redact(text).into_owned() } else { text.to_owned() }
+    }
+
+    fn node_report(&self, i: usize) -> (NodeReport, Vec<Ranked>, Option<Unexplained>) {
         let st = &self.nodes[i];
         let m = &st.machine;
         let (boot, mut outcome, stall) = Self::diagnosed_boot(m);
         let (mode, mode_evidence) = decide_mode(&st.mode, boot);
         let (talos_version, version_evidence, names) = infer_version(m, boot, mode);
-        let sequences = boot.sequences.iter().map(|s| sequence_report(s, names.get(&s.name))).collect();
+        let mut sequences: Vec<SequenceReport> = boot
+            .sequences
+            .iter()
+            .map(|s| sequence_report(s, names.get(&s.name), mode == Mode::Container))
+            .collect();
+        for t in sequences.iter_mut().flat_map(|s| s.phases.iter_mut()).flat_map(|p| p.tasks.iter_mut()) {
+            t.error = t.error.as_deref().map(|e| self.scrub(e));
+        }
         let failure = boot.failure.clone().map(|mut f| {
+            f.error = f.error.map(|e| self.scrub(&e));
             // Fill the phase index `n/N` for failures known only from the handler line.
             if f.phase_index.as_deref().is_some_and(|p| !p.contains('/')) {
                 if let Some(s) = boot.sequences.iter().find(|s| s.name == f.sequence) {
@@ -485,7 +517,8 @@ impl<'k> Analyzer<'k> {
             }
             let severity = matcher::severity(rule, fired);
             let mut v = vars.clone();
-            v.extend(fired.captures.clone());
+            // Captures are log text: mask secrets in them like in evidence.
+            v.extend(fired.captures.iter().map(|(k, c)| (k.clone(), self.scrub(c))));
             let first = fired.evidence.first();
             let on_failure =
                 failure.as_ref().is_some_and(|f| fired.evidence.iter().any(|e| e.line == f.line));
@@ -525,7 +558,11 @@ impl<'k> Analyzer<'k> {
                 templates: ts
                     .into_iter()
                     .take(8)
-                    .map(|(k, t)| Template { template: k.clone(), count: t.count, example: t.first.clone() })
+                    .map(|(k, t)| Template {
+                        template: self.scrub(k),
+                        count: t.count,
+                        example: t.first.clone(),
+                    })
                     .collect(),
             }
         });
@@ -551,6 +588,42 @@ impl<'k> Analyzer<'k> {
         };
         (node, findings, unexplained)
     }
+}
+
+/// Words that make a line look like an error, matched case-insensitively.
+const ERRORISH: &[&str] = &[
+    "error",
+    "fail",
+    "panic",
+    "fatal",
+    "refused",
+    "timeout",
+    "timed out",
+    "denied",
+    "unable to",
+    "cannot",
+    "invalid",
+    "no such",
+    "not found",
+    "unreachable",
+    "oom",
+];
+
+/// `re` (`(?i)` over [`ERRORISH`]) answers like the ASCII-case-insensitive automaton on ASCII
+/// text; only non-ASCII text, where Unicode case folding differs (`ſ` folds to `s`), needs
+/// the regex.
+fn is_errorish(ascii: &AhoCorasick, re: &Regex, text: &str) -> bool {
+    if text.is_ascii() { ascii.is_match(text) } else { re.is_match(text) }
+}
+
+/// The text of a line as it leaves the analyzer.
+fn scrub(line: &str, redact_on: bool) -> String {
+    if redact_on { redact(line).into_owned() } else { line.to_owned() }
+}
+
+/// Context lines for evidence, from the ring.
+fn context_of(ring: &[(u64, String)], redact_on: bool) -> Vec<ContextLine> {
+    ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
 }
 
 fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platform: &Regex) {
@@ -674,6 +747,35 @@ fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<String>, Vec<S
             Some(prev) => prev,
         });
     }
+    // Tasks that exist only in some releases narrow the range further.
+    for s in &boot.sequences {
+        for p in &s.phases {
+            for t in &p.tasks {
+                let Some((_, from, to)) = phases::TASK_VERSIONS.iter().find(|(n, _, _)| *n == t.name) else {
+                    continue;
+                };
+                let Some((f, tt)) = span else { continue };
+                let (nf, nt) = (f.max(*from), tt.min(*to));
+                if nf <= nt && (nf, nt) != (f, tt) {
+                    span = Some((nf, nt));
+                    let l = phases::PhaseList {
+                        versions: "",
+                        from: *from,
+                        to: *to,
+                        mode: Mode::Unknown,
+                        sequence: "",
+                        phases: &[],
+                        count: 0,
+                    };
+                    evidence.push(format!(
+                        "task `{}` exists only in {}",
+                        t.name,
+                        phases::range(&[&l]).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
     if let Some((v, line)) = &m.banner_version {
         evidence.insert(0, format!("initramfs banner `booting Talos {v}` at line {line}"));
         return (Some(v.clone()), evidence, names);
@@ -693,7 +795,11 @@ fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<String>, Vec<S
     (version, evidence, names)
 }
 
-fn sequence_report(s: &crate::machine::Sequence, names: Option<&Vec<&'static str>>) -> SequenceReport {
+fn sequence_report(
+    s: &crate::machine::Sequence,
+    names: Option<&Vec<&'static str>>,
+    container: bool,
+) -> SequenceReport {
     let mut phases: Vec<PhaseReport> = s
         .phases
         .iter()
@@ -716,18 +822,30 @@ fn sequence_report(s: &crate::machine::Sequence, names: Option<&Vec<&'static str
                 })
                 .collect(),
             line: p.line,
+            inferred: false,
         })
         .collect();
+    if let Some(names) = names {
+        for p in phases.iter_mut().filter(|p| p.index == 0) {
+            if let Some(i) = names.iter().position(|n| *n == p.name) {
+                p.index = i as u32 + 1;
+            }
+        }
+    }
     if let Some(total) = s.total {
-        let max_seen = s.phases.iter().map(|p| p.index).max().unwrap_or(0);
+        let max_seen = phases.iter().map(|p| p.index).max().unwrap_or(0);
         let stopped = matches!(s.state, State::Failed | State::Running);
         for idx in 1..=total {
-            if s.phases.iter().any(|p| p.index == idx) {
+            if phases.iter().any(|p| p.index == idx) {
                 continue;
             }
             let name = names.and_then(|n| n.get(idx as usize - 1)).map(|n| (*n).to_owned());
-            let state = if idx < max_seen {
+            // Only metal initialize has deferred phases that really skip (reference §1.1);
+            // elsewhere a gap below a later phase is an excerpt: the phase ran.
+            let state = if idx < max_seen && s.name == "initialize" && !container {
                 State::Skipped
+            } else if idx < max_seen {
+                State::Done
             } else if stopped || s.state == State::Done {
                 State::Pending
             } else {
@@ -742,6 +860,7 @@ fn sequence_report(s: &crate::machine::Sequence, names: Option<&Vec<&'static str
                     duration_ms: None,
                     tasks: Vec::new(),
                     line: None,
+                    inferred: state == State::Done,
                 });
             }
         }

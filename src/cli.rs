@@ -26,6 +26,10 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// List, explain and test the knowledge-base rules.
     Rules(RulesArgs),
+    /// Follow Talos containers' logs live and stop with the report once the boot's verdict is known.
+    Watch(crate::docker::cmd::WatchArgs),
+    /// Check a Talos container's settings against the known-good spec for its version.
+    Inspect(crate::docker::cmd::InspectArgs),
 }
 
 /// Output formats.
@@ -35,6 +39,14 @@ pub enum Format {
     Human,
     /// The JSON report of the diagnosis contract.
     Json,
+    /// GitHub Actions annotations (`::error file=…,line=…::…`).
+    Github,
+    /// JUnit XML: a test suite per node, a test case per boot phase.
+    Junit,
+    /// SARIF 2.1.0 (GitHub code scanning and other SARIF viewers).
+    Sarif,
+    /// Markdown for a merge-request comment or a job summary.
+    Markdown,
 }
 
 /// When to use colour.
@@ -70,6 +82,27 @@ pub struct OutputArgs {
     /// Add or override rules from a TOML file (repeatable).
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Extra report files and the exit policy for CI.
+    #[command(flatten)]
+    pub ci: CiArgs,
+}
+
+/// CI options: more formats written to files in the same run, and which findings fail it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CiArgs {
+    /// Also write the JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the SARIF 2.1.0 report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Also write the Markdown report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Which findings make the exit status non-zero: `error` (default: 1 explained failure,
+    /// 3 unexplained), `warning` (also 1 for warnings), `never` (0; 2 for tool errors stays).
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = crate::exit::FailOn::Error)]
+    pub fail_on: crate::exit::FailOn,
 }
 
 /// `analyze`.
@@ -85,6 +118,10 @@ pub struct AnalyzeArgs {
     /// For a failure no rule explains, print a rules-file stub for the most frequent error.
     #[arg(long)]
     pub suggest_rule: bool,
+    /// Also read the logs of this Docker container (from its start) and check its settings
+    /// against the known-good spec, to confirm the diagnosis (e.g. which mount is missing).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,

@@ -18,6 +18,8 @@ pub struct Env {
     pub dumb_term: bool,
     /// COLUMNS, if set.
     pub columns: Option<usize>,
+    /// `GITHUB_STEP_SUMMARY`, when set and not empty: the file the job summary is appended to.
+    pub github_step_summary: Option<std::path::PathBuf>,
 }
 
 impl Env {
@@ -28,6 +30,9 @@ impl Env {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
             columns: std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()),
+            github_step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from),
         }
     }
 }
@@ -60,6 +65,7 @@ mod tests {
             verbose: false,
             no_redact: false,
             rules: vec![],
+            ci: crate::cli::CiArgs::default(),
         }
     }
 

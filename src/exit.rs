@@ -22,3 +22,87 @@ pub fn code_for(report: &Report) -> u8 {
         OK
     }
 }
+
+/// Which findings make `analyze` exit non-zero (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// The contract's default: 1 for an explained failure, 3 for an unexplained one.
+    #[default]
+    Error,
+    /// As `error`, and also 1 when any `warning` finding was seen on an otherwise good run.
+    Warning,
+    /// Always 0 (a report is still written); 2 for tool errors stays.
+    Never,
+}
+
+/// The exit code for a report under `--fail-on`. `FailOn::Error` is [`code_for`].
+pub fn code_for_fail_on(report: &Report, fail_on: FailOn) -> u8 {
+    match fail_on {
+        FailOn::Error => code_for(report),
+        FailOn::Never => OK,
+        FailOn::Warning => match code_for(report) {
+            OK if report.findings.iter().any(|f| f.severity == Severity::Warning) => DIAGNOSED,
+            code => code,
+        },
+    }
+}
+
+#[cfg(test)]
+mod fail_on_tests {
+    use super::*;
+    use crate::report::{Finding, SCHEMA_VERSION, Stats, Tool};
+
+    fn report(outcome: Outcome, severities: &[Severity]) -> Report {
+        let finding = |s: &Severity| Finding {
+            id: "TD-T-001".into(),
+            category: "unknown".into(),
+            severity: *s,
+            node: "-".into(),
+            title: String::new(),
+            root_cause: String::new(),
+            remediation: vec![],
+            evidence: vec![],
+            references: vec![],
+            fingerprint: String::new(),
+            fixed_in: None,
+            occurrences: 1,
+            boots: 1,
+            recovered: false,
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::default(),
+            outcome,
+            nodes: vec![],
+            findings: severities.iter().map(finding).collect(),
+            stats: Stats::default(),
+            inputs: vec![],
+            unexplained: vec![],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn table() {
+        use FailOn::*;
+        use Outcome::*;
+        use Severity::Warning as W;
+        let cases: &[(Outcome, &[Severity], FailOn, u8)] = &[
+            (Failed, &[Severity::Error], Error, DIAGNOSED),
+            (Failed, &[], Error, UNEXPLAINED),
+            (Succeeded, &[W], Error, OK),
+            (Succeeded, &[W], Warning, DIAGNOSED),
+            (Unknown, &[Severity::Info], Warning, OK),
+            (Stalled, &[W], Warning, UNEXPLAINED),
+            (Failed, &[Severity::Error], Never, OK),
+            (Stalled, &[], Never, OK),
+        ];
+        for (outcome, sev, fail_on, want) in cases {
+            assert_eq!(
+                code_for_fail_on(&report(*outcome, sev), *fail_on),
+                *want,
+                "{outcome:?} {sev:?} {fail_on:?}"
+            );
+        }
+    }
+}

@@ -59,6 +59,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Analyze(a) => analyze_cmd(&a, &env),
         Command::Rules(r) => rules_cmd::run(&r),
+        Command::Watch(w) => docker::cmd::watch_cmd(&w, &env),
+        Command::Inspect(i) => docker::cmd::inspect_cmd(&i, &env),
     }
 }
 
@@ -85,12 +87,24 @@ fn node_name_of(path: &Path) -> String {
     name.to_owned()
 }
 
+/// A node name for a file among several: its stem (`cp1` for `logs/cp1.log.gz`), or, when
+/// another input has the same stem (`a/input.log`, `b/input.log`), its parent folder too.
+fn unique_node_name(path: &Path, all: &[Source]) -> String {
+    let stem = node_name_of(path);
+    let clash = all.iter().filter(|s| matches!(s, Source::File(p) if node_name_of(p) == stem)).count() > 1;
+    match path.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
+        Some(dir) if clash => format!("{dir}/{stem}"),
+        _ if clash => path.display().to_string(),
+        _ => stem,
+    }
+}
+
 fn analyze_cmd(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
     let opts = config::render_options(&a.out, env);
     colored::control::set_override(opts.color);
     let kb = load_kb(&a.out.rules)?;
     let mut an = Analyzer::new(&kb, AnalyzeOptions { redact: !a.out.no_redact, ..AnalyzeOptions::default() });
-    let sources: Vec<Source> = if a.files.is_empty() {
+    let sources: Vec<Source> = if a.files.is_empty() && a.container.is_none() {
         vec![Source::Stdin]
     } else {
         a.files.iter().map(|f| Source::from_arg(f)).collect()
@@ -98,28 +112,48 @@ fn analyze_cmd(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
     let multi = sources.len() > 1;
     for s in &sources {
         let node = a.node.clone().or_else(|| match s {
-            Source::File(p) if multi => Some(node_name_of(p)),
+            Source::File(p) if multi => Some(unique_node_name(p, &sources)),
             _ => None,
         });
         let before = an.lines();
-        source::feed(s, node.as_deref(), &mut an, &mut |_, _| Flow::Continue)?;
+        match s {
+            Source::File(p) if input::bundle::is_bundle(p) => {
+                let err = |source| Error::Input { what: s.description(), source };
+                let bundle = input::bundle::open(p).map_err(err)?.unwrap_or_default();
+                input::bundle::feed(bundle, &mut an)?;
+            }
+            _ => {
+                source::feed(s, node.as_deref(), &mut an, &mut |_, _| Flow::Continue)?;
+            }
+        }
         if an.lines() == before && multi {
             an.warn(format!("{} is empty", s.description()));
         }
     }
+    let facts = match &a.container {
+        Some(name) => Some(docker::cmd::feed_container(&mut an, name)?),
+        None => None,
+    };
     if an.lines() == 0 {
-        let what = if multi { "every input".to_owned() } else { sources[0].description() };
+        let what = match (multi, sources.first(), &a.container) {
+            (true, _, _) => "every input".to_owned(),
+            (false, Some(s), _) => s.description(),
+            (false, None, Some(c)) => format!("the log of container `{c}`"),
+            (false, None, None) => "the input".to_owned(),
+        };
         return Err(Error::NotText { what, why: "it is empty: there is no log to analyze".into() });
     }
-    let report = an.report();
-    let code = exit::code_for(&report);
+    let mut report = an.report();
+    if let Some(f) = &facts {
+        docker::preflight::confirm(&mut report, &f.name, f);
+    }
+    let code = exit::code_for_fail_on(&report, a.out.ci.fail_on);
+    let summary = env.github_step_summary.as_deref().filter(|_| a.out.format == Format::Github);
+    render::write_ci_files(&report, &a.out.ci, &opts, summary).map_err(Error::Output)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let written = (|| -> io::Result<()> {
-        match a.out.format {
-            Format::Human => render::human::render(&report, &opts, &mut out)?,
-            Format::Json => render::json::render(&report, &opts, &mut out)?,
-        }
+        render::render(a.out.format, &report, &opts, &mut out)?;
         if a.suggest_rule {
             if let Some(stub) = suggest::rule_stub(&report) {
                 if a.out.format == Format::Human {

@@ -305,10 +305,73 @@ impl Machine {
         &mut tasks[ti]
     }
 
+    /// A task's own message (task logger) shows the task running. When an excerpt skipped
+    /// its phase start, the phase it belongs to has started and the earlier one finished.
+    fn note_task_running(&mut self, name: &str, index: u32, line: u64, time: Option<Stamp>) {
+        let Some(si) = self.current_seq() else { return };
+        let seq = &mut self.boot.sequences[si];
+        let running = seq.phases.iter().rposition(|p| p.state == State::Running);
+        if let Some(pi) = running {
+            if seq.phases[pi].tasks.iter().any(|t| t.name == name) {
+                return;
+            }
+        }
+        let Some(phase) = phases::phase_of_task(name) else { return };
+        if let Some(pi) = running {
+            let p = &mut seq.phases[pi];
+            if p.name == phase || p.name.is_empty() {
+                if p.name.is_empty() {
+                    p.name = phase.to_owned();
+                }
+            } else {
+                p.state = State::Done;
+                seq.phases.push(Phase {
+                    name: phase.to_owned(),
+                    index: 0,
+                    state: State::Running,
+                    duration_ms: None,
+                    tasks: Vec::new(),
+                    line: Some(line),
+                    started: time,
+                });
+            }
+        } else if seq.phases.iter().any(|p| p.name == phase) {
+            return;
+        } else {
+            seq.phases.push(Phase {
+                name: phase.to_owned(),
+                index: 0,
+                state: State::Running,
+                duration_ms: None,
+                tasks: Vec::new(),
+                line: Some(line),
+                started: time,
+            });
+        }
+        let pi = self.boot.sequences[si].phases.len() - 1;
+        let t = self.task_mut(si, pi, name, index, line);
+        t.count = t.count.max(1);
+    }
+
     /// Feeds one parsed line. `text` is the envelope-free message, used for the few
-    /// non-sequencer messages the machine tracks (maintenance mode).
-    pub fn step(&mut self, line: u64, time: Option<Stamp>, msg: &Message<'_>, text: &str) -> Vec<Progress> {
+    /// non-sequencer messages the machine tracks (maintenance mode); `task_hint` is the
+    /// task-logger prefix (`task X (n/m): `) of the line, if any.
+    pub fn step(
+        &mut self,
+        line: u64,
+        time: Option<Stamp>,
+        msg: &Message<'_>,
+        text: &str,
+        task_hint: Option<(&str, u32)>,
+    ) -> Vec<Progress> {
         let mut out = Vec::new();
+        let hint = match *msg {
+            Message::TaskLog { name, index, .. } => Some((name, index)),
+            _ => task_hint,
+        };
+        if let Some((name, index)) = hint {
+            self.note_task_running(name, index, line, time);
+        }
         if self.boot.first_line == 0 {
             self.boot.first_line = line;
         }
@@ -628,7 +691,7 @@ mod tests {
         for (i, l) in log.lines().enumerate() {
             let env = envelope::parse(l);
             let msg = message::parse(&env.text);
-            m.step(i as u64 + 1, env.time, &msg, &env.text);
+            m.step(i as u64 + 1, env.time, &msg, &env.text, None);
         }
         m
     }

@@ -10,12 +10,14 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("talos-doctor: error: {e}");
+            // One line, cause chain included: it is read in CI logs and by scripts.
+            let mut msg = format!("talos-doctor: error: {e}");
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                msg.push_str(&format!(": {s}"));
                 source = s.source();
             }
+            eprintln!("{msg}");
             ExitCode::from(talos_doctor::exit::TOOL_ERROR)
         }
     }

@@ -604,6 +604,56 @@ pub static LISTS: &[PhaseList] = &[
     ),
 ];
 
+/// The phase each task runs in (reference §2.1, §2.2, §3), for tasks whose phase is
+/// unambiguous. Used when an excerpt shows a task's own messages but not its phase start.
+pub const TASK_PHASE: &[(&str, &str)] = &[
+    ("saveConfig", "saveConfig"),
+    ("memorySizeCheck", "memorySizeCheck"),
+    ("diskSizeCheck", "diskSizeCheck"),
+    ("waitForCARoots", "env"),
+    ("startDBus", "dbus"),
+    ("setupSharedFilesystems", "sharedFilesystems"),
+    ("setupVarDirectory", "var"),
+    ("writeUserFiles", "userSetup"),
+    ("extendPCRStartAll", "extendPCRStartAll"),
+    ("startAllServices", "startEverything"),
+    ("mountEphemeralPartition", "ephemeral"),
+    ("validateConfig", "validateConfig"),
+    ("cleanupLegacyStaticPodFiles", "legacyCleanup"),
+    ("writeUdevRules", "udevSetup"),
+    ("labelNodeAsControlPlane", "labelControlPlane"),
+    ("labelNodeAsMaster", "labelMaster"),
+    ("uncordonNode", "uncordon"),
+    ("updateBootloader", "bootloader"),
+    ("mountUserDisks", "userDisks"),
+    ("loadConfig", "config"),
+    ("setupSystemDirectory", "systemRequirements"),
+    ("startMachined", "machined"),
+    ("CreateSystemCgroups", "etc"),
+    ("createOSReleaseFile", "etc"),
+    ("setupLogger", "logger"),
+];
+
+/// `(major, minor, patch)`, ordered.
+pub type VersionKey = (u32, u32, u32);
+
+/// Tasks that exist only in some releases (reference §2.2, §3): `(task, first, last)`.
+/// Their presence narrows the version range that the phase lists give.
+pub const TASK_VERSIONS: &[(&str, VersionKey, VersionKey)] = &[
+    ("setupLogger", (1, 0, 0), (1, 5, 99)),
+    ("labelNodeAsMaster", (1, 0, 0), (1, 1, 99)),
+    ("initVolumeLifecycle", (1, 8, 0), (1, 99, 99)),
+    ("waitForCARoots", (1, 8, 0), (1, 99, 99)),
+    ("startAuditd", (1, 9, 0), (1, 99, 99)),
+    ("startApid", (1, 13, 0), (1, 99, 99)),
+    ("storeShutdownEmergency", (1, 6, 0), (1, 99, 99)),
+];
+
+/// The phase `task` runs in, when unambiguous.
+pub fn phase_of_task(task: &str) -> Option<&'static str> {
+    TASK_PHASE.iter().find(|(t, _)| *t == task).map(|(_, p)| *p)
+}
+
 /// Phase names only the metal/cloud boot has: their presence rules out container mode.
 pub const METAL_ONLY_PHASES: &[&str] = &[
     "mountState",

@@ -203,6 +203,10 @@ pub struct PhaseReport {
     /// Extension: line of the phase start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// Extension: the phase has no line in the input; its state is inferred from the
+    /// phases around it (an excerpt).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
 }
 
 /// A task.

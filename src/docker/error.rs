@@ -67,7 +67,11 @@ impl Error {
         if let bollard::errors::Error::SocketNotFoundError(_) = e {
             return Error::Unreachable { endpoint, reason: "no such socket".into() };
         }
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let direct = match &e {
+            bollard::errors::Error::IOError { err } => Some(err as &(dyn std::error::Error + 'static)),
+            _ => None,
+        };
+        let mut source: Option<&(dyn std::error::Error + 'static)> = direct.or(Some(&e));
         while let Some(s) = source {
             if let Some(io) = s.downcast_ref::<io::Error>() {
                 return match io.kind() {
@@ -165,3 +169,36 @@ fn backticked(items: &[String]) -> String {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep() -> Endpoint {
+        Endpoint { host: "unix:///var/run/docker.sock".into(), origin: "default socket".into() }
+    }
+
+    #[test]
+    fn connect_errors_are_classified() {
+        let denied =
+            bollard::errors::Error::IOError { err: io::Error::from(io::ErrorKind::PermissionDenied) };
+        let e = Error::from_connect(denied, ep());
+        assert!(matches!(e, Error::PermissionDenied { .. }));
+        assert!(
+            e.to_string().starts_with("permission denied on the Docker socket unix:///var/run/docker.sock")
+        );
+        let missing = bollard::errors::Error::SocketNotFoundError("/x.sock".into());
+        let e = Error::from_connect(missing, ep());
+        assert_eq!(
+            e.to_string(),
+            "cannot reach the Docker Engine at unix:///var/run/docker.sock (from default socket): \
+             no such socket; is the daemon running?"
+        );
+    }
+
+    #[test]
+    fn suggestions_in_one_line() {
+        let e = Error::NoSuchContainer { name: "cp-1".into(), suggestions: vec!["cp-01".into()] };
+        assert_eq!(e.to_string(), "no such container `cp-1`; did you mean `cp-01`?");
+    }
+}

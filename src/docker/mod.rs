@@ -11,10 +11,11 @@
 //!
 //! Everything async stays here; the analyzer it feeds is synchronous.
 
+pub mod cmd;
 pub mod endpoint;
 pub mod error;
 pub mod facts;
-mod follow;
+pub(crate) mod follow;
 pub mod preflight;
 pub mod progress;
 pub mod watch;

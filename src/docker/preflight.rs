@@ -497,10 +497,10 @@ pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
             .collect();
         (
             format!(
-                "Confirmed by docker inspect: in container `{}` {} {} not a mount point.",
+                "Confirmed by docker inspect: in container `{}` {} {}.",
                 facts.name,
                 missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
-                if missing.len() == 1 { "is" } else { "are" }
+                if missing.len() == 1 { "is not a mount point" } else { "are not mount points" }
             ),
             fixes,
         )

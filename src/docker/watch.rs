@@ -216,7 +216,7 @@ pub async fn watch(
                     }
                     continue;
                 };
-                handle(msg, &mut nodes, analyzer, &mut current_input, &mut display, opts);
+                handle(msg, &mut nodes, analyzer, &mut current_input, &mut display);
             }
             _ = tick.tick() => {
                 check(&mut nodes, analyzer, opts);
@@ -262,7 +262,6 @@ fn handle(
     analyzer: &mut dyn BootAnalyzer,
     current_input: &mut Option<usize>,
     display: &mut Display<'_>,
-    opts: &WatchOptions,
 ) {
     match msg {
         Msg::Line { idx, ts, no, bytes, truncated, current } => {
@@ -278,6 +277,10 @@ fn handle(
             n.last_line = Instant::now();
             let text = String::from_utf8_lossy(&bytes);
             n.row.last = crate::redact::redact(&message_text(&text)).into_owned();
+            // A sequence that ends in failure is decisive: Talos stops there, so the verdict
+            // needs no settle window (only reboot noise follows).
+            let sequence_failed =
+                progress.iter().any(|p| matches!(p, Progress::SequenceFinished { state: State::Failed, .. }));
             for p in progress {
                 on_progress(n, &p, ts, display);
             }
@@ -286,6 +289,7 @@ fn handle(
             }
             match analyzer.outcome(&n.facts.name) {
                 Outcome::Succeeded => n.end = Some(NodeEnd::Verdict),
+                Outcome::Failed if sequence_failed => n.end = Some(NodeEnd::Verdict),
                 Outcome::Failed | Outcome::Stalled => {
                     n.settle_since.get_or_insert_with(Instant::now);
                 }
@@ -360,7 +364,6 @@ fn handle(
             n.end = Some(NodeEnd::Lost(reason));
         }
     }
-    let _ = opts;
 }
 
 fn on_progress(n: &mut Node, p: &Progress, ts: Option<i128>, display: &mut Display<'_>) {

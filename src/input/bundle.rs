@@ -29,6 +29,10 @@ use std::fs::{self, File};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 
+use crate::analyze::Analyzer;
+use crate::error::Error;
+use crate::input::lines::{Flow, LineSplitter, RawLine};
+
 /// Largest entry read from a zip, decompressed. Bigger entries are cut with a warning
 /// (a guard against zip bombs; real machined logs are a few MiB).
 pub const MAX_ENTRY_BYTES: u64 = 512 * 1024 * 1024;
@@ -229,8 +233,70 @@ pub fn classify<'a>(names: impl Iterator<Item = &'a str>) -> Vec<(String, Option
     out
 }
 
+/// `logs/talos-cp-01.log` → `talos-cp-01`: a plain file's name stands for its node.
+fn file_stem(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let base = base.strip_suffix(".gz").unwrap_or(base);
+    base.strip_suffix(".log").or_else(|| base.strip_suffix(".txt")).unwrap_or(base).to_string()
+}
+
 fn service(id: &str) -> EntryKind {
     if id == "machined" { EntryKind::Machined } else { EntryKind::Service(id.to_string()) }
+}
+
+/// Feeds every log of `bundle` to `analyzer`, one input each, attributed to its node.
+/// For a node whose machined log is in the bundle, the `[talos]` lines of its dmesg are
+/// skipped (they are copies of machined's and would replay the boot a second time); its
+/// kernel lines are kept. Line numbers stay those of the file. A NUL byte stops that input
+/// with a warning.
+pub fn feed(bundle: Bundle, analyzer: &mut Analyzer<'_>) -> Result<(), Error> {
+    let with_machined: BTreeSet<Option<String>> =
+        bundle.inputs.iter().filter(|i| i.kind == EntryKind::Machined).map(|i| i.node.clone()).collect();
+    for w in bundle.warnings {
+        analyzer.warn(w);
+    }
+    let several = bundle.inputs.len() > 1;
+    for mut input in bundle.inputs {
+        let skip_talos = input.kind == EntryKind::Dmesg && with_machined.contains(&input.node);
+        let node = input.node.clone().or_else(|| several.then(|| file_stem(&input.name)));
+        analyzer.begin_input(&input.name, node.as_deref());
+        let mut splitter = LineSplitter::default();
+        let mut binary_at = None;
+        let mut sink = |line: RawLine<'_>| -> Flow {
+            if memchr::memchr(0, line.bytes).is_some() {
+                binary_at = Some(line.no);
+                return Flow::Stop;
+            }
+            if !(skip_talos && memchr::memmem::find(line.bytes, b"[talos]").is_some()) {
+                analyzer.push_line(line);
+            }
+            Flow::Continue
+        };
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut flow = Flow::Continue;
+        loop {
+            let n = match input.reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::Input { what: format!("`{}`", input.name), source: e }),
+            };
+            flow = splitter.push(&buf[..n], &mut sink);
+            if flow == Flow::Stop {
+                break;
+            }
+        }
+        if flow == Flow::Continue {
+            splitter.finish(&mut sink);
+        }
+        if let Some(no) = binary_at {
+            analyzer.warn(format!(
+                "`{}` holds binary data (a NUL byte on line {no}); the rest of it was not read",
+                input.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

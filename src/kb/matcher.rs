@@ -1,8 +1,10 @@
 //! Matching rules against lines, per node.
 //!
 //! One [`regex::RegexSet`] pass per line finds the rules whose `match` pattern hits; only
-//! those are checked against their scopes and conditions, so the cost of a line that
-//! matches nothing is one set scan, whatever the number of rules.
+//! those are checked against their scopes and conditions. In front of each set, a literal
+//! [`Prefilter`](super::prefilter::Prefilter) skips the set for lines that contain none of
+//! its patterns' prefixes, so the cost of a line that matches nothing is one SIMD literal
+//! scan, whatever the number of rules.
 
 use std::collections::BTreeMap;
 
@@ -132,7 +134,7 @@ impl NodeMatcher {
         evidence: &mut dyn FnMut() -> Evidence,
     ) -> Vec<(usize, usize)> {
         let mut touched = Vec::new();
-        if !kb.absent_rules.is_empty() && !self.fired.is_empty() {
+        if !kb.absent_rules.is_empty() && !self.fired.is_empty() && kb.prefilters[2].may_match(ctx.text) {
             for i in kb.absent_set.matches(ctx.text).iter() {
                 let rule = kb.absent_rules[i];
                 for f in self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot) {
@@ -142,7 +144,7 @@ impl NodeMatcher {
                 }
             }
         }
-        if !kb.then_rules.is_empty() && !self.pending.is_empty() {
+        if !kb.then_rules.is_empty() && !self.pending.is_empty() && kb.prefilters[1].may_match(ctx.text) {
             for i in kb.then_set.matches(ctx.text).iter() {
                 let ri = kb.then_rules[i];
                 let Some((_, within)) = &kb.rules[ri].then else { continue };
@@ -162,6 +164,9 @@ impl NodeMatcher {
                     }
                 }
             }
+        }
+        if !kb.prefilters[0].may_match(ctx.text) {
+            return touched;
         }
         let hits = kb.set.matches(ctx.text);
         if !hits.matched_any() {

@@ -2,11 +2,13 @@
 //! `--rules FILE`), validated and compiled once. Matching lives in [`matcher`].
 
 pub mod matcher;
+pub mod prefilter;
 pub mod rule;
 
 use regex::{Regex, RegexSet};
 
 use crate::error::Error;
+use prefilter::Prefilter;
 use rule::{EventKind, Rule, RuleSpec, Scopes};
 
 mod builtin {
@@ -66,6 +68,8 @@ pub struct Kb {
     pub absent_rules: Vec<usize>,
     /// `absent_after` patterns, index = position in `absent_rules`.
     pub absent_set: RegexSet,
+    /// Necessary conditions for `set`, `then_set` and `absent_set` (see [`prefilter`]).
+    pub prefilters: [Prefilter; 3],
 }
 
 impl Kb {
@@ -114,7 +118,14 @@ impl Kb {
         let absent_set =
             RegexSet::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()))
                 .map_err(set_err)?;
-        Ok(Kb { rules, set, then_rules, then_set, absent_rules, absent_set })
+        let prefilters = [
+            Prefilter::new(rules.iter().map(|r| r.spec.pattern.as_str())),
+            Prefilter::new(
+                then_rules.iter().filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
+            ),
+            Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
+        ];
+        Ok(Kb { rules, set, then_rules, then_set, absent_rules, absent_set, prefilters })
     }
 
     /// A rule by id.

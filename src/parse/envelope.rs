@@ -19,6 +19,7 @@ use nom::{
     sequence::{delimited, preceded, terminated},
 };
 
+use super::message::json_fields;
 use super::time::{Stamp, go_stamp, rfc3339};
 
 /// A normalised log level.
@@ -274,10 +275,22 @@ pub fn parse(line: &str) -> Envelope<'_> {
 /// sequencer sees it, and the remaining fields are appended zap-style. Any other JSON
 /// (etcd, containerd) keeps its raw text; its `level`/`ts` still fill the envelope.
 fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>> {
+    // Most JSON lines are not shipped machined lines: read the few keys they need without
+    // building the object; only shipped lines are parsed in full below.
+    let [talos_level, level, talos_time, ts, time, talos_service] =
+        json_fields(raw, ["talos-level", "level", "talos-time", "ts", "time", "talos-service"])?;
+    outer.dialect.json = true;
+    if talos_time.is_none() && talos_service.is_none() {
+        let level = talos_level.or(level).flatten();
+        let time = talos_time.or(ts).or(time).flatten();
+        outer.level = outer.level.or(level.as_deref().and_then(Level::parse));
+        outer.time =
+            outer.time.or(time.as_deref().and_then(|s| rfc3339(s).ok()).map(|(_, t)| Stamp::Wall(t)));
+        return None;
+    }
     let serde_json::Value::Object(map) = serde_json::from_str::<serde_json::Value>(raw).ok()? else {
         return None;
     };
-    outer.dialect.json = true;
     let level =
         map.get("talos-level").or_else(|| map.get("level")).and_then(|v| v.as_str()).and_then(Level::parse);
     let time = map
@@ -287,12 +300,6 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
         .and_then(|v| v.as_str())
         .and_then(|s| rfc3339(s).ok())
         .map(|(_, t)| Stamp::Wall(t));
-    let shipped = map.contains_key("talos-time") || map.contains_key("talos-service");
-    if !shipped {
-        outer.level = outer.level.or(level);
-        outer.time = outer.time.or(time);
-        return None;
-    }
     let msg = map.get("msg").and_then(|v| v.as_str()).unwrap_or("");
     // Re-parse the inner machined line; it is owned, so copy the parts we keep.
     let inner = parse(msg);

@@ -2,6 +2,8 @@
 //! print (reference §1.1 and §5). Format strings are identical from v1.0 to HEAD,
 //! including the `tasks(s)` typo.
 
+use std::borrow::Cow;
+
 use nom::{
     IResult, Parser,
     bytes::complete::{tag, take_until, take_while1},
@@ -9,6 +11,7 @@ use nom::{
     combinator::{all_consuming, map_res, rest},
     sequence::{delimited, preceded},
 };
+use serde::de;
 
 /// A sequencer or service event; everything else is [`Message::Other`].
 #[derive(Debug, Clone, PartialEq)]
@@ -187,16 +190,136 @@ pub fn zap(text: &str) -> Option<Zap> {
     }
     let start = t.find(" {\"")?;
     let json = &t[start + 1..];
-    let serde_json::Value::Object(map) = serde_json::from_str::<serde_json::Value>(json).ok()? else {
-        return None;
-    };
-    let get = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let [component, controller, error] = json_fields(json, ["component", "controller", "error"])?;
+    let get = |v: Option<Option<Cow<'_, str>>>| v.flatten().map(Cow::into_owned);
     Some(Zap {
         msg: t[..start].to_owned(),
-        component: get("component"),
-        controller: get("controller"),
-        error: get("error"),
+        component: get(component),
+        controller: get(controller),
+        error: get(error),
     })
+}
+
+/// Looks up `keys` in a JSON object without building it: the answer of
+/// `serde_json::from_str::<Value>(json)` followed by `map.get(key).map(Value::as_str)`, but
+/// the other values are only validated, never stored. `None` when `json` is not exactly one
+/// object; per key `None` when absent, `Some(None)` when its value is not a string. As with
+/// `Value`, the last of duplicate keys wins.
+pub(crate) fn json_fields<'a, const N: usize>(
+    json: &'a str,
+    keys: [&str; N],
+) -> Option<[Option<Option<Cow<'a, str>>>; N]> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let out = de::DeserializeSeed::deserialize(Fields { keys }, &mut de).ok()?;
+    de.end().ok()?;
+    Some(out)
+}
+
+struct Fields<'k, const N: usize> {
+    keys: [&'k str; N],
+}
+
+impl<'de, const N: usize> de::DeserializeSeed<'de> for Fields<'_, N> {
+    type Value = [Option<Option<Cow<'de, str>>>; N];
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, const N: usize> de::Visitor<'de> for Fields<'_, N> {
+    type Value = [Option<Option<Cow<'de, str>>>; N];
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out: Self::Value = std::array::from_fn(|_| None);
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match self.keys.iter().position(|k| *k == key.0) {
+                Some(i) => out[i] = Some(map.next_value::<StrOrOther<'de>>()?.0),
+                None => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An object key, borrowed when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor).map(|s| Key(s.unwrap_or_default()))
+    }
+}
+
+/// A value: its text when it is a string, else validated and dropped.
+struct StrOrOther<'de>(Option<Cow<'de, str>>);
+
+impl<'de> de::Deserialize<'de> for StrOrOther<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrVisitor).map(StrOrOther)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> de::Visitor<'de> for StrVisitor {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip::drain_seq(seq).map(|()| None)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Skip::drain_map(map).map(|()| None)
+    }
+}
+
+/// Any JSON value, parsed as `Value` would parse it (numbers included, so the same inputs
+/// are rejected) and dropped.
+struct Skip;
+
+impl Skip {
+    fn drain_seq<'de, A: de::SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(())
+    }
+    fn drain_map<'de, A: de::MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<Skip>()?.is_some() {
+            map.next_value::<Skip>()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Skip {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrVisitor).map(|_| Skip)
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         if f.severity == Severity::Info && !opts.verbose {
             continue;
         }
-        write_finding(f, w)?;
+        write_finding(f, single_input(report), w)?;
     }
     for node in report.nodes.iter().filter(|n| n.outcome.is_bad()) {
         let explained = report.findings.iter().any(|f| f.severity == Severity::Error && f.node == node.node);
@@ -29,10 +29,9 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
             (None, Some(stall)) => (stall.line, format!("stalled: {}", stall.reason)),
             (None, None) => (None, node.outcome.as_str().to_string()),
         };
-        let file = report.inputs.first().filter(|_| report.inputs.len() == 1);
         let mut props = Vec::new();
-        if let (Some(file), Some(line)) = (file.filter(|f| is_file_path(f)), line) {
-            props.push(("file", file.clone()));
+        if let (Some(file), Some(line)) = (only_input(report).filter(|f| is_file_path(f)), line) {
+            props.push(("file", file.to_string()));
             props.push(("line", line.to_string()));
         }
         props.push((
@@ -53,7 +52,21 @@ pub fn step_summary(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     super::markdown::render(report, &RenderOptions::default(), w)
 }
 
-fn write_finding(f: &Finding, w: &mut dyn Write) -> io::Result<()> {
+/// The input of evidence that names none. The analyzer names inputs only once a second
+/// one begins, so unnamed evidence comes from the first input.
+fn single_input(report: &Report) -> Option<&str> {
+    report.inputs.first().map(String::as_str)
+}
+
+/// The input a node's failure line is in, when the report has just one.
+fn only_input(report: &Report) -> Option<&str> {
+    match report.inputs.as_slice() {
+        [only] => Some(only.as_str()),
+        _ => None,
+    }
+}
+
+fn write_finding(f: &Finding, fallback_input: Option<&str>, w: &mut dyn Write) -> io::Result<()> {
     let command = match f.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -62,7 +75,7 @@ fn write_finding(f: &Finding, w: &mut dyn Write) -> io::Result<()> {
     let first = f.evidence.first();
     let mut props = Vec::new();
     if let Some(ev) = first {
-        if let Some(input) = ev.input.as_deref().filter(|i| is_file_path(i)) {
+        if let Some(input) = ev.input.as_deref().or(fallback_input).filter(|i| is_file_path(i)) {
             props.push(("file", input.to_string()));
             props.push(("line", ev.line.to_string()));
         }
@@ -156,6 +169,7 @@ pub(crate) mod sample {
             duration_ms: (state == State::Done).then_some(1.5),
             tasks,
             line: Some(u64::from(index) * 4),
+            inferred: false,
         }
     }
 

@@ -92,7 +92,7 @@ pub fn duration(ms: f64) -> String {
 fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let max = width.saturating_sub(indent.chars().count()).max(30);
-    for para in text.split('\n') {
+    for para in text.split("\n\n") {
         let mut line = String::new();
         for word in para.split_whitespace() {
             if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > max {
@@ -113,7 +113,7 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
-fn verdict(p: &P<'_>, n: &NodeReport) -> String {
+fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
     let who = if n.node == "-" { String::new() } else { format!(" on node `{}`", n.node) };
     match n.outcome {
         Outcome::Failed => {
@@ -134,9 +134,15 @@ fn verdict(p: &P<'_>, n: &NodeReport) -> String {
                     }
                     format!(" at {s} (line {})", f.line)
                 }
-                None => String::new(),
+                None => top.map(|t| format!(": {t}")).unwrap_or_default(),
             };
-            format!("{} {}{who}{place}", p.red(p.m.failed), p.red("boot FAILED"))
+            let what = if n.failure.is_some() || n.sequences.iter().any(|s| s.name == "boot") {
+                "boot FAILED"
+            } else {
+                // No sequencer lines: the failure is known from other lines (kernel, services).
+                "FAILED"
+            };
+            format!("{} {}{who}{place}", p.red(p.m.failed), p.red(what))
         }
         Outcome::Stalled => {
             let why = n.stall.as_ref().map(|s| {
@@ -230,6 +236,7 @@ fn timeline(p: &P<'_>, seqs: &[SequenceReport], w: &mut dyn Write) -> io::Result
         for ph in &s.phases {
             let idx = if ph.index > 0 { format!("{:>2}/{total}", ph.index) } else { " ?/?".into() };
             let what = match ph.state {
+                State::Done if ph.inferred => p.dim("done (not in this log)"),
                 State::Done => ph.duration_ms.map(duration).unwrap_or_else(|| "done".into()),
                 State::Failed => p.red("FAILED"),
                 State::Running => p.yellow("running, never finished"),
@@ -285,6 +292,11 @@ fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::
                 p.dim(p.m.bar),
                 p.dim(&clip(&c.text))
             )?;
+        }
+        if e.line == 0 {
+            // Not from the log (e.g. `docker inspect` facts): no line number to show.
+            writeln!(w, "  {} {:>numw$} {} {}", p.red(p.m.arrow), "", p.m.bar, clip(&e.text))?;
+            continue;
         }
         if e.line > last_printed {
             writeln!(
@@ -377,7 +389,12 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
     }
     let multi = report.nodes.len() > 1;
     for n in &report.nodes {
-        writeln!(w, "{}", verdict(&p, n))?;
+        let top = report
+            .findings
+            .iter()
+            .find(|f| f.node == n.node && f.severity == Severity::Error)
+            .map(|f| f.title.as_str());
+        writeln!(w, "{}", verdict(&p, n, top))?;
         write!(w, "{}", node_header(&p, n))?;
         if !n.sequences.is_empty() {
             writeln!(w)?;

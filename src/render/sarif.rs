@@ -155,10 +155,9 @@ fn build<'a>(report: &'a Report, opts: &RenderOptions) -> Log<'a> {
             rules.push(rule(f));
         }
     }
-    let fallback_uri = match report.inputs.as_slice() {
-        [only] => only.as_str(),
-        _ => "-",
-    };
+    // The analyzer names inputs only once a second one begins: unnamed evidence comes from
+    // the first input.
+    let fallback_uri = report.inputs.first().map_or("-", String::as_str);
     let results = shown
         .iter()
         .map(|f| SarifResult {

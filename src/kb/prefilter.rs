@@ -1,0 +1,219 @@
+//! Literal prefilters: a cheap necessary condition in front of a [`regex::RegexSet`].
+//!
+//! Most log lines match no rule at all, and asking a `RegexSet` for *all* the patterns that
+//! match a line (`matches`) walks every byte of it through a lazy DFA and allocates the
+//! answer. Every match of a pattern, though, starts with one of the pattern's prefix
+//! literals, so when none of them occurs in a line the set cannot match it either. A
+//! [`Prefilter`] gathers those literals for every pattern of a set into Aho-Corasick
+//! automatons (SIMD "Teddy" searchers for small sets): a line that contains none is
+//! answered without running the set. A line that contains one runs the set as before, so
+//! answers never change; only the work for lines that cannot match is saved.
+//!
+//! A pattern for which no such literal set exists (`\S+`, `.*`) disables the prefilter of
+//! its set: correctness first.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
+
+/// Literals longer than this are cut (prefixes keep their start, suffixes their end): any
+/// part of a required literal is still required, and shorter literals dedup better.
+const MAX_LITERAL: usize = 16;
+
+/// A necessary condition for a set of patterns to match a text.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    /// Literals that came from case-sensitive parts, matched exactly.
+    exact: Option<AhoCorasick>,
+    /// Literals of patterns with inline case-insensitivity, matched ASCII-case-insensitively
+    /// (a superset of their case variants, which is all a necessary condition needs).
+    folded: Option<AhoCorasick>,
+    /// False when some pattern has no usable literals: then every text may match.
+    usable: bool,
+}
+
+impl Prefilter {
+    /// A prefilter for `patterns` (Rust `regex` syntax, as given to the `RegexSet`).
+    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Prefilter {
+        let mut exact: Vec<Vec<u8>> = Vec::new();
+        let mut folded: Vec<Vec<u8>> = Vec::new();
+        let mut any = false;
+        for p in patterns {
+            any = true;
+            let Some(lits) = required_literals(p) else {
+                return Prefilter::never();
+            };
+            // `(?i)` expands to case variants; one folded literal stands for all of them.
+            let fold = p.contains("(?i");
+            for mut l in lits {
+                if fold {
+                    l.make_ascii_lowercase();
+                    folded.push(l);
+                } else {
+                    exact.push(l);
+                }
+            }
+        }
+        if !any {
+            return Prefilter { exact: None, folded: None, usable: true };
+        }
+        let build = |mut lits: Vec<Vec<u8>>, fold: bool| -> Result<Option<AhoCorasick>, ()> {
+            lits.sort();
+            lits.dedup();
+            // A literal that contains a shorter one is implied by it.
+            let keep: Vec<Vec<u8>> = lits
+                .iter()
+                .filter(|l| !lits.iter().any(|s| s.len() < l.len() && memchr::memmem::find(l, s).is_some()))
+                .cloned()
+                .collect();
+            if keep.is_empty() {
+                return Ok(None);
+            }
+            AhoCorasickBuilder::new()
+                .kind(Some(AhoCorasickKind::DFA))
+                .prefilter(false)
+                .ascii_case_insensitive(fold)
+                .match_kind(MatchKind::Standard)
+                .build(&keep)
+                .map(Some)
+                .map_err(|_| ())
+        };
+        match (build(exact, false), build(folded, true)) {
+            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true },
+            _ => Prefilter::never(),
+        }
+    }
+
+    /// A prefilter that lets everything through.
+    fn never() -> Prefilter {
+        Prefilter { exact: None, folded: None, usable: false }
+    }
+
+    /// False only when no pattern of the set can match `text`.
+    #[inline]
+    pub fn may_match(&self, text: &str) -> bool {
+        if !self.usable {
+            return true;
+        }
+        self.exact.as_ref().is_some_and(|ac| ac.is_match(text))
+            || self.folded.as_ref().is_some_and(|ac| ac.is_match(text))
+    }
+}
+
+/// Literals one of which every match of `pattern` contains, each cut to [`MAX_LITERAL`]
+/// bytes. `None` when no such set bounds the matches (a match may be anywhere).
+fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    // The same parser settings as `regex::Regex::new` (Unicode on, no flags).
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    required(&hir)
+}
+
+/// The most selective literal set required by `hir`: its prefixes, its suffixes, or (for a
+/// concatenation) the set of one of its parts, (for an alternation) the union of its
+/// branches' sets. On ties the later part wins: log messages put context first and the
+/// specific reason last (`waiting for … time sync`).
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut consider = |cand: Option<Vec<Vec<u8>>>| {
+        if let Some(c) = cand.and_then(normalize) {
+            if best.as_ref().is_none_or(|b| score(&c) >= score(b)) {
+                best = Some(c);
+            }
+        }
+    };
+    consider(extract(hir, ExtractKind::Prefix));
+    consider(extract(hir, ExtractKind::Suffix));
+    match hir.kind() {
+        HirKind::Concat(parts) => {
+            for p in parts {
+                consider(required(p));
+            }
+        }
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(required(b)?);
+            }
+            consider(Some(all));
+        }
+        HirKind::Capture(c) => consider(required(&c.sub)),
+        HirKind::Repetition(r) if r.min >= 1 => consider(required(&r.sub)),
+        _ => {}
+    }
+    best
+}
+
+fn extract(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
+    let seq = Extractor::new().kind(kind).extract(hir);
+    Some(seq.literals()?.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// Cuts, sorts and dedups a candidate set; `None` if it bounds nothing.
+fn normalize(mut lits: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
+    if lits.is_empty() || lits.iter().any(Vec::is_empty) {
+        return None;
+    }
+    for l in &mut lits {
+        l.truncate(MAX_LITERAL);
+    }
+    lits.sort();
+    lits.dedup();
+    Some(lits)
+}
+
+/// Longer literals (up to 8 bytes) first, then fewer of them.
+fn score(lits: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
+    let min = lits.iter().map(Vec::len).min().unwrap_or(0);
+    (min.min(8), std::cmp::Reverse(lits.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_hides_a_match() {
+        let pats = [
+            r"failed: .*?(operation not permitted|permission denied)$",
+            r"^waiting for API\s*$",
+            r"(?:^|\] )(?:panic: |fatal error: )\S",
+            r"\b(?P<svc>apid|trustd) invoked oom-killer",
+            r"(?i)failed to pull (?:and unpack )?image.*?(?:: not found)",
+        ];
+        let set = regex::RegexSet::new(pats).unwrap();
+        let pf = Prefilter::new(pats);
+        let texts = [
+            "task x (1/1): failed: permission denied",
+            "waiting for API ",
+            "x] panic: boom",
+            "fatal error: y",
+            "apid invoked oom-killer",
+            "FAILED TO PULL image a: not found",
+            "service[kubelet](Running): Health check successful",
+            "",
+        ];
+        for t in texts {
+            if set.is_match(t) {
+                assert!(pf.may_match(t), "{t}");
+            }
+        }
+        assert!(!pf.may_match("service[kubelet](Running): Health check successful"));
+    }
+
+    #[test]
+    fn unbounded_patterns_disable_it() {
+        let pf = Prefilter::new([r"abc", r"\S+"]);
+        assert!(pf.may_match("nothing here"));
+        // `x` is required even though the match may start anywhere.
+        let pf = Prefilter::new([r"abc", r"\S+x"]);
+        assert!(!pf.may_match("nothing here"));
+        assert!(pf.may_match("a: yx"));
+        let pf = Prefilter::new([r"abc", r".*"]);
+        assert!(pf.may_match(""));
+    }
+
+    #[test]
+    fn empty_set_matches_nothing() {
+        assert!(!Prefilter::new([]).may_match("anything"));
+    }
+}

@@ -1,0 +1,416 @@
+//! `watch` and `inspect` against the real Docker Engine.
+//!
+//! Nothing is pulled: `tests/docker/build-image.sh` builds a tiny image (static busybox +
+//! `tests/docker/replay.sh` + the logs in `tests/docker/logs`) with `docker import`, once per
+//! test run. The replay script writes a Talos container log to stderr with delays, then exits,
+//! hangs or crashes per env vars. Containers are named `tdt-<pid>-<n>-<what>` and always
+//! removed (a Drop guard), also when a test fails.
+//!
+//! Without a daemon the tests print why and skip; under `CI=true` they fail instead.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const IMAGE: &str = "talos-doctor-test/replay";
+const TIMEOUT: Duration = Duration::from_secs(45);
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// Daemon up and image built: `true`; else skip (or panic under CI).
+fn engine() -> bool {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        match Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output() {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                return Err(format!(
+                    "the Docker daemon is not reachable: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ));
+            }
+            Err(e) => return Err(format!("the docker CLI is not installed: {e}")),
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/docker/build-image.sh");
+        let out = Command::new("sh").args([script, IMAGE]).output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "tests/docker/build-image.sh failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    });
+    match ready {
+        Ok(()) => true,
+        Err(e) if ci() => panic!("Docker tests must run under CI=true, but: {e}"),
+        Err(e) => {
+            // Written to the real stderr, not through libtest's capture, so the skip shows.
+            use std::io::Write;
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                let _ = writeln!(std::io::stderr(), "skipping the Docker tests: {e}");
+            });
+            false
+        }
+    }
+}
+
+/// A test container, removed on drop.
+struct Ctr(String);
+
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn unique(what: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("tdt-{}-{}-{what}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// `docker <verb> --name NAME ARGS… IMAGE:TAG` (verb `run -d` or `create`).
+fn container(verb: &[&str], name: &str, args: &[&str], tag: &str) -> Ctr {
+    let guard = Ctr(name.to_owned());
+    let image = format!("{IMAGE}:{tag}");
+    let out = Command::new("docker")
+        .args(verb)
+        .args(["--name", name])
+        .args(args)
+        .arg(&image)
+        .output()
+        .expect("docker runs");
+    assert!(out.status.success(), "docker {verb:?} {name}: {}", String::from_utf8_lossy(&out.stderr));
+    guard
+}
+
+fn run_replay(name: &str, args: &[&str]) -> Ctr {
+    container(&["run", "-d"], name, args, "v1.8.3")
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+}
+
+/// Runs talos-doctor, killing it after [`TIMEOUT`].
+fn td(args: &[&str], envs: &[(&str, &str)]) -> Out {
+    let start = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talos-doctor"));
+    cmd.args(args).env("NO_COLOR", "1").stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("talos-doctor starts");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(TIMEOUT) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("talos-doctor {args:?} did not finish within {TIMEOUT:?}");
+        }
+    };
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: start.elapsed(),
+    }
+}
+
+fn node<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["nodes"]
+        .as_array()
+        .and_then(|n| n.iter().find(|n| n["node"] == name))
+        .unwrap_or_else(|| panic!("node {name} not in {report:#}"))
+}
+
+#[test]
+fn watch_failing_boot_is_diagnosed_and_confirmed_by_inspect() {
+    if !engine() {
+        return;
+    }
+    let name = unique("fail");
+    let _c = run_replay(&name, &["-e", "LOG=fail", "-e", "END=exit:1"]);
+    let out = td(&["watch", &name, "--format", "json"], &[]);
+    assert_eq!(out.code, 1, "stderr: {}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "failed");
+    assert_eq!(node(&r, &name)["failure"]["task"], "setupSharedFilesystems");
+    let top = &r["findings"][0];
+    assert_eq!(top["category"], "container_missing_mounts");
+    let cause = top["root_cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("`/var`") && cause.contains("`/run`"), "{cause}");
+    let fixes = top["remediation"].to_string();
+    assert!(fixes.contains("--tmpfs /run") && fixes.contains("-v /var"), "{fixes}");
+    assert!(out.stderr.contains("boot 6/10 sharedFilesystems failed"), "{}", out.stderr);
+}
+
+#[test]
+fn watch_successful_boot_stops_as_soon_as_it_is_done() {
+    if !engine() {
+        return;
+    }
+    let name = unique("ok");
+    let _c = run_replay(&name, &["-e", "LOG=success", "-e", "END=hang"]);
+    let out = td(&["watch", &name, "--format", "json"], &[]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "succeeded");
+    assert_eq!(node(&r, &name)["boots"], 1);
+    // The container keeps running: watch stopped on the verdict, not on the end of the stream.
+    assert!(out.took < Duration::from_secs(20), "took {:?}", out.took);
+}
+
+#[test]
+fn watch_reports_a_stall() {
+    if !engine() {
+        return;
+    }
+    let name = unique("stall");
+    let _c = run_replay(&name, &["-e", "LOG=stall", "-e", "END=hang"]);
+    let out = td(&["watch", &name, "--stall-timeout", "3s", "--format", "json"], &[]);
+    assert!(out.code == 3 || out.code == 1, "code {} stderr: {}", out.code, out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "stalled");
+    let n = node(&r, &name);
+    let reason = n["stall"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("stall timeout 3s"), "{n:#}");
+    assert_eq!(n["stall"]["phase"], "userSetup");
+}
+
+#[test]
+fn watch_follows_a_container_restarted_by_docker() {
+    if !engine() {
+        return;
+    }
+    let name = unique("restart");
+    let _c = run_replay(
+        &name,
+        &["--restart", "on-failure:3", "-e", "FAIL_RUNS=2", "-e", "LOG=success", "-e", "END=hang"],
+    );
+    let out = td(&["watch", &name, "--format", "json"], &[]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "succeeded", "{r:#}");
+    assert_eq!(node(&r, &name)["boots"], 3, "{r:#}");
+    assert!(out.stderr.contains("restarted by Docker"), "{}", out.stderr);
+}
+
+#[test]
+fn watch_container_removed_mid_stream_exits_2_with_partial_report() {
+    if !engine() {
+        return;
+    }
+    let name = unique("removed");
+    let c = run_replay(&name, &["-e", "LOG=stall", "-e", "DELAY=0.2", "-e", "END=hang"]);
+    let remover = {
+        let name = name.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+        })
+    };
+    let out = td(&["watch", &name, "--format", "json"], &[]);
+    remover.join().expect("remover");
+    drop(c);
+    assert_eq!(out.code, 2, "stderr: {}", out.stderr);
+    assert!(out.stderr.contains(&format!("container `{name}` was removed")), "{}", out.stderr);
+    let r = out.json();
+    assert!(node(&r, &name)["lines"].as_u64().unwrap_or(0) > 0, "{r:#}");
+}
+
+#[test]
+fn watch_missing_container_suggests_similar_names() {
+    if !engine() {
+        return;
+    }
+    let base = unique("sugg");
+    let _c = container(&["create"], &format!("{base}-cp-01"), &[], "v1.8.3");
+    let out = td(&["watch", &format!("{base}-cp-1")], &[]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stdout, "");
+    let err = out.stderr.trim();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("no such container `{base}-cp-1`")), "{err}");
+    assert!(err.contains(&format!("did you mean `{base}-cp-01`")), "{err}");
+}
+
+#[test]
+fn unreachable_daemon_names_the_endpoint() {
+    let out = td(&["watch", "talos-cp-01"], &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
+    assert_eq!(out.code, 2);
+    let err = out.stderr.trim();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("unix:///nonexistent.sock") && err.contains("DOCKER_HOST"), "{err}");
+    let out = td(&["inspect", "talos-cp-01"], &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn watch_cluster_gives_one_verdict_with_per_node_causes() {
+    if !engine() {
+        return;
+    }
+    let cluster = unique("cluster");
+    let label = format!("talos.cluster.name={cluster}");
+    let nodes = [("cp-01", "success"), ("worker-1", "success"), ("worker-2", "fail")];
+    let _cs: Vec<Ctr> = nodes
+        .iter()
+        .map(|(n, log)| {
+            run_replay(
+                &format!("{cluster}-{n}"),
+                &[
+                    "--label",
+                    &label,
+                    "--label",
+                    "talos.owned=true",
+                    "-e",
+                    &format!("LOG={log}"),
+                    "-e",
+                    "END=exit:1",
+                ],
+            )
+        })
+        .collect();
+    let out = td(&["watch", "--cluster", &cluster, "--format", "json"], &[]);
+    assert_eq!(out.code, 1, "stderr: {}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "failed");
+    assert_eq!(r["nodes"].as_array().map(Vec::len), Some(3), "{r:#}");
+    assert_eq!(node(&r, &format!("{cluster}-cp-01"))["outcome"], "succeeded");
+    assert_eq!(node(&r, &format!("{cluster}-worker-1"))["outcome"], "succeeded");
+    let bad = format!("{cluster}-worker-2");
+    assert_eq!(node(&r, &bad)["outcome"], "failed");
+    assert_eq!(r["findings"][0]["node"], bad.as_str());
+    let err = td(&["watch", "--cluster", &format!("{cluster}-none")], &[]);
+    assert_eq!(err.code, 2);
+    assert!(err.stderr.contains("no container is labelled"), "{}", err.stderr);
+}
+
+const SECRET: &str = "bWFjaGluZTogc2VjcmV0LXRva2VuLWRvLW5vdC1wcmludA==";
+
+#[test]
+fn inspect_bare_container_lists_each_fix_and_hides_userdata() {
+    if !engine() {
+        return;
+    }
+    let name = unique("bare");
+    let userdata = format!("USERDATA={SECRET}");
+    let _c = container(&["create"], &name, &["-e", &userdata, "-e", "OTHER=also-secret"], "latest");
+    let human = td(&["inspect", &name], &[]);
+    assert_eq!(human.code, 1, "stderr: {}", human.stderr);
+    for fix in
+        ["--privileged", "--tmpfs /run", "--tmpfs /system", "-v /var", "-v /etc/cni", "-e PLATFORM=container"]
+    {
+        assert!(human.stdout.contains(fix), "{fix} missing:\n{}", human.stdout);
+    }
+    let json = td(&["inspect", &name, "--format", "json"], &[]);
+    assert_eq!(json.code, 1);
+    for out in [&human.stdout, &json.stdout, &human.stderr, &json.stderr] {
+        assert!(!out.contains(SECRET) && !out.contains("also-secret"), "a secret leaked:\n{out}");
+    }
+    let r = json.json();
+    let ids: Vec<&str> =
+        r["findings"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str()).collect();
+    for id in ["TD-INSPECT-001", "TD-INSPECT-004", "TD-INSPECT-009", "TD-INSPECT-012"] {
+        assert!(ids.contains(&id), "{id} not in {ids:?}");
+    }
+    let cats: Vec<&str> =
+        r["findings"].as_array().into_iter().flatten().filter_map(|f| f["category"].as_str()).collect();
+    assert!(cats.contains(&"container_missing_mounts") && cats.contains(&"container_not_privileged"));
+    assert!(human.stdout.contains("v1.6.5–v1.13"), "{}", human.stdout);
+}
+
+#[test]
+fn inspect_container_created_with_the_documented_flags_passes() {
+    if !engine() {
+        return;
+    }
+    let name = unique("docs");
+    let args = [
+        "--read-only",
+        "--privileged",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--tmpfs",
+        "/run",
+        "--tmpfs",
+        "/system",
+        "--tmpfs",
+        "/tmp",
+        "-v",
+        "/system/state",
+        "-v",
+        "/var",
+        "-v",
+        "/etc/cni",
+        "-v",
+        "/etc/kubernetes",
+        "-v",
+        "/usr/libexec/kubernetes",
+        "-v",
+        "/opt",
+        "-e",
+        "PLATFORM=container",
+        "-e",
+        "USERDATA=ZGVidWc6IGZhbHNl",
+    ];
+    let _c = container(&["create"], &name, &args, "v1.8.3");
+    let out = td(&["inspect", &name, "--format", "json"], &[]);
+    assert_eq!(out.code, 0, "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+    let r = out.json();
+    let errors: Vec<&Value> =
+        r["findings"].as_array().into_iter().flatten().filter(|f| f["severity"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(node(&r, &name)["talos_version"], "v1.8.3");
+}
+
+#[test]
+fn watch_ctrl_c_prints_the_partial_report() {
+    if !engine() {
+        return;
+    }
+    let name = unique("sigint");
+    let _c = run_replay(&name, &["-e", "LOG=success", "-e", "DELAY=0.3", "-e", "END=hang"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_talos-doctor"))
+        .args(["watch", &name, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("talos-doctor starts");
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(r["outcome"], "running");
+    assert!(node(&r, &name)["lines"].as_u64().unwrap_or(0) > 0);
+}
