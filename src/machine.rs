@@ -58,6 +58,21 @@ pub struct Phase {
     pub started: Option<Stamp>,
 }
 
+impl Phase {
+    /// A phase that has just been seen running.
+    fn running(name: impl Into<String>, index: u32, line: u64, started: Option<Stamp>) -> Phase {
+        Phase {
+            name: name.into(),
+            index,
+            state: State::Running,
+            duration_ms: None,
+            tasks: Vec::new(),
+            line: Some(line),
+            started,
+        }
+    }
+}
+
 /// A sequence run.
 #[derive(Debug, Clone)]
 pub struct Sequence {
@@ -243,15 +258,7 @@ impl Machine {
         if let Some(pi) = seq.phases.iter().rposition(|p| p.state == State::Running) {
             return pi;
         }
-        seq.phases.push(Phase {
-            name: String::new(),
-            index: 0,
-            state: State::Running,
-            duration_ms: None,
-            tasks: Vec::new(),
-            line: Some(line),
-            started: None,
-        });
+        seq.phases.push(Phase::running(String::new(), 0, line, None));
         seq.phases.len() - 1
     }
 
@@ -267,15 +274,7 @@ impl Machine {
             p.index = index;
             return pi;
         }
-        seq.phases.push(Phase {
-            name: name.to_owned(),
-            index,
-            state: State::Running,
-            duration_ms: None,
-            tasks: Vec::new(),
-            line: Some(line),
-            started: None,
-        });
+        seq.phases.push(Phase::running(name, index, line, None));
         seq.phases.len() - 1
     }
 
@@ -325,28 +324,12 @@ impl Machine {
                 }
             } else {
                 p.state = State::Done;
-                seq.phases.push(Phase {
-                    name: phase.to_owned(),
-                    index: 0,
-                    state: State::Running,
-                    duration_ms: None,
-                    tasks: Vec::new(),
-                    line: Some(line),
-                    started: time,
-                });
+                seq.phases.push(Phase::running(phase.to_owned(), 0, line, time));
             }
         } else if seq.phases.iter().any(|p| p.name == phase) {
             return;
         } else {
-            seq.phases.push(Phase {
-                name: phase.to_owned(),
-                index: 0,
-                state: State::Running,
-                duration_ms: None,
-                tasks: Vec::new(),
-                line: Some(line),
-                started: time,
-            });
+            seq.phases.push(Phase::running(phase.to_owned(), 0, line, time));
         }
         let pi = self.boot.sequences[si].phases.len() - 1;
         let t = self.task_mut(si, pi, name, index, line);
@@ -468,15 +451,7 @@ impl Machine {
                         p.started = time;
                         p.line = Some(line);
                     }
-                    None => seq.phases.push(Phase {
-                        name: name.to_owned(),
-                        index,
-                        state: State::Running,
-                        duration_ms: None,
-                        tasks: Vec::new(),
-                        line: Some(line),
-                        started: time,
-                    }),
+                    None => seq.phases.push(Phase::running(name, index, line, time)),
                 }
                 let sequence = seq.name.clone();
                 self.progress(line, time);
