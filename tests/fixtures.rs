@@ -12,7 +12,10 @@ use talos_doctor::render::{self, RenderOptions};
 
 fn analyze(path: &Path, kb: &Kb) -> talos_doctor::report::Report {
     let mut a = Analyzer::new(kb, AnalyzeOptions::default());
-    source::feed(&Source::File(path.to_path_buf()), None, &mut a, &mut |_, _| Flow::Continue).unwrap();
+    // Relative to the package root (the test's working directory): snapshots must not
+    // depend on where the repository is checked out.
+    let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path);
+    source::feed(&Source::File(rel.to_path_buf()), None, &mut a, &mut |_, _| Flow::Continue).unwrap();
     a.report()
 }
 

@@ -3,6 +3,7 @@
 
 mod ci;
 mod docker;
+mod hostile;
 
 use std::io::Write;
 use std::path::PathBuf;
