@@ -17,6 +17,9 @@ use crate::report::{Failure, Outcome, Stall, State};
 /// How long a step may show no progress (log time) before a finished log counts as stalled.
 pub const STALL_AFTER_SECS: f64 = 300.0;
 
+/// Earlier boots kept in full (a restart loop can run for days).
+pub const KEEP_EARLIER_BOOTS: usize = 8;
+
 /// A service restart loop: this many `going to restart` lines with no recovery.
 const RESTART_LOOP: u32 = 3;
 
@@ -191,8 +194,11 @@ pub enum Progress {
 pub struct Machine {
     /// Node name.
     pub node: String,
-    /// Boots before the current one (restart loops), oldest first.
+    /// Boots before the current one (restart loops), oldest first; at most
+    /// [`KEEP_EARLIER_BOOTS`], older ones are only counted.
     pub earlier: Vec<Boot>,
+    /// Earlier boots dropped to keep memory bounded.
+    pub dropped_boots: u32,
     /// The current boot.
     pub boot: Boot,
     /// Version from an initramfs banner.
@@ -215,12 +221,16 @@ impl Machine {
 
     /// Boots seen so far.
     pub fn boots(&self) -> u32 {
-        self.earlier.len() as u32 + 1
+        self.dropped_boots + self.earlier.len() as u32 + 1
     }
 
     fn new_boot(&mut self, line: u64, out: &mut Vec<Progress>) {
         let old = std::mem::take(&mut self.boot);
         self.earlier.push(old);
+        if self.earlier.len() > KEEP_EARLIER_BOOTS {
+            self.earlier.remove(0);
+            self.dropped_boots += 1;
+        }
         self.boot.first_line = line;
         out.push(Progress::Boot { node: self.node.clone(), n: self.boots() });
     }
@@ -712,6 +722,9 @@ mod tests {
         let one = "initialize sequence: 2 phase(s)\nboot sequence: 8 phase(s)\nboot sequence: failed\n";
         let m = run(&format!("{one}{one}{one}"));
         assert_eq!(m.boots(), 3);
+        let m = run(&one.repeat(20));
+        assert_eq!(m.boots(), 20);
+        assert_eq!(m.earlier.len(), KEEP_EARLIER_BOOTS);
     }
 
     #[test]

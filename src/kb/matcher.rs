@@ -96,8 +96,9 @@ fn applies(rule: &Rule, ctx: &LineCtx<'_>) -> bool {
 
 fn captures(rule: &Rule, ctx: &LineCtx<'_>) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
-    if let Some(c) = rule.re.captures(ctx.text) {
-        for name in rule.re.capture_names().flatten() {
+    let re = rule.re.get();
+    if let Some(c) = re.captures(ctx.text) {
+        for name in re.capture_names().flatten() {
             if let Some(m) = c.name(name) {
                 map.insert(name.to_owned(), m.as_str().to_owned());
             }

@@ -191,13 +191,17 @@ fn compile(file: &str, text: &str, spec: RuleSpec) -> Result<Rule, Error> {
         controller: opt("controller", &spec.controller)?,
         level: opt("level", &spec.level)?,
     };
+    // Matched through the knowledge base's sets; the rule keeps them validated but lazy.
+    let lazy = |what: &str, p: &str| {
+        rule::LazyRegex::new(p).map_err(|e| err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id)))
+    };
     let then = match &spec.then {
-        Some(t) => Some((re("then.match", &t.pattern)?, t.within)),
+        Some(t) => Some((lazy("then.match", &t.pattern)?, t.within)),
         None => None,
     };
-    let absent_after = opt("absent_after", &spec.absent_after)?;
+    let absent_after = spec.absent_after.as_deref().map(|p| lazy("absent_after", p)).transpose()?;
     Ok(Rule {
-        re: re("match", &spec.pattern)?,
+        re: lazy("match", &spec.pattern)?,
         event,
         scopes,
         then,

@@ -141,15 +141,15 @@ pub struct Rule {
     /// Where it came from (`rules/core.toml`, or a `--rules` path).
     pub origin: String,
     /// Compiled `match`.
-    pub re: Regex,
+    pub re: LazyRegex,
     /// Event scope.
     pub event: EventKind,
     /// Scopes: task, phase, sequence, service, controller, level.
     pub scopes: Scopes,
     /// Compiled `then`.
-    pub then: Option<(Regex, u64)>,
+    pub then: Option<(LazyRegex, u64)>,
     /// Compiled `absent_after`.
-    pub absent_after: Option<Regex>,
+    pub absent_after: Option<LazyRegex>,
 }
 
 /// Compiled scope regexes.
@@ -167,4 +167,27 @@ pub struct Scopes {
     pub controller: Option<Regex>,
     /// Level.
     pub level: Option<Regex>,
+}
+
+/// A regex compiled on first use. A rule's own `match` regex is needed only for captures
+/// once the rule set has matched a line, which most rules never do; compiling ~100 of them
+/// up front would add megabytes of resident memory for nothing. The pattern is validated
+/// when the rule is loaded, so the later compile cannot fail.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    cell: std::sync::OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    /// Validates `pattern` now; compiles it for keeps on first use.
+    pub fn new(pattern: &str) -> Result<LazyRegex, regex::Error> {
+        Regex::new(pattern)?;
+        Ok(LazyRegex { pattern: pattern.to_owned(), cell: std::sync::OnceLock::new() })
+    }
+
+    /// The compiled regex.
+    pub fn get(&self) -> &Regex {
+        self.cell.get_or_init(|| Regex::new(&self.pattern).expect("validated when the rule was loaded"))
+    }
 }

@@ -242,6 +242,11 @@ pub fn parse(line: &str) -> Envelope<'_> {
     if let Some(r) = rest.strip_prefix("[talos] ") {
         env.talos = true;
         rest = r;
+        // machined writes /dev/kmsg records without a `<N>` priority, so the kernel files
+        // every `[talos]` line as `user: warning` (reference §1.3): that level says nothing.
+        if env.facility == Some("user") && env.level == Some(Level::Warn) {
+            env.level = None;
+        }
         if let Some(r) = rest.strip_prefix("[initramfs] ") {
             env.initramfs = true;
             rest = r;

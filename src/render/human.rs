@@ -186,6 +186,10 @@ fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
                 .unwrap_or_default();
             format!("{} boot in progress{who}{at}", p.yellow(p.m.running))
         }
+        // No boot in view (e.g. `inspect`), but known problems: lead with them.
+        Outcome::Unknown if top.is_some() => {
+            format!("{} {}{who}: {}", p.red(p.m.failed), p.red("problems found"), top.unwrap_or_default())
+        }
         Outcome::Unknown => format!("? no Talos boot sequence seen{who}"),
     }
 }
