@@ -79,6 +79,16 @@ struct NodeState {
     boot_of_templates: u32,
 }
 
+/// The analyzer's own patterns, compiled once per process (clones share them): a
+/// `watch --cluster`, `rules test` or a fuzzer creates many analyzers.
+static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::LazyLock::new(|| {
+    (
+        Regex::new(&format!("(?i){}", ERRORISH.join("|"))).expect("static regex"),
+        AhoCorasick::builder().ascii_case_insensitive(true).build(ERRORISH).expect("static literals"),
+        Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#).expect("static regex"),
+    )
+});
+
 /// Streaming analysis of one or more inputs.
 pub struct Analyzer<'k> {
     kb: &'k Kb,
@@ -137,13 +147,9 @@ impl<'k> Analyzer<'k> {
             default_node: "-".into(),
             stats: Stats::default(),
             warnings: Vec::new(),
-            errorish: Regex::new(&format!("(?i){}", ERRORISH.join("|"))).expect("static regex"),
-            errorish_ascii: AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(ERRORISH)
-                .expect("static literals"),
-            platform: Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#)
-                .expect("static regex"),
+            errorish: STATIC.0.clone(),
+            errorish_ascii: STATIC.1.clone(),
+            platform: STATIC.2.clone(),
         }
     }
 
@@ -487,7 +493,7 @@ impl<'k> Analyzer<'k> {
         for t in sequences.iter_mut().flat_map(|s| s.phases.iter_mut()).flat_map(|p| p.tasks.iter_mut()) {
             t.error = t.error.as_deref().map(|e| self.scrub(e));
         }
-        let failure = boot.failure.clone().map(|mut f| {
+        let failure = Machine::failure(boot).map(|mut f| {
             f.error = f.error.map(|e| self.scrub(&e));
             // Fill the phase index `n/N` for failures known only from the handler line.
             if f.phase_index.as_deref().is_some_and(|p| !p.contains('/')) {

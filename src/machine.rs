@@ -590,9 +590,47 @@ impl Machine {
         out
     }
 
+    /// Where a boot failed: the recorded failure, or, for an excerpt that ends at the
+    /// failing task or phase (before `sequence: failed`), that task or phase. A task's
+    /// `failed:` line is only printed when its error ends the phase (reference §1.1), so
+    /// it is decisive on its own.
+    pub fn failure(boot: &Boot) -> Option<Failure> {
+        if let Some(f) = &boot.failure {
+            return Some(f.clone());
+        }
+        let seq = boot.sequences.iter().rev().find(|s| {
+            s.phases.iter().any(|p| {
+                p.state == State::Failed
+                    || p.tasks
+                        .iter()
+                        .any(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
+            })
+        })?;
+        let phase = seq.phases.iter().rev().find(|p| {
+            p.state == State::Failed
+                || p.tasks.iter().any(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
+        })?;
+        let task = phase
+            .tasks
+            .iter()
+            .filter(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
+            .min_by_key(|t| t.line);
+        let name = if seq.name.is_empty() { guess_sequence(&phase.name) } else { seq.name.as_str() };
+        Some(Failure {
+            sequence: if name.is_empty() { "boot".to_owned() } else { name.to_owned() },
+            phase: Some(phase.name.clone())
+                .filter(|n| !n.is_empty())
+                .or_else(|| task.and_then(|t| phases::phase_of_task(&t.name)).map(str::to_owned)),
+            phase_index: (phase.index > 0).then(|| format!("{}/{}", phase.index, seq.total.unwrap_or(0))),
+            task: task.map(|t| t.name.clone()),
+            error: task.and_then(|t| t.error.clone()),
+            line: task.map(|t| t.line).or(phase.line).unwrap_or(0),
+        })
+    }
+
     /// Outcome of a boot, with the stall explanation when stalled.
     pub fn outcome_of(boot: &Boot) -> (Outcome, Option<Stall>) {
-        if boot.failure.is_some() || boot.sequences.iter().any(|s| s.state == State::Failed) {
+        if Self::failure(boot).is_some() || boot.sequences.iter().any(|s| s.state == State::Failed) {
             return (Outcome::Failed, None);
         }
         if boot.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done) {
@@ -694,6 +732,23 @@ mod tests {
         assert_eq!(f.error.as_deref(), Some("invalid argument"));
         assert_eq!(f.line, 1);
         assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Failed);
+    }
+
+    #[test]
+    fn excerpt_ending_at_the_failed_task_is_a_failure() {
+        let cases = [
+            "[   58.4] [talos] task mountEphemeralPartition (1/1): failed: error resizing filesystem",
+            "[   58.4] [talos] task mountEphemeralPartition (1/1): failed: x\n[   58.5] [talos] phase ephemeral (8/17): failed",
+        ];
+        for log in cases {
+            let m = run(log);
+            let f = Machine::failure(&m.boot).expect("a failure");
+            assert_eq!(f.task.as_deref(), Some("mountEphemeralPartition"), "{log}");
+            assert_eq!(f.phase.as_deref(), Some("ephemeral"), "{log}");
+            assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Failed, "{log}");
+        }
+        let m = run("task x (1/2): starting\ntask y (2/2): starting\ntask x (1/2): done, 1ms");
+        assert!(Machine::failure(&m.boot).is_none());
     }
 
     #[test]

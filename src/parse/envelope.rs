@@ -270,6 +270,15 @@ pub fn parse(line: &str) -> Envelope<'_> {
         if let Some(shipped) = json_line(trimmed, &mut env) {
             return shipped;
         }
+    } else if trimmed.ends_with('}') && trimmed.contains("\"talos-") {
+        // A shipped Talos record behind a collector's prefix, e.g. stern/kubectl output of
+        // Sidero's `serverlogs` (`<pod> <container> {"msg":"[talos] …","talos-level":…}`).
+        if let Some(pos) = trimmed.find(" {\"") {
+            let mut probe = env.clone();
+            if let Some(shipped) = json_line(&trimmed[pos + 1..], &mut probe) {
+                return shipped;
+            }
+        }
     }
     env.text = Cow::Borrowed(rest);
     env
@@ -307,7 +316,8 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
         .map(|(_, t)| Stamp::Wall(t));
     let msg = map.get("msg").and_then(|v| v.as_str()).unwrap_or("");
     // Re-parse the inner machined line; it is owned, so copy the parts we keep.
-    let inner = parse(msg);
+    // Shipped records keep the newline machined wrote.
+    let inner = parse(msg.trim_end_matches(['\n', '\r']));
     let mut text = inner.text.into_owned();
     let extra: Vec<String> = map
         .iter()
@@ -442,6 +452,10 @@ mod tests {
             (
                 r#"{"msg":"[talos] 2024/10/09 12:53:26 task setupSharedFilesystems (1/1): failed: invalid argument","talos-level":"info","talos-service":"machined","talos-time":"2024-10-09T12:53:26.5Z"}"#,
                 w(None, true, "task setupSharedFilesystems (1/1): failed: invalid argument"),
+            ),
+            (
+                r#"sidero-controller-manager-7b5 serverlogs {"msg":"[talos] renew failed {\"controller\": \"network.OperatorSpecController\"}\n","talos-level":"warn","talos-time":"2022-08-06T20:06:35.921770935Z"}"#,
+                w(None, true, "renew failed {\"controller\": \"network.OperatorSpecController\"}"),
             ),
             (
                 "2024-06-10T10:32:11.123Z\tERROR\tcontroller failed\t{\"controller\": \"a.B\"}",
