@@ -402,6 +402,15 @@ impl<'k> Analyzer<'k> {
         progress
     }
 
+    /// Declares the current boot of `node` stalled for a reason only the caller can see
+    /// (live `watch`: no progress for the stall timeout, `--timeout`). Rules scoped with
+    /// `when_outcome = ["stalled"]` then apply, as they do for stalls read from the log.
+    pub fn declare_stall(&mut self, node: &str, reason: String) {
+        if let Some(&i) = self.index.get(node) {
+            self.nodes[i].machine.boot.declared_stall = Some(reason);
+        }
+    }
+
     /// Current outcome of a node (`None`: the anonymous/default node).
     pub fn outcome(&self, node: Option<&str>) -> Outcome {
         let name = node.unwrap_or("-");

@@ -129,6 +129,8 @@ pub struct Boot {
     pub last_time: Option<Stamp>,
     /// A reboot countdown was seen (the machine is going down).
     pub rebooting: bool,
+    /// A stall decided outside the log (live `watch`: no progress for its stall timeout).
+    pub declared_stall: Option<String>,
 }
 
 /// A change worth showing live.
@@ -646,6 +648,9 @@ impl Machine {
             reason,
             line: task.map(|t| t.line).or_else(|| phase.and_then(|p| p.line)),
         };
+        if let Some(reason) = &boot.declared_stall {
+            return (Outcome::Stalled, Some(stall(reason.clone())));
+        }
         if let Some(l) = boot.maintenance {
             return (
                 Outcome::Stalled,

@@ -51,6 +51,8 @@ pub trait BootAnalyzer {
     fn outcome(&self, node: &str) -> Outcome;
     /// The report so far.
     fn report(&self) -> Report;
+    /// Declares `node` stalled (see [`crate::analyze::Analyzer::declare_stall`]).
+    fn declare_stall(&mut self, node: &str, reason: String);
 }
 
 /// Settings of one watch.
@@ -438,11 +440,27 @@ fn check(nodes: &mut [Node], analyzer: &dyn BootAnalyzer, opts: &WatchOptions) {
 
 fn finish(
     nodes: Vec<Node>,
-    analyzer: &dyn BootAnalyzer,
+    analyzer: &mut dyn BootAnalyzer,
     end: End,
     elapsed: Duration,
     opts: &WatchOptions,
 ) -> WatchResult {
+    // Stalls only the watch can see go to the analyzer first, so that rules scoped to
+    // stalled boots apply; the report below then shows them like any other stall.
+    for n in &nodes {
+        let reason = match (&n.end, &end) {
+            (Some(NodeEnd::Stalled(reason)), _) => Some(reason.clone()),
+            (None, End::Timeout) => {
+                Some(format!("boot did not finish within --timeout {}", fmt_dur(elapsed)))
+            }
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            if matches!(analyzer.outcome(&n.facts.name), Outcome::Running | Outcome::Unknown) {
+                analyzer.declare_stall(&n.facts.name, reason);
+            }
+        }
+    }
     let mut report = analyzer.report();
     // `begin_input` runs at every switch between containers: list each input once.
     let mut seen = std::collections::HashSet::new();
@@ -568,5 +586,9 @@ impl BootAnalyzer for crate::analyze::Analyzer<'_> {
 
     fn report(&self) -> Report {
         crate::analyze::Analyzer::report(self)
+    }
+
+    fn declare_stall(&mut self, node: &str, reason: String) {
+        crate::analyze::Analyzer::declare_stall(self, node, reason);
     }
 }
