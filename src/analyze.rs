@@ -46,7 +46,7 @@ impl Default for AnalyzeOptions {
 type Ranked = (Finding, u8, i32, usize, u64);
 
 /// Most distinct error templates kept per node for unexplained failures.
-const MAX_TEMPLATES: usize = 256;
+const MAX_TEMPLATES: usize = 64;
 
 #[derive(Debug, Default)]
 struct ModeVotes {
@@ -83,7 +83,8 @@ struct NodeState {
 /// `watch --cluster`, `rules test` or a fuzzer creates many analyzers.
 static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::LazyLock::new(|| {
     (
-        Regex::new(&format!("(?i){}", ERRORISH.join("|"))).expect("static regex"),
+        // ASCII case folding: the words are ASCII, and Unicode folding tables cost memory.
+        Regex::new(&format!("(?i-u){}", ERRORISH.join("|"))).expect("static regex"),
         AhoCorasick::builder().ascii_case_insensitive(true).build(ERRORISH).expect("static literals"),
         Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#).expect("static regex"),
     )

@@ -60,8 +60,12 @@ pub fn mask(text: &str) -> String {
     s.into_owned()
 }
 
+/// ASCII classes and word boundaries: what is masked (numbers, addresses, ids) is ASCII,
+/// and Unicode `\d`/`\b` cost megabytes of tables and the lazy DFA (a Unicode `\b` forces
+/// the slow engine) on every error-looking line.
 fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
+    let ascii = pattern.replace(r"\d", "[0-9]").replace(r"\b", r"(?-u:\b)");
+    Regex::new(&ascii).expect("valid regex")
 }
 
 /// Times and UUIDs go first: they contain `:` and `-` runs the address patterns would eat.

@@ -68,7 +68,9 @@ pub fn feed(
     on_progress: &mut dyn FnMut(&Analyzer<'_>, &[Progress]) -> Flow,
 ) -> Result<Flow, Error> {
     let what = source.description();
-    let mut reader = BufReader::with_capacity(CHUNK, source.open()?);
+    // A small buffer only to sniff the gzip magic: reads of CHUNK bytes bypass it, so the
+    // input is not held twice.
+    let mut reader = BufReader::with_capacity(8 * 1024, source.open()?);
     let gz = {
         let head = reader.fill_buf().map_err(|e| Error::Input { what: what.clone(), source: e })?;
         head.starts_with(&[0x1f, 0x8b])
