@@ -135,7 +135,14 @@ impl NodeMatcher {
         evidence: &mut dyn FnMut() -> Evidence,
     ) -> Vec<(usize, usize)> {
         let mut touched = Vec::new();
-        if !kb.absent_rules.is_empty() && !self.fired.is_empty() && kb.prefilters[2].may_match(ctx.text) {
+        // Scan for recoveries and second lines only while something waits for one: most
+        // lines of a long log then cost one literal scan, not three.
+        let awaits_recovery = !kb.absent_rules.is_empty()
+            && self
+                .fired
+                .iter()
+                .any(|f| f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some());
+        if awaits_recovery && kb.prefilters[2].may_match(ctx.text) {
             for i in kb.absent_set.matches(ctx.text).iter() {
                 let rule = kb.absent_rules[i];
                 for f in self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot) {
@@ -145,7 +152,12 @@ impl NodeMatcher {
                 }
             }
         }
-        if !kb.then_rules.is_empty() && !self.pending.is_empty() && kb.prefilters[1].may_match(ctx.text) {
+        let awaits_then = !kb.then_rules.is_empty()
+            && self.pending.iter().any(|(ri, p)| match (&kb.rules[*ri].then, &p.first) {
+                (Some((_, within)), Some((l, _, _))) => ctx.line.saturating_sub(*l) <= *within,
+                _ => false,
+            });
+        if awaits_then && kb.prefilters[1].may_match(ctx.text) {
             for i in kb.then_set.matches(ctx.text).iter() {
                 let ri = kb.then_rules[i];
                 let Some((_, within)) = &kb.rules[ri].then else { continue };
@@ -190,7 +202,13 @@ impl NodeMatcher {
             let need = rule.spec.min_count.unwrap_or(1).max(1);
             let p = self.pending.entry(ri).or_default();
             p.count += 1;
-            if p.first.is_none() {
+            // A `then` rule waits for its second line only `within` lines: a first line that
+            // has expired is replaced by this newer one.
+            let expired = match (&rule.then, &p.first) {
+                (Some((_, within)), Some((l, _, _))) => ctx.line.saturating_sub(*l) > *within,
+                _ => false,
+            };
+            if p.first.is_none() || expired {
                 p.first = Some((ctx.line, evidence(), captures(rule, ctx)));
             }
             if rule.then.is_some() || p.count < need {
@@ -291,6 +309,27 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn then_waits_for_a_fresh_first_line() {
+        let rules = crate::kb::parse_file(
+            "t.toml",
+            "[[rule]]\nid = \"T-1\"\ncategory = \"network_dns\"\nseverity = \"error\"\ntitle = \"t\"\n\
+             match = 'first'\nthen = { match = 'second', within = 2 }\nroot_cause = \"r\"\nremediation = [\"a\"]\n",
+        )
+        .unwrap();
+        let kb = Kb::from_rules(rules).unwrap();
+        let fired = |log: &str| !crate::rules_cmd::analyze_text(&kb, log).findings.is_empty();
+        let cases = [
+            ("first\nsecond", true),
+            ("first\nx\nx\nx\nsecond", false),
+            ("first\nx\nx\nx\nfirst\nsecond", true),
+            ("second\nfirst", false),
+        ];
+        for (log, want) in cases {
+            assert_eq!(fired(log), want, "{log:?}");
+        }
+    }
 
     #[test]
     fn interpolation() {
