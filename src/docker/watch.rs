@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::input::lines::RawLine;
 use crate::machine::Progress;
-use crate::report::{Failure, Outcome, Report, Stall, State};
+use crate::report::{Failure, Outcome, Report, State};
 
 use super::facts::ContainerFacts;
 use super::follow::{Msg, Start, follow};
@@ -482,17 +482,8 @@ fn finish(
             })
         };
         match (&n.end, &end) {
-            (Some(NodeEnd::Stalled(reason)), _) if open => {
-                let cur = current_phase();
-                nr.outcome = Outcome::Stalled;
-                nr.stall = Some(Stall {
-                    sequence: cur.as_ref().map(|c| c.0.clone()),
-                    phase: cur.and_then(|c| c.1),
-                    task: None,
-                    reason: reason.clone(),
-                    line: None,
-                });
-            }
+            // Stalls (stall timeout, --timeout) were declared to the analyzer above and are
+            // already in the report.
             (Some(NodeEnd::Exited { code, oom }), _) if open => {
                 let cur = current_phase();
                 let error = if *oom {
@@ -512,17 +503,6 @@ fn finish(
                     });
                 }
                 report.warnings.push(format!("{name}: {error}"));
-            }
-            (None, End::Timeout) if open => {
-                let cur = current_phase();
-                nr.outcome = Outcome::Stalled;
-                nr.stall = Some(Stall {
-                    sequence: cur.as_ref().map(|c| c.0.clone()),
-                    phase: cur.and_then(|c| c.1),
-                    task: None,
-                    reason: format!("boot did not finish within --timeout {}", fmt_dur(elapsed)),
-                    line: None,
-                });
             }
             (Some(NodeEnd::Removed), _) => {
                 tool_error = true;
