@@ -96,6 +96,7 @@ pub struct Analyzer<'k> {
     opts: AnalyzeOptions,
     nodes: Vec<NodeState>,
     index: HashMap<String, usize>,
+    last_node: Option<usize>,
     input: String,
     inputs: Vec<String>,
     default_node: String,
@@ -143,6 +144,7 @@ impl<'k> Analyzer<'k> {
             opts,
             nodes: Vec::new(),
             index: HashMap::new(),
+            last_node: None,
             input: "-".into(),
             inputs: Vec::new(),
             default_node: "-".into(),
@@ -176,7 +178,12 @@ impl<'k> Analyzer<'k> {
     }
 
     fn node_index(&mut self, name: &str) -> usize {
+        // Consecutive lines mostly come from the same node: skip the hash lookup.
+        if let Some(i) = self.last_node.filter(|&i| self.nodes[i].machine.node == name) {
+            return i;
+        }
         if let Some(&i) = self.index.get(name) {
+            self.last_node = Some(i);
             return i;
         }
         self.nodes.push(NodeState {
@@ -191,6 +198,7 @@ impl<'k> Analyzer<'k> {
             boot_of_templates: 1,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
+        self.last_node = Some(self.nodes.len() - 1);
         self.nodes.len() - 1
     }
 
@@ -251,9 +259,11 @@ impl<'k> Analyzer<'k> {
             self.stats.unparsed_lines += 1;
         }
 
+        // One literal scan decides whether the word-based work below can find anything.
+        let gate = kb.gate.may_match(&env.text);
         let st = &mut self.nodes[ni];
         st.lines += 1;
-        vote_mode(&mut st.mode, &env, &env.text, &self.platform);
+        vote_mode(&mut st.mode, &env, &env.text, gate.then_some(&self.platform));
         let task_hint =
             env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
         let progress = st.machine.step(no, env.time, &msg, &env.text, task_hint);
@@ -264,7 +274,10 @@ impl<'k> Analyzer<'k> {
         }
 
         // Scope values for rules.
-        let zap = if env.text.ends_with('}') { message::zap(&env.text) } else { None };
+        // Only lines that pass the gate need zap's fields: rules read them (and a rule needs a
+        // literal), and a controller error has an `error` field or a `… failed` message, both
+        // gate words.
+        let zap = if gate && env.text.ends_with('}') { message::zap(&env.text) } else { None };
         let (event, service): (EventKind, Option<&str>) = match &msg {
             Message::TaskFailed { .. } => (EventKind::TaskFailed, None),
             Message::PhaseFailed { .. } => (EventKind::PhaseFailed, None),
@@ -316,6 +329,7 @@ impl<'k> Analyzer<'k> {
             service,
             controller: zap.as_ref().and_then(|z| z.controller.as_deref()),
             level: env.level.map(|l| l.as_str()),
+            gate,
         };
 
         // The line as shown in evidence, built once and only when some evidence needs it.
@@ -359,7 +373,8 @@ impl<'k> Analyzer<'k> {
                     | EventKind::ServiceRestarting
                     | EventKind::ControllerError
             )
-            || (!matches!(msg, Message::Service(_))
+            || (gate
+                && !matches!(msg, Message::Service(_))
                 && is_errorish(&self.errorish_ascii, &self.errorish, &env.text));
         if errorish
             && !matches!(
@@ -606,6 +621,10 @@ impl<'k> Analyzer<'k> {
     }
 }
 
+/// The words the analyzer looks for on every line, for the knowledge base's
+/// [`Gate`](crate::kb::Gate): [`ERRORISH`] and what [`vote_mode`] looks for.
+pub const GATE_WORDS: &[&[&str]] = &[ERRORISH, &["platform", "\"mode\""]];
+
 /// Words that make a line look like an error, matched case-insensitively.
 const ERRORISH: &[&str] = &[
     "error",
@@ -642,7 +661,8 @@ fn context_of(ring: &[(u64, String)], redact_on: bool) -> Vec<ContextLine> {
     ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
 }
 
-fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platform: &Regex) {
+/// `platform` is `None` when the gate saw no platform word on the line.
+fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platform: Option<&Regex>) {
     if env.dialect.container_stamp {
         v.container += 1;
     }
@@ -652,6 +672,7 @@ fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platfo
     if env.initramfs {
         v.metal += 1;
     }
+    let Some(platform) = platform else { return };
     if v.explicit.is_some() || !(text.contains("platform") || text.contains("\"mode\"")) {
         return;
     }

@@ -33,6 +33,9 @@ pub struct LineCtx<'a> {
     pub controller: Option<&'a str>,
     /// Level.
     pub level: Option<&'a str>,
+    /// False when the knowledge base's [`Gate`](super::Gate) ruled out every `match`
+    /// pattern for this line.
+    pub gate: bool,
 }
 
 /// A rule that fired on a node.
@@ -178,7 +181,7 @@ impl NodeMatcher {
                 }
             }
         }
-        if !kb.prefilters[0].may_match(ctx.text) {
+        if !ctx.gate || !kb.prefilters[0].may_match(ctx.text) {
             return touched;
         }
         let hits = kb.set.matches(ctx.text);

@@ -70,6 +70,51 @@ pub struct Kb {
     pub absent_set: RegexSet,
     /// Necessary conditions for `set`, `then_set` and `absent_set` (see [`prefilter`]).
     pub prefilters: [Prefilter; 3],
+    /// One scan per line for everything the analyzer looks for by word (see [`Gate`]).
+    pub gate: Gate,
+}
+
+/// A necessary condition for a line to matter beyond the boot state machine: it may match a
+/// rule's `match` pattern (the literals of `prefilters[0]`), or it contains one of the
+/// analyzer's own words ([`crate::analyze::GATE_WORDS`]: error-looking words, platform
+/// names). All literals go into one ASCII-case-insensitive automaton, so a line that
+/// contains none of them (most lines of a long log) costs a single scan instead of one per
+/// literal set; a line that contains one is then checked by each precise test as before.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    ac: Option<aho_corasick::AhoCorasick>,
+}
+
+impl Gate {
+    fn new(rules: &Prefilter, words: &[&[&str]]) -> Gate {
+        let Some(lits) = rules.literals() else {
+            return Gate { ac: None };
+        };
+        let mut all: Vec<Vec<u8>> = lits.to_vec();
+        all.extend(words.iter().flat_map(|ws| ws.iter()).map(|w| w.to_ascii_lowercase().into_bytes()));
+        all.sort();
+        all.dedup();
+        // A literal that contains another is implied by it (`renew failed` by `fail`): the
+        // answer stays the same and the automaton gets much smaller.
+        let all: Vec<Vec<u8>> = all
+            .iter()
+            .filter(|l| !all.iter().any(|s| s.len() < l.len() && memchr::memmem::find(l, s).is_some()))
+            .cloned()
+            .collect();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
+            .build(&all)
+            .ok();
+        Gate { ac }
+    }
+
+    /// False only when the line can neither match a rule nor contain one of the words.
+    #[inline]
+    pub fn may_match(&self, text: &str) -> bool {
+        // Unicode case folding (`(?i)`) is wider than ASCII folding: non-ASCII text passes.
+        self.ac.as_ref().is_none_or(|ac| !text.is_ascii() || ac.is_match(text))
+    }
 }
 
 impl Kb {
@@ -125,7 +170,8 @@ impl Kb {
             ),
             Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
         ];
-        Ok(Kb { rules, set, then_rules, then_set, absent_rules, absent_set, prefilters })
+        let gate = Gate::new(&prefilters[0], crate::analyze::GATE_WORDS);
+        Ok(Kb { rules, set, then_rules, then_set, absent_rules, absent_set, prefilters, gate })
     }
 
     /// A rule by id.

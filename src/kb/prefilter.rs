@@ -30,6 +30,9 @@ pub struct Prefilter {
     folded: Option<AhoCorasick>,
     /// False when some pattern has no usable literals: then every text may match.
     usable: bool,
+    /// Every literal, ASCII-lowercased: the set's share of the knowledge base's
+    /// [`Gate`](super::Gate).
+    literals: Vec<Vec<u8>>,
 }
 
 impl Prefilter {
@@ -37,6 +40,7 @@ impl Prefilter {
     pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Prefilter {
         let mut exact: Vec<Vec<u8>> = Vec::new();
         let mut folded: Vec<Vec<u8>> = Vec::new();
+        let mut all: Vec<Vec<u8>> = Vec::new();
         let mut any = false;
         for p in patterns {
             any = true;
@@ -45,6 +49,7 @@ impl Prefilter {
             };
             // `(?i)` expands to case variants; one folded literal stands for all of them.
             let fold = p.contains("(?i");
+            all.extend(lits.iter().map(|l| l.to_ascii_lowercase()));
             for mut l in lits {
                 if fold {
                     l.make_ascii_lowercase();
@@ -55,8 +60,10 @@ impl Prefilter {
             }
         }
         if !any {
-            return Prefilter { exact: None, folded: None, usable: true };
+            return Prefilter { exact: None, folded: None, usable: true, literals: Vec::new() };
         }
+        all.sort();
+        all.dedup();
         let build = |mut lits: Vec<Vec<u8>>, fold: bool| -> Result<Option<AhoCorasick>, ()> {
             lits.sort();
             lits.dedup();
@@ -69,8 +76,10 @@ impl Prefilter {
             if keep.is_empty() {
                 return Ok(None);
             }
+            // A contiguous NFA: a tenth of a DFA's memory, and it only runs on the lines the
+            // knowledge base's gate lets through.
             AhoCorasickBuilder::new()
-                .kind(Some(AhoCorasickKind::DFA))
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .prefilter(false)
                 .ascii_case_insensitive(fold)
                 .match_kind(MatchKind::Standard)
@@ -79,14 +88,19 @@ impl Prefilter {
                 .map_err(|_| ())
         };
         match (build(exact, false), build(folded, true)) {
-            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true },
+            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true, literals: all },
             _ => Prefilter::never(),
         }
     }
 
     /// A prefilter that lets everything through.
     fn never() -> Prefilter {
-        Prefilter { exact: None, folded: None, usable: false }
+        Prefilter { exact: None, folded: None, usable: false, literals: Vec::new() }
+    }
+
+    /// The literals, ASCII-lowercased; `None` when the prefilter lets everything through.
+    pub fn literals(&self) -> Option<&[Vec<u8>]> {
+        self.usable.then_some(self.literals.as_slice())
     }
 
     /// False only when no pattern of the set can match `text`.
@@ -96,7 +110,9 @@ impl Prefilter {
             return true;
         }
         self.exact.as_ref().is_some_and(|ac| ac.is_match(text))
-            || self.folded.as_ref().is_some_and(|ac| ac.is_match(text))
+            // `(?i)` folds Unicode too (`ſ` matches `s`, `K` matches `k`): on non-ASCII text
+            // the ASCII-folding automaton is no necessary condition.
+            || self.folded.as_ref().is_some_and(|ac| !text.is_ascii() || ac.is_match(text))
     }
 }
 
@@ -161,10 +177,14 @@ fn normalize(mut lits: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
     Some(lits)
 }
 
-/// Longer literals (up to 8 bytes) first, then fewer of them.
-fn score(lits: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
-    let min = lits.iter().map(Vec::len).min().unwrap_or(0);
-    (min.min(8), std::cmp::Reverse(lits.len()))
+/// Literals with more letters (up to 8) first. Only letters count: log lines are full of the
+/// punctuation and digits of JSON fields, times and addresses (`"link": "` occurs in every
+/// network controller line), so a literal of words says more than one of structure of the
+/// same length. Past 8 letters a literal is rare enough, however many alternatives the set
+/// has, and the tie goes to the later part of the pattern (see [`required`]).
+fn score(lits: &[Vec<u8>]) -> usize {
+    let letters = |l: &Vec<u8>| l.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    lits.iter().map(letters).min().unwrap_or(0).min(8)
 }
 
 #[cfg(test)]

@@ -180,12 +180,15 @@ fn node_prefix(i: &str) -> Option<(&str, &str)> {
         return None;
     }
     let rest = &i[pos + 2..];
+    // Cheapest tests first: most prefixed lines carry an address, and the shape parsers
+    // would run again on `rest` anyway.
     let follows = rest.starts_with("[talos]")
         || rest.starts_with('{')
+        || looks_like_ip(node)
         || dmesg_prefix(rest).is_ok()
         || go_stamp(rest).is_ok()
         || kernel_stamp(rest).is_ok();
-    (follows || looks_like_ip(node)).then_some((node, rest))
+    follows.then_some((node, rest))
 }
 
 /// zap development encoder: `2024-06-10T10:32:11.123Z\tERROR\tmsg\t{json}`.

@@ -2,10 +2,8 @@
 
 use nom::{
     IResult, Parser,
-    bytes::complete::{tag, take_while_m_n},
-    character::complete::{char, digit1, one_of},
-    combinator::{map_res, opt, recognize},
-    sequence::preceded,
+    character::complete::{char, digit1},
+    combinator::{opt, recognize},
 };
 
 /// Seconds on a clock, and which clock: Go/RFC3339 wall time or kernel uptime never mix.
@@ -17,8 +15,26 @@ pub enum Stamp {
     Uptime(f64),
 }
 
-fn num<T: std::str::FromStr>(n: usize) -> impl FnMut(&str) -> IResult<&str, T> {
-    move |i| map_res(take_while_m_n(n, n, |c: char| c.is_ascii_digit()), str::parse).parse(i)
+// The stamps below are parsed on almost every line of a log, so they are hand-written over
+// bytes (no allocation, no float parsing) with nom's signatures, so they compose with the
+// envelope's nom parsers.
+
+fn fail(i: &str) -> nom::Err<nom::error::Error<&str>> {
+    nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Digit))
+}
+
+/// Exactly `n` ASCII digits at `at` as a number.
+#[inline]
+fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
+    let d = b.get(at..at + n)?;
+    let mut v = 0i64;
+    for &c in d {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(v)
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -32,30 +48,64 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn frac(i: &str) -> IResult<&str, f64> {
-    let (i, digits) = preceded(char('.'), digit1).parse(i)?;
-    let v = format!("0.{digits}").parse::<f64>().unwrap_or(0.0);
-    Ok((i, v))
+/// `.123456789` at `at`: (value, bytes taken); (0, 0) when there is no fraction. Digits past
+/// the 15th are read but add nothing an f64 of seconds could hold.
+#[inline]
+fn frac(b: &[u8], at: usize) -> (f64, usize) {
+    if b.get(at) != Some(&b'.') || !b.get(at + 1).is_some_and(u8::is_ascii_digit) {
+        return (0.0, 0);
+    }
+    let mut n = 0usize;
+    let mut v = 0u64;
+    let mut scale = 1u64;
+    while let Some(&c) = b.get(at + 1 + n) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if n < 15 {
+            v = v * 10 + u64::from(c - b'0');
+            scale *= 10;
+        }
+        n += 1;
+    }
+    (v as f64 / scale as f64, n + 1)
+}
+
+/// `YYYY?MM?DD?HH:MM:SS` with the given separators; the fields and the offset after them.
+#[inline]
+fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
+    let y = digits(b, 0, 4)?;
+    if b.get(4) != Some(&date_sep) {
+        return None;
+    }
+    let mo = digits(b, 5, 2)?;
+    if b.get(7) != Some(&date_sep) {
+        return None;
+    }
+    let d = digits(b, 8, 2)?;
+    if !b.get(10).is_some_and(|c| mid.contains(c)) {
+        return None;
+    }
+    let h = digits(b, 11, 2)?;
+    if b.get(13) != Some(&b':') {
+        return None;
+    }
+    let mi = digits(b, 14, 2)?;
+    if b.get(16) != Some(&b':') {
+        return None;
+    }
+    let s = digits(b, 17, 2)?;
+    let (f, n) = frac(b, 19);
+    Some((epoch(y, mo, d, h, mi, s) + f, 19 + n))
 }
 
 /// `2024/10/09 12:53:26` with optional `.123456` (Go `log` and machined's buffer stamp).
 pub fn go_stamp(i: &str) -> IResult<&str, f64> {
-    let (i, (y, _, mo, _, d, _, h, _, mi, _, s, f)) = (
-        num::<i64>(4),
-        char('/'),
-        num::<i64>(2),
-        char('/'),
-        num::<i64>(2),
-        char(' '),
-        num::<i64>(2),
-        char(':'),
-        num::<i64>(2),
-        char(':'),
-        num::<i64>(2),
-        opt(frac),
-    )
-        .parse(i)?;
-    Ok((i, epoch(y, mo, d, h, mi, s) + f.unwrap_or(0.0)))
+    match date_time(i.as_bytes(), b'/', b" ") {
+        // Every byte taken is ASCII, so `at` is a char boundary.
+        Some((t, at)) => Ok((&i[at..], t)),
+        None => Err(fail(i)),
+    }
 }
 
 fn epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> f64 {
@@ -64,32 +114,25 @@ fn epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> f64 {
 
 /// RFC 3339 with optional fraction and zone: `2024-10-09T12:53:26.123456789Z`.
 pub fn rfc3339(i: &str) -> IResult<&str, f64> {
-    let (i, (y, _, mo, _, d, _, h, _, mi, _, s, f)) = (
-        num::<i64>(4),
-        char('-'),
-        num::<i64>(2),
-        char('-'),
-        num::<i64>(2),
-        one_of("T "),
-        num::<i64>(2),
-        char(':'),
-        num::<i64>(2),
-        char(':'),
-        num::<i64>(2),
-        opt(frac),
-    )
-        .parse(i)?;
-    let (i, zone) = opt(zone).parse(i)?;
-    Ok((i, epoch(y, mo, d, h, mi, s) + f.unwrap_or(0.0) - zone.unwrap_or(0.0)))
-}
-
-fn zone(i: &str) -> IResult<&str, f64> {
-    if let Ok((i, _)) = tag::<_, _, nom::error::Error<&str>>("Z").parse(i) {
-        return Ok((i, 0.0));
+    let b = i.as_bytes();
+    let Some((t, mut at)) = date_time(b, b'-', b"T ") else {
+        return Err(fail(i));
+    };
+    let mut off = 0.0;
+    match b.get(at) {
+        Some(b'Z') => at += 1,
+        Some(&sign @ (b'+' | b'-')) => {
+            if let (Some(h), Some(b':'), Some(m)) =
+                (digits(b, at + 1, 2), b.get(at + 3), digits(b, at + 4, 2))
+            {
+                let o = (h * 3600 + m * 60) as f64;
+                off = if sign == b'-' { -o } else { o };
+                at += 6;
+            }
+        }
+        _ => {}
     }
-    let (i, (sign, h, _, m)) = (one_of("+-"), num::<i64>(2), char(':'), num::<i64>(2)).parse(i)?;
-    let off = (h * 3600 + m * 60) as f64;
-    Ok((i, if sign == '-' { -off } else { off }))
+    Ok((&i[at..], t - off))
 }
 
 /// Parses a Go `time.Duration` string (`3.767µs`, `1.04s`, `2m3.5s`, `1h0m0s`) into
@@ -167,5 +210,32 @@ mod tests {
         let (_, v) = rfc3339("2024-10-09T14:53:26+02:00").unwrap();
         assert!((v - 1_728_478_406.0).abs() < 1e-6);
         assert!(go_stamp("2024-10-09 12:53:26").is_err());
+        // (input, rest, seconds since the epoch) or None for an error.
+        let cases: &[(&str, Option<(&str, f64)>)] = &[
+            ("2024-10-09T12:53:26", Some(("", 1_728_478_406.0))),
+            ("2024-10-09 12:53:26.25Z rest", Some((" rest", 1_728_478_406.25))),
+            ("2024-10-09T12:53:26.Z", Some((".Z", 1_728_478_406.0))),
+            ("2024-10-09T12:53:26+0", Some(("+0", 1_728_478_406.0))),
+            ("2024-10-09T12:53:26-01:30]", Some(("]", 1_728_483_806.0))),
+            ("2024-10-09T12:53:26.1234567890123456789Z", Some(("", 1_728_478_406.123_456_789))),
+            ("1970-01-01T00:00:00Z", Some(("", 0.0))),
+            ("2024-1-09T12:53:26Z", None),
+            ("2024-10-09T12:53:2", None),
+            ("2024-10-09T12:53:2é", None),
+            ("2024/10/09T12:53:26", None),
+            ("", None),
+        ];
+        for (i, want) in cases {
+            match (rfc3339(i), want) {
+                (Ok((rest, t)), Some((wrest, wt))) => {
+                    assert_eq!(rest, *wrest, "{i}");
+                    assert!((t - wt).abs() < 1e-6, "{i}: {t} != {wt}");
+                }
+                (Err(_), None) => {}
+                (got, _) => panic!("{i}: {got:?} != {want:?}"),
+            }
+        }
+        assert_eq!(go_stamp("2024/10/09 12:53:26.x"), Ok((".x", 1_728_478_406.0)));
+        assert!(go_stamp("2024/10/09 12:53").is_err());
     }
 }
