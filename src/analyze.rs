@@ -90,6 +90,129 @@ static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::Laz
     )
 });
 
+/// How a line's text came from its bytes, for the statistics.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Decoded {
+    /// Line number in its input.
+    pub no: u64,
+    /// Bytes of the line, without its newline.
+    pub len: u64,
+    /// The line was cut at the longest line kept.
+    pub truncated: bool,
+    /// ANSI escape sequences were removed.
+    pub ansi: bool,
+    /// Invalid UTF-8 was replaced.
+    pub invalid_utf8: bool,
+}
+
+impl Decoded {
+    /// Decodes `raw` into `scratch` (reused between lines): ANSI escapes removed, invalid
+    /// UTF-8 replaced. Returns the text and how it was made.
+    pub(crate) fn decode<'a>(raw: &RawLine<'a>, scratch: &'a mut Vec<u8>) -> (Cow<'a, str>, Decoded) {
+        let mut d = Decoded {
+            no: raw.no,
+            len: raw.bytes.len() as u64,
+            truncated: raw.truncated,
+            ..Decoded::default()
+        };
+        let mut bytes = raw.bytes;
+        if memchr::memchr(0x1b, bytes).is_some() {
+            strip_ansi(bytes, scratch);
+            d.ansi = true;
+            bytes = scratch;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                d.invalid_utf8 = true;
+                String::from_utf8_lossy(bytes)
+            }
+        };
+        (text, d)
+    }
+}
+
+/// What can be learnt from a line alone, before the analysis state is consulted: the
+/// costly, state-free part of the work on a line (literal scans, rule prefilters, zap
+/// fields, the error template). Computing it needs only the knowledge base, so it can be
+/// done on another thread than the one that keeps the state.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    /// Some rule's `match` pattern may match (the gate and the rules' prefilter passed).
+    rules: bool,
+    event: EventKind,
+    unparsed: bool,
+    /// What only a few lines have, boxed: batches of facts wait in queues between threads.
+    rare: Option<Box<RareFacts>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct RareFacts {
+    zap: Option<message::Zap>,
+    /// The masked template of an error-looking line.
+    template: Option<String>,
+    /// A platform named on the line (for the mode vote).
+    platform: Option<(Mode, String)>,
+}
+
+impl Facts {
+    pub(crate) fn of(kb: &Kb, line: &str, env: &envelope::Envelope<'_>, msg: &Message<'_>) -> Facts {
+        let (errorish_re, errorish_ac, platform_re) = &*STATIC;
+        // One literal scan decides whether the word-based work below can find anything.
+        let gate = kb.gate.may_match(&env.text);
+        let unparsed = !env.talos
+            && env.time.is_none()
+            && env.node.is_none()
+            && !env.dialect.json
+            && matches!(msg, Message::Other)
+            && !line.trim().is_empty()
+            && !envelope::is_bare_timestamp(line);
+        // Only lines that pass the gate need zap's fields: rules read them (and a rule needs
+        // a literal), and a controller error has an `error` field or a `… failed` message,
+        // both gate words.
+        let zap = if gate && env.text.ends_with('}') { message::zap(&env.text) } else { None };
+        let event = match msg {
+            Message::TaskFailed { .. } => EventKind::TaskFailed,
+            Message::PhaseFailed { .. } => EventKind::PhaseFailed,
+            Message::SequenceFailed { .. }
+            | Message::SequenceError { .. }
+            | Message::FatalSequencer { .. } => EventKind::SequenceFailed,
+            Message::Service(s) if s.state == "Failed" => EventKind::ServiceFailed,
+            Message::Service(s) if s.text.contains("going to restart") => EventKind::ServiceRestarting,
+            Message::Service(s) if s.text.starts_with("Waiting for") => EventKind::ServiceWaiting,
+            Message::Service(_) => EventKind::Any,
+            _ if zap.as_ref().is_some_and(|z| z.error.is_some() || z.msg.ends_with("failed")) => {
+                EventKind::ControllerError
+            }
+            _ if !env.talos && (env.dialect.console || env.facility == Some("kern")) => EventKind::Kernel,
+            _ => EventKind::Any,
+        };
+        let errorish = env.level.is_some_and(|l| l >= envelope::Level::Warn)
+            || matches!(
+                event,
+                EventKind::TaskFailed
+                    | EventKind::ServiceFailed
+                    | EventKind::ServiceRestarting
+                    | EventKind::ControllerError
+            )
+            || (gate
+                && !matches!(msg, Message::Service(_))
+                && is_errorish(errorish_ac, errorish_re, &env.text));
+        let template = (errorish
+            && !matches!(
+                msg,
+                Message::PhaseFailed { .. }
+                    | Message::SequenceFailed { .. }
+                    | Message::RebootCountdown { .. }
+            ))
+        .then(|| fingerprint::mask_cached(&env.text));
+        let platform = if gate { platform_named(&env.text, platform_re) } else { None };
+        let rare = (zap.is_some() || template.is_some() || platform.is_some())
+            .then(|| Box::new(RareFacts { zap, template, platform }));
+        Facts { rules: gate && kb.prefilters[0].may_match(&env.text), event, unparsed, rare }
+    }
+}
+
 /// Streaming analysis of one or more inputs.
 pub struct Analyzer<'k> {
     kb: &'k Kb,
@@ -102,10 +225,6 @@ pub struct Analyzer<'k> {
     default_node: String,
     stats: Stats,
     warnings: Vec<String>,
-    errorish: Regex,
-    /// The literals of `errorish`, for ASCII lines (see [`is_errorish`]).
-    errorish_ascii: AhoCorasick,
-    platform: Regex,
 }
 
 fn strip_ansi(bytes: &[u8], out: &mut Vec<u8>) {
@@ -150,9 +269,6 @@ impl<'k> Analyzer<'k> {
             default_node: "-".into(),
             stats: Stats::default(),
             warnings: Vec::new(),
-            errorish: STATIC.0.clone(),
-            errorish_ascii: STATIC.1.clone(),
-            platform: STATIC.2.clone(),
         }
     }
 
@@ -170,6 +286,11 @@ impl<'k> Analyzer<'k> {
     /// Records a warning about the input (shown in the report).
     pub fn warn(&mut self, msg: String) {
         self.warnings.push(msg);
+    }
+
+    /// The rules in use.
+    pub fn kb(&self) -> &'k Kb {
+        self.kb
     }
 
     /// Lines seen so far.
@@ -204,36 +325,51 @@ impl<'k> Analyzer<'k> {
 
     /// Feeds one line. Returns the boot progress it caused.
     pub fn push_line(&mut self, raw: RawLine<'_>) -> Vec<Progress> {
-        self.stats.lines += 1;
-        self.stats.bytes += raw.bytes.len() as u64 + 1;
-        if raw.truncated {
-            self.stats.truncated_lines += 1;
-        }
-        let mut owned;
-        let mut bytes = raw.bytes;
-        if memchr::memchr(0x1b, bytes).is_some() {
-            owned = Vec::with_capacity(bytes.len());
-            strip_ansi(bytes, &mut owned);
-            self.stats.ansi_lines += 1;
-            bytes = &owned;
-        } else {
-            owned = Vec::new();
-        }
-        let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => {
-                self.stats.invalid_utf8_lines += 1;
-                String::from_utf8_lossy(bytes)
-            }
-        };
-        let progress = self.step(raw.no, &text);
-        drop(owned);
-        progress
+        let mut scratch = Vec::new();
+        let (text, d) = Decoded::decode(&raw, &mut scratch);
+        self.count(d);
+        self.step(raw.no, &text)
     }
 
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
         let env = envelope::parse(line);
         let msg = message::parse(&env.text);
+        let facts = Facts::of(self.kb, line, &env, &msg);
+        self.apply(no, line, &env, &msg, facts)
+    }
+
+    /// Feeds one line whose [`Facts`] were worked out elsewhere (another thread, see
+    /// [`crate::parallel`]): `decoded` tells how its text came from its bytes.
+    pub(crate) fn push_prepared(
+        &mut self,
+        raw: Decoded,
+        line: &str,
+        env: &envelope::Envelope<'_>,
+        facts: Facts,
+    ) -> Vec<Progress> {
+        self.count(raw);
+        let msg = message::parse(&env.text);
+        self.apply(raw.no, line, env, &msg, facts)
+    }
+
+    fn count(&mut self, raw: Decoded) {
+        self.stats.lines += 1;
+        self.stats.bytes += raw.len + 1;
+        self.stats.truncated_lines += u64::from(raw.truncated);
+        self.stats.ansi_lines += u64::from(raw.ansi);
+        self.stats.invalid_utf8_lines += u64::from(raw.invalid_utf8);
+    }
+
+    /// Everything that depends on what came before: the node's state machine, rules that
+    /// fire, context and templates.
+    fn apply(
+        &mut self,
+        no: u64,
+        line: &str,
+        env: &envelope::Envelope<'_>,
+        msg: &Message<'_>,
+        facts: Facts,
+    ) -> Vec<Progress> {
         let ni = match env.node {
             Some(n) => self.node_index(n),
             None => {
@@ -247,65 +383,33 @@ impl<'k> Analyzer<'k> {
         let kb = self.kb;
         let redact_on = self.opts.redact;
         let ctx_n = self.opts.context;
-
-        let unparsed = !env.talos
-            && env.time.is_none()
-            && env.node.is_none()
-            && !env.dialect.json
-            && matches!(msg, Message::Other)
-            && !line.trim().is_empty()
-            && !envelope::is_bare_timestamp(line);
-        if unparsed {
+        if facts.unparsed {
             self.stats.unparsed_lines += 1;
         }
 
-        // One literal scan decides whether the word-based work below can find anything.
-        let gate = kb.gate.may_match(&env.text);
         let st = &mut self.nodes[ni];
         st.lines += 1;
-        vote_mode(&mut st.mode, &env, &env.text, gate.then_some(&self.platform));
+        let RareFacts { zap, template, platform } = facts.rare.map(|r| *r).unwrap_or_default();
+        vote_mode(&mut st.mode, env, platform);
         let task_hint =
             env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
-        let progress = st.machine.step(no, env.time, &msg, &env.text, task_hint);
+        let progress = st.machine.step(no, env.time, msg, &env.text, task_hint);
         if progress.iter().any(|p| matches!(p, Progress::Boot { .. })) {
             st.matcher.new_boot();
             st.templates.clear();
             st.boot_of_templates = st.machine.boots();
         }
 
-        // Scope values for rules.
-        // Only lines that pass the gate need zap's fields: rules read them (and a rule needs a
-        // literal), and a controller error has an `error` field or a `… failed` message, both
-        // gate words.
-        let zap = if gate && env.text.ends_with('}') { message::zap(&env.text) } else { None };
-        let (event, service): (EventKind, Option<&str>) = match &msg {
-            Message::TaskFailed { .. } => (EventKind::TaskFailed, None),
-            Message::PhaseFailed { .. } => (EventKind::PhaseFailed, None),
-            Message::SequenceFailed { .. }
-            | Message::SequenceError { .. }
-            | Message::FatalSequencer { .. } => (EventKind::SequenceFailed, None),
-            Message::Service(s) if s.state == "Failed" => (EventKind::ServiceFailed, Some(s.name)),
-            Message::Service(s) if s.text.contains("going to restart") => {
-                (EventKind::ServiceRestarting, Some(s.name))
-            }
-            Message::Service(s) if s.text.starts_with("Waiting for") => {
-                (EventKind::ServiceWaiting, Some(s.name))
-            }
-            Message::Service(s) => (EventKind::Any, Some(s.name)),
-            _ if zap.as_ref().is_some_and(|z| z.error.is_some() || z.msg.ends_with("failed")) => {
-                (EventKind::ControllerError, None)
-            }
-            _ if !env.talos && (env.dialect.console || env.facility == Some("kern")) => {
-                (EventKind::Kernel, None)
-            }
-            _ => (EventKind::Any, None),
+        let service = match msg {
+            Message::Service(s) => Some(s.name),
+            _ => None,
         };
         let service = service.or(env.service.as_deref());
         let boot = &st.machine.boot;
         let seq = boot.sequences.iter().rev().find(|s| s.state == State::Running).or(boot.sequences.last());
         let phase =
             seq.and_then(|s| s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last()));
-        let task_of_msg = match &msg {
+        let task_of_msg = match msg {
             Message::TaskStart { name, .. }
             | Message::TaskDone { name, .. }
             | Message::TaskFailed { name, .. }
@@ -322,14 +426,14 @@ impl<'k> Analyzer<'k> {
         let ctx = LineCtx {
             line: no,
             text: &env.text,
-            event,
+            event: facts.event,
             task: task_of_msg.or(running_task),
             phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
             sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
             service,
             controller: zap.as_ref().and_then(|z| z.controller.as_deref()),
             level: env.level.map(|l| l.as_str()),
-            gate,
+            gate: facts.rules,
         };
 
         // The line as shown in evidence, built once and only when some evidence needs it.
@@ -365,26 +469,7 @@ impl<'k> Analyzer<'k> {
         }
 
         // Error-looking lines, for failures no rule explains.
-        let errorish = env.level.is_some_and(|l| l >= envelope::Level::Warn)
-            || matches!(
-                event,
-                EventKind::TaskFailed
-                    | EventKind::ServiceFailed
-                    | EventKind::ServiceRestarting
-                    | EventKind::ControllerError
-            )
-            || (gate
-                && !matches!(msg, Message::Service(_))
-                && is_errorish(&self.errorish_ascii, &self.errorish, &env.text));
-        if errorish
-            && !matches!(
-                msg,
-                Message::PhaseFailed { .. }
-                    | Message::SequenceFailed { .. }
-                    | Message::RebootCountdown { .. }
-            )
-        {
-            let key = fingerprint::mask(&env.text);
+        if let Some(key) = template {
             let full = st.templates.len() >= MAX_TEMPLATES;
             match st.templates.get_mut(&key) {
                 Some(t) => {
@@ -661,8 +746,7 @@ fn context_of(ring: &[(u64, String)], redact_on: bool) -> Vec<ContextLine> {
     ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
 }
 
-/// `platform` is `None` when the gate saw no platform word on the line.
-fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platform: Option<&Regex>) {
+fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, platform: Option<(Mode, String)>) {
     if env.dialect.container_stamp {
         v.container += 1;
     }
@@ -672,21 +756,27 @@ fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, text: &str, platfo
     if env.initramfs {
         v.metal += 1;
     }
-    let Some(platform) = platform else { return };
-    if v.explicit.is_some() || !(text.contains("platform") || text.contains("\"mode\"")) {
-        return;
+    if v.explicit.is_none() {
+        v.explicit = platform;
     }
-    if let Some(c) = platform.captures(text) {
-        let p = c.get(1).map_or("", |m| m.as_str());
-        let mode = match p {
-            "container" => Mode::Container,
-            "metal" | "metal-agent" => Mode::Metal,
-            "cloud" => Mode::Cloud,
-            "information" | "via" | "is" | "config" => return,
-            _ => Mode::Cloud,
-        };
-        v.explicit = Some((mode, format!("platform `{p}` named in: {}", truncate(text, 120))));
+}
+
+/// The platform a line names (`platform container`, `"platform": "metal"`), with the line as
+/// evidence.
+fn platform_named(text: &str, platform: &Regex) -> Option<(Mode, String)> {
+    if !(text.contains("platform") || text.contains("\"mode\"")) {
+        return None;
     }
+    let c = platform.captures(text)?;
+    let p = c.get(1).map_or("", |m| m.as_str());
+    let mode = match p {
+        "container" => Mode::Container,
+        "metal" | "metal-agent" => Mode::Metal,
+        "cloud" => Mode::Cloud,
+        "information" | "via" | "is" | "config" => return None,
+        _ => Mode::Cloud,
+    };
+    Some((mode, format!("platform `{p}` named in: {}", truncate(text, 120))))
 }
 
 fn truncate(s: &str, n: usize) -> String {

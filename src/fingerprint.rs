@@ -60,6 +60,38 @@ pub fn mask(text: &str) -> String {
     s.into_owned()
 }
 
+/// [`mask`] with a small per-thread memo, for the error lines of a long log.
+///
+/// The patterns of [`mask`] treat the digits 1 to 9 alike (`\d`, `[0-9a-f]`, `\b`; the
+/// checks in [`ipv6`] and [`hex_id`] ask only whether there is a digit); only `0` is ever
+/// named on its own (`0x`). So two texts that differ only in which of 1-9 stand where are
+/// cut into the same parts, and their masks differ at most in the digits left unmasked. A
+/// mask without any digit is therefore the mask of every text with the same skeleton (each
+/// of 1-9 read as `1`), and only such masks are kept. Retry loops print the same error with
+/// other numbers thousands of times.
+pub fn mask_cached(text: &str) -> String {
+    const MAX: usize = 256;
+    thread_local! {
+        static MEMO: std::cell::RefCell<std::collections::HashMap<Box<[u8]>, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    let skeleton: Box<[u8]> = text.bytes().map(|b| if matches!(b, b'1'..=b'9') { b'1' } else { b }).collect();
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(&skeleton).cloned()) {
+        return hit;
+    }
+    let masked = mask(text);
+    if !masked.bytes().any(|b| b.is_ascii_digit()) {
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX {
+                m.clear();
+            }
+            m.insert(skeleton, masked.clone());
+        });
+    }
+    masked
+}
+
 /// ASCII classes and word boundaries: what is masked (numbers, addresses, ids) is ASCII,
 /// and Unicode `\d`/`\b` cost megabytes of tables and the lazy DFA (a Unicode `\b` forces
 /// the slow engine) on every error-looking line.
@@ -158,6 +190,57 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(mask(input), *want, "input: {input}");
         }
+    }
+
+    #[test]
+    fn cached_masks_equal_masks() {
+        // Texts that differ only in digits, in both orders, plus ones whose masks keep
+        // digits (those are never cached).
+        let texts = [
+            "audit: type=1400 audit(137.123:456): apparmor=\"DENIED\" operation=\"open\"",
+            "audit: type=1400 audit(9.1:4): apparmor=\"DENIED\" operation=\"open\"",
+            "audit: type=1400 audit(999.999:999): apparmor=\"DENIED\" operation=\"open\"",
+            "link eth0 down after 12s",
+            "link eth1 down after 13s",
+            "dial tcp 10.5.0.2:50000: connect: connection refused",
+            "dial tcp 1.2.3.4:5: connect: connection refused",
+            "dial tcp 999.2.3.4:5: connect: connection refused",
+            "id 1234abcd and 0x1f and fe80::1",
+            "id 12345678 and 0x1f and fe80::1",
+            "sha256 k8s 2024-01-02T03:04:05Z",
+            "sha257 k9s 2024-01-02T03:04:05Z",
+            "no digits at all",
+        ];
+        for _ in 0..2 {
+            for t in texts {
+                assert_eq!(mask_cached(t), mask(t), "{t}");
+            }
+        }
+    }
+
+    /// Every fixture line and a copy with other digits: the memo never changes an answer.
+    #[test]
+    fn cached_masks_equal_masks_on_fixtures() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+        let mut lines = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
+            for line in String::from_utf8_lossy(&log).lines() {
+                // Other digits, `0` kept (same skeleton: the memo answers), and all rotated.
+                let swap = |f: fn(u8) -> u8| -> String {
+                    line.chars()
+                        .map(|c| c.to_digit(10).map_or(c, |d| char::from(b'0' + f(d as u8))))
+                        .collect()
+                };
+                let same_zeros = swap(|d| if d == 0 { 0 } else { d % 9 + 1 });
+                let rotated = swap(|d| (d + 7) % 10);
+                for t in [line, same_zeros.as_str(), rotated.as_str(), line] {
+                    assert_eq!(mask_cached(t), mask(t), "{t}");
+                }
+                lines += 1;
+            }
+        }
+        assert!(lines > 1000, "only {lines} fixture lines");
     }
 
     #[test]

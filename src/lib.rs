@@ -35,6 +35,7 @@ pub mod fingerprint;
 pub mod input;
 pub mod kb;
 pub mod machine;
+pub mod parallel;
 pub mod parse;
 pub mod phases;
 pub mod redact;
@@ -49,7 +50,6 @@ use std::path::{Path, PathBuf};
 use analyze::{AnalyzeOptions, Analyzer};
 use cli::{AnalyzeArgs, Cli, Command, Format};
 use error::Error;
-use input::lines::Flow;
 use input::source::{self, Source};
 use kb::Kb;
 
@@ -110,6 +110,7 @@ fn analyze_cmd(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
         a.files.iter().map(|f| Source::from_arg(f)).collect()
     };
     let multi = sources.len() > 1;
+    let workers = usize::from(a.threads.unwrap_or(0));
     for s in &sources {
         let node = a.node.clone().or_else(|| match s {
             Source::File(p) if multi => Some(unique_node_name(p, &sources)),
@@ -123,7 +124,7 @@ fn analyze_cmd(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
                 input::bundle::feed(bundle, &mut an)?;
             }
             _ => {
-                source::feed(s, node.as_deref(), &mut an, &mut |_, _| Flow::Continue)?;
+                source::feed_parallel(s, node.as_deref(), &mut an, workers)?;
             }
         }
         if an.lines() == before && multi {

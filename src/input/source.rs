@@ -68,6 +68,71 @@ pub fn feed(
     on_progress: &mut dyn FnMut(&Analyzer<'_>, &[Progress]) -> Flow,
 ) -> Result<Flow, Error> {
     let what = source.description();
+    analyzer.begin_input(&source.name(), default_node);
+    let start_lines = analyzer.lines();
+    let (flow, binary_at) = read_lines(source, &mut |line| {
+        let progress = analyzer.push_line(line);
+        if progress.is_empty() { Flow::Continue } else { on_progress(analyzer, &progress) }
+    })?;
+    binary(analyzer, what, start_lines, binary_at).map(|()| flow)
+}
+
+/// [`feed`] for a whole input whose progress nobody watches (`analyze`), with `workers`
+/// threads preparing lines (see [`crate::parallel`]); 0 is [`feed`] on this thread.
+pub fn feed_parallel(
+    source: &Source,
+    default_node: Option<&str>,
+    analyzer: &mut Analyzer<'_>,
+    workers: usize,
+) -> Result<Flow, Error> {
+    if workers == 0 {
+        return feed(source, default_node, analyzer, &mut |_, _| Flow::Continue);
+    }
+    let what = source.description();
+    analyzer.begin_input(&source.name(), default_node);
+    let start_lines = analyzer.lines();
+    let kb = analyzer.kb();
+    let read = std::thread::scope(|scope| {
+        let mut pipe = crate::parallel::Pipeline::start(scope, kb, workers);
+        let read = read_lines(source, &mut |line| {
+            pipe.push(line, analyzer);
+            Flow::Continue
+        });
+        // Lines read before an error or a NUL byte are analysed, as on one thread.
+        pipe.finish(analyzer);
+        read
+    });
+    let (flow, binary_at) = read?;
+    binary(analyzer, what, start_lines, binary_at).map(|()| flow)
+}
+
+/// A NUL byte on line `binary_at`: an error when nothing came before it, else a warning.
+fn binary(
+    analyzer: &mut Analyzer<'_>,
+    what: String,
+    start_lines: u64,
+    binary_at: Option<u64>,
+) -> Result<(), Error> {
+    if let Some(no) = binary_at {
+        if analyzer.lines() == start_lines {
+            return Err(Error::NotText {
+                what,
+                why: format!("it holds binary data (a NUL byte on line {no})"),
+            });
+        }
+        analyzer
+            .warn(format!("{what} holds binary data (a NUL byte on line {no}); the rest of it was not read"));
+    }
+    Ok(())
+}
+
+/// Reads `source` line by line into `sink` until its end, a NUL byte (its line number is
+/// returned) or [`Flow::Stop`] from the sink.
+fn read_lines(
+    source: &Source,
+    sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
+) -> Result<(Flow, Option<u64>), Error> {
+    let what = source.description();
     // A small buffer only to sniff the gzip magic: reads of CHUNK bytes bypass it, so the
     // input is not held twice.
     let mut reader = BufReader::with_capacity(8 * 1024, source.open()?);
@@ -77,18 +142,15 @@ pub fn feed(
     };
     let mut reader: Box<dyn Read> =
         if gz { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
-    analyzer.begin_input(&source.name(), default_node);
     let mut splitter = LineSplitter::default();
     let mut buf = vec![0u8; CHUNK];
     let mut binary_at: Option<u64> = None;
-    let start_lines = analyzer.lines();
     let mut sink = |line: RawLine<'_>| -> Flow {
         if memchr::memchr(0, line.bytes).is_some() {
             binary_at = Some(line.no);
             return Flow::Stop;
         }
-        let progress = analyzer.push_line(line);
-        if progress.is_empty() { Flow::Continue } else { on_progress(analyzer, &progress) }
+        sink(line)
     };
     let mut flow = Flow::Continue;
     loop {
@@ -109,16 +171,5 @@ pub fn feed(
     if flow == Flow::Continue {
         flow = splitter.finish(&mut sink);
     }
-    if let Some(no) = binary_at {
-        if analyzer.lines() == start_lines {
-            return Err(Error::NotText {
-                what,
-                why: format!("it holds binary data (a NUL byte on line {no})"),
-            });
-        }
-        analyzer
-            .warn(format!("{what} holds binary data (a NUL byte on line {no}); the rest of it was not read"));
-        return Ok(Flow::Continue);
-    }
-    Ok(flow)
+    Ok((flow, binary_at))
 }

@@ -325,3 +325,54 @@ fn extra_rules_override_builtin_ones() {
     assert!(out(&o).contains("LOCAL OVERRIDE"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `-j N` only changes who does the work: the report is byte-for-byte the one of one
+/// thread, on every fixture at once (many batches, many nodes) and on messy bytes.
+#[test]
+fn threads_give_the_same_report() {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("input.log"))
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() > 50, "{} fixtures", files.len());
+    let run = |j: &str| {
+        let mut args = vec!["analyze", "--format", "json", "-j", j];
+        args.extend(files.iter().map(String::as_str));
+        let o = TestCommand::new(&args).run();
+        assert!(matches!(code(&o), 0 | 1 | 3), "-j {j}: {}", err(&o));
+        o.stdout
+    };
+    let one = run("0");
+    assert_eq!(run("1"), one, "-j 1");
+    assert_eq!(run("3"), one, "-j 3");
+
+    let mut messy = Vec::new();
+    for i in 0..3000 {
+        messy
+            .extend_from_slice(format!("\x1b[32m[talos] 2024/11/20 09:14:03 line {i}\x1b[0m\r\n").as_bytes());
+        messy.extend_from_slice(b"[talos] 2024/11/20 09:14:03 bad \xff\xfe utf8 error\n");
+        messy.extend_from_slice(br#"{"msg":"[talos] 2024/10/09 12:53:26 renew failed {\"error\": \"x\"}","talos-level":"warn","talos-time":"2024-10-09T12:53:26.5Z"}"#);
+        messy.push(b'\n');
+    }
+    messy.extend_from_slice(&vec![b'x'; 100_000]);
+    messy.extend_from_slice(
+        b"\n[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): failed: invalid argument\n",
+    );
+    messy.extend_from_slice(b"[talos] 2024/11/20 09:14:03 boot sequence: failed\nafter \0 nul\nnever read\n");
+    let dir = std::env::temp_dir().join(format!("td-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("messy.log");
+    std::fs::write(&path, &messy).unwrap();
+    let p = path.to_str().unwrap();
+    let a = TestCommand::new(&["analyze", "--format", "json", "-j", "0", p]).run();
+    let b = TestCommand::new(&["analyze", "--format", "json", "-j", "2", p]).run();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code(&a), 1, "{}", err(&a));
+    assert_eq!(b.stdout, a.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(v["stats"]["truncated_lines"], 1);
+    assert_eq!(v["stats"]["invalid_utf8_lines"], 3000);
+}
