@@ -138,8 +138,8 @@ impl Decoded {
 /// done on another thread than the one that keeps the state.
 #[derive(Debug, Clone)]
 pub(crate) struct Facts {
-    /// Some rule's `match` pattern may match (the gate and the rules' prefilter passed).
-    rules: bool,
+    /// Rules whose `match` pattern matches the text, ascending.
+    matched: Box<[u32]>,
     event: EventKind,
     unparsed: bool,
     /// What only a few lines have, boxed: batches of facts wait in queues between threads.
@@ -157,9 +157,7 @@ struct RareFacts {
 
 impl Facts {
     pub(crate) fn of(kb: &Kb, line: &str, env: &envelope::Envelope<'_>, msg: &Message<'_>) -> Facts {
-        let (errorish_re, errorish_ac, platform_re) = &*STATIC;
-        // One literal scan decides whether the word-based work below can find anything.
-        let gate = kb.gate.may_match(&env.text);
+        let TextFacts { matched, errorish_word, zap, platform } = TextFacts::of(kb, &env.text);
         let unparsed = !env.talos
             && env.time.is_none()
             && env.node.is_none()
@@ -167,10 +165,6 @@ impl Facts {
             && matches!(msg, Message::Other)
             && !line.trim().is_empty()
             && !envelope::is_bare_timestamp(line);
-        // Only lines that pass the gate need zap's fields: rules read them (and a rule needs
-        // a literal), and a controller error has an `error` field or a `… failed` message,
-        // both gate words.
-        let zap = if gate && env.text.ends_with('}') { message::zap(&env.text) } else { None };
         let event = match msg {
             Message::TaskFailed { .. } => EventKind::TaskFailed,
             Message::PhaseFailed { .. } => EventKind::PhaseFailed,
@@ -195,9 +189,7 @@ impl Facts {
                     | EventKind::ServiceRestarting
                     | EventKind::ControllerError
             )
-            || (gate
-                && !matches!(msg, Message::Service(_))
-                && is_errorish(errorish_ac, errorish_re, &env.text));
+            || (errorish_word && !matches!(msg, Message::Service(_)));
         let template = (errorish
             && !matches!(
                 msg,
@@ -206,11 +198,92 @@ impl Facts {
                     | Message::RebootCountdown { .. }
             ))
         .then(|| fingerprint::mask_cached(&env.text));
-        let platform = if gate { platform_named(&env.text, platform_re) } else { None };
         let rare = (zap.is_some() || template.is_some() || platform.is_some())
             .then(|| Box::new(RareFacts { zap, template, platform }));
-        Facts { rules: gate && kb.prefilters[0].may_match(&env.text), event, unparsed, rare }
+        Facts { matched, event, unparsed, rare }
     }
+}
+
+/// What a line's text alone decides. Long logs repeat texts (health checks, waits, retry
+/// loops print the same message under new timestamps), so the answers are memoised per
+/// thread in a small direct-mapped table keyed by the text and the knowledge base.
+#[derive(Debug, Clone)]
+struct TextFacts {
+    /// Rules whose `match` pattern matches the text, ascending.
+    matched: Box<[u32]>,
+    /// An error word is on the line.
+    errorish_word: bool,
+    /// Only lines that pass the gate need zap's fields: rules read them (and a rule needs a
+    /// literal), and a controller error has an `error` field or a `… failed` message, both
+    /// gate words.
+    zap: Option<message::Zap>,
+    platform: Option<(Mode, String)>,
+}
+
+/// Slots of the memo: a few hundred kilobytes at most, texts of up to [`MEMO_TEXT`] bytes.
+const MEMO_SLOTS: usize = 1024;
+const MEMO_TEXT: usize = 512;
+
+type MemoSlot = Option<(u64, Box<str>, TextFacts)>;
+
+impl TextFacts {
+    fn of(kb: &Kb, text: &str) -> TextFacts {
+        thread_local! {
+            static MEMO: std::cell::RefCell<Vec<MemoSlot>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        if text.len() > MEMO_TEXT {
+            return TextFacts::compute(kb, text);
+        }
+        let slot = (fx_hash(text.as_bytes()) as usize) % MEMO_SLOTS;
+        let hit = MEMO.with(|m| match m.borrow().get(slot) {
+            Some(Some((id, t, f))) if *id == kb.id && **t == *text => Some(f.clone()),
+            _ => None,
+        });
+        if let Some(f) = hit {
+            return f;
+        }
+        let f = TextFacts::compute(kb, text);
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.is_empty() {
+                m.resize(MEMO_SLOTS, None);
+            }
+            m[slot] = Some((kb.id, text.into(), f.clone()));
+        });
+        f
+    }
+
+    fn compute(kb: &Kb, text: &str) -> TextFacts {
+        let (errorish_re, errorish_ac, platform_re) = &*STATIC;
+        // One literal scan decides whether the word-based work below can find anything.
+        let gate = kb.gate.may_match(text);
+        if !gate {
+            return TextFacts { matched: Box::default(), errorish_word: false, zap: None, platform: None };
+        }
+        TextFacts {
+            matched: kb.matching(text).into(),
+            errorish_word: is_errorish(errorish_ac, errorish_re, text),
+            zap: if text.ends_with('}') { message::zap(text) } else { None },
+            platform: platform_named(text, platform_re),
+        }
+    }
+}
+
+/// FxHash (rustc's hasher) over 8-byte words: the memo's key, a few nanoseconds per line.
+/// Not collision-resistant, and need not be: a collision only costs a recomputation.
+fn fx_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    h
 }
 
 /// Streaming analysis of one or more inputs.
@@ -433,7 +506,7 @@ impl<'k> Analyzer<'k> {
             service,
             controller: zap.as_ref().and_then(|z| z.controller.as_deref()),
             level: env.level.map(|l| l.as_str()),
-            gate: facts.rules,
+            matched: &facts.matched,
         };
 
         // The line as shown in evidence, built once and only when some evidence needs it.

@@ -33,9 +33,8 @@ pub struct LineCtx<'a> {
     pub controller: Option<&'a str>,
     /// Level.
     pub level: Option<&'a str>,
-    /// False when the knowledge base's [`Gate`](super::Gate) ruled out every `match`
-    /// pattern for this line.
-    pub gate: bool,
+    /// Rules whose `match` pattern matches the text ([`Kb::matching`]), ascending.
+    pub matched: &'a [u32],
 }
 
 /// A rule that fired on a node.
@@ -181,14 +180,8 @@ impl NodeMatcher {
                 }
             }
         }
-        if !ctx.gate || !kb.prefilters[0].may_match(ctx.text) {
-            return touched;
-        }
-        let hits = kb.set.matches(ctx.text);
-        if !hits.matched_any() {
-            return touched;
-        }
-        for ri in hits.iter() {
+        for &ri in ctx.matched {
+            let ri = ri as usize;
             let rule = &kb.rules[ri];
             if !applies(rule, ctx) {
                 continue;

@@ -72,6 +72,11 @@ pub struct Kb {
     pub prefilters: [Prefilter; 3],
     /// One scan per line for everything the analyzer looks for by word (see [`Gate`]).
     pub gate: Gate,
+    /// The rules whose `match` literals occur in a text (see [`prefilter::Candidates`]).
+    pub candidates: prefilter::Candidates,
+    /// Unique per built knowledge base (clones share it): what is memoised about a text
+    /// under one set of rules is not reused under another.
+    pub id: u64,
 }
 
 /// A necessary condition for a line to matter beyond the boot state machine: it may match a
@@ -171,7 +176,36 @@ impl Kb {
             Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
         ];
         let gate = Gate::new(&prefilters[0], crate::analyze::GATE_WORDS);
-        Ok(Kb { rules, set, then_rules, then_set, absent_rules, absent_set, prefilters, gate })
+        let candidates = prefilter::Candidates::new(rules.iter().map(|r| r.spec.pattern.as_str()));
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Kb {
+            rules,
+            set,
+            then_rules,
+            then_set,
+            absent_rules,
+            absent_set,
+            prefilters,
+            gate,
+            candidates,
+            id,
+        })
+    }
+
+    /// Indices of the rules whose `match` pattern matches `text`, ascending: the rules
+    /// whose literals occur are checked one by one; the whole set runs only when literals
+    /// cannot tell (non-ASCII text, a rule without literals).
+    pub fn matching(&self, text: &str) -> Vec<u32> {
+        let mut cands = Vec::new();
+        if self.candidates.of(text, &mut cands) {
+            cands.retain(|&i| self.rules.get(i as usize).is_some_and(|r| r.re.get().is_match(text)));
+            return cands;
+        }
+        if !self.prefilters[0].may_match(text) {
+            return Vec::new();
+        }
+        self.set.matches(text).iter().map(|i| i as u32).collect()
     }
 
     /// A rule by id.

@@ -116,6 +116,78 @@ impl Prefilter {
     }
 }
 
+/// For each literal that occurs in a text, the patterns that may match it: one automaton over
+/// the required literals of every pattern of a set, each literal knowing its patterns. The
+/// patterns whose literals occur are the only candidates, so only their own regexes need to
+/// run, not the whole set (a line that contains one rule's literal pays for one regex).
+#[derive(Debug, Clone)]
+pub struct Candidates {
+    /// `None` when some pattern has no literals (then every pattern is a candidate).
+    ac: Option<AhoCorasick>,
+    /// Pattern indices of each literal, ascending.
+    owners: Vec<Vec<u32>>,
+}
+
+impl Candidates {
+    /// Candidates for `patterns` (Rust `regex` syntax).
+    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Candidates {
+        let mut lits: Vec<(Vec<u8>, u32)> = Vec::new();
+        for (i, p) in patterns.into_iter().enumerate() {
+            let Some(req) = required_literals(p) else {
+                return Candidates { ac: None, owners: Vec::new() };
+            };
+            lits.extend(req.into_iter().map(|l| (l.to_ascii_lowercase(), i as u32)));
+        }
+        lits.sort();
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<Vec<u32>> = Vec::new();
+        for (l, i) in lits {
+            if keys.last() == Some(&l) {
+                if let Some(o) = owners.last_mut() {
+                    if o.last() != Some(&i) {
+                        o.push(i);
+                    }
+                }
+            } else {
+                keys.push(l);
+                owners.push(vec![i]);
+            }
+        }
+        for o in &mut owners {
+            o.sort_unstable();
+            o.dedup();
+        }
+        // ASCII case folding covers `(?i)` patterns and is a superset for the others; a
+        // contiguous NFA is small, and it runs only on lines the gate let through.
+        let ac = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keys)
+            .ok();
+        Candidates { ac, owners }
+    }
+
+    /// The patterns that may match `text`, ascending, into `out`; `false` when the answer
+    /// is "all of them" (no literals to go by, or non-ASCII text, where `(?i)` folds more
+    /// than ASCII).
+    pub fn of(&self, text: &str, out: &mut Vec<u32>) -> bool {
+        out.clear();
+        let Some(ac) = &self.ac else { return false };
+        if !text.is_ascii() {
+            return false;
+        }
+        for m in ac.find_overlapping_iter(text) {
+            if let Some(o) = self.owners.get(m.pattern().as_usize()) {
+                out.extend_from_slice(o);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        true
+    }
+}
+
 /// Literals one of which every match of `pattern` contains, each cut to [`MAX_LITERAL`]
 /// bytes. `None` when no such set bounds the matches (a match may be anywhere).
 fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
