@@ -58,8 +58,10 @@ pub const CATEGORIES: &[&str] = &[
 pub struct Kb {
     /// Rules, in load order (built-in files sorted by name, then `--rules` files).
     pub rules: Vec<Rule>,
-    /// All `match` patterns, index = rule index.
-    pub set: RegexSet,
+    /// All `match` patterns, index = rule index; built only when some rule has no
+    /// literals to go by (see [`Kb::matching`]), else `None`: no memory for automata that
+    /// would never run.
+    set: Option<RegexSet>,
     /// Rules with a `then`: (rule index), and a set of their `then` patterns.
     pub then_rules: Vec<usize>,
     /// `then` patterns, index = position in `then_rules`.
@@ -157,7 +159,12 @@ impl Kb {
     pub fn from_rules(rules: Vec<Rule>) -> Result<Kb, Error> {
         let set_err =
             |e: regex::Error| Error::Rules { file: "(rules)".into(), line: None, msg: e.to_string() };
-        let set = RegexSet::new(rules.iter().map(|r| r.spec.pattern.as_str())).map_err(set_err)?;
+        let candidates = prefilter::Candidates::new(rules.iter().map(|r| r.spec.pattern.as_str()));
+        let set = if candidates.usable() {
+            None
+        } else {
+            Some(RegexSet::new(rules.iter().map(|r| r.spec.pattern.as_str())).map_err(set_err)?)
+        };
         let then_rules: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].then.is_some()).collect();
         let then_set = RegexSet::new(
             then_rules.iter().filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
@@ -176,7 +183,6 @@ impl Kb {
             Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
         ];
         let gate = Gate::new(&prefilters[0], crate::analyze::GATE_WORDS);
-        let candidates = prefilter::Candidates::new(rules.iter().map(|r| r.spec.pattern.as_str()));
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Kb {
@@ -194,18 +200,23 @@ impl Kb {
     }
 
     /// Indices of the rules whose `match` pattern matches `text`, ascending: the rules
-    /// whose literals occur are checked one by one; the whole set runs only when literals
-    /// cannot tell (non-ASCII text, a rule without literals).
+    /// whose literals occur are checked one by one; the whole set runs only when some rule
+    /// has no literals to go by.
     pub fn matching(&self, text: &str) -> Vec<u32> {
         let mut cands = Vec::new();
         if self.candidates.of(text, &mut cands) {
             cands.retain(|&i| self.rules.get(i as usize).is_some_and(|r| r.re.get().is_match(text)));
             return cands;
         }
-        if !self.prefilters[0].may_match(text) {
-            return Vec::new();
+        match &self.set {
+            Some(set) if self.prefilters[0].may_match(text) => {
+                set.matches(text).iter().map(|i| i as u32).collect()
+            }
+            Some(_) => Vec::new(),
+            None => (0..self.rules.len() as u32)
+                .filter(|&i| self.rules[i as usize].re.get().is_match(text))
+                .collect(),
         }
-        self.set.matches(text).iter().map(|i| i as u32).collect()
     }
 
     /// A rule by id.

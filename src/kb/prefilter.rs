@@ -126,16 +126,29 @@ pub struct Candidates {
     ac: Option<AhoCorasick>,
     /// Pattern indices of each literal, ascending.
     owners: Vec<Vec<u32>>,
+    /// Patterns with `(?i)`: on non-ASCII text their literals may be spelt with Unicode
+    /// case variants (`ſ` for `s`) that ASCII folding does not see, so they are always
+    /// candidates there.
+    folded: Vec<u32>,
 }
 
 impl Candidates {
+    /// False when some pattern has no literals: every pattern is then a candidate.
+    pub fn usable(&self) -> bool {
+        self.ac.is_some()
+    }
+
     /// Candidates for `patterns` (Rust `regex` syntax).
     pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Candidates {
         let mut lits: Vec<(Vec<u8>, u32)> = Vec::new();
+        let mut folded = Vec::new();
         for (i, p) in patterns.into_iter().enumerate() {
             let Some(req) = required_literals(p) else {
-                return Candidates { ac: None, owners: Vec::new() };
+                return Candidates { ac: None, owners: Vec::new(), folded: Vec::new() };
             };
+            if p.contains("(?i") {
+                folded.push(i as u32);
+            }
             lits.extend(req.into_iter().map(|l| (l.to_ascii_lowercase(), i as u32)));
         }
         lits.sort();
@@ -165,17 +178,16 @@ impl Candidates {
             .match_kind(MatchKind::Standard)
             .build(&keys)
             .ok();
-        Candidates { ac, owners }
+        Candidates { ac, owners, folded }
     }
 
     /// The patterns that may match `text`, ascending, into `out`; `false` when the answer
-    /// is "all of them" (no literals to go by, or non-ASCII text, where `(?i)` folds more
-    /// than ASCII).
+    /// is "all of them" (some pattern has no literals to go by).
     pub fn of(&self, text: &str, out: &mut Vec<u32>) -> bool {
         out.clear();
         let Some(ac) = &self.ac else { return false };
         if !text.is_ascii() {
-            return false;
+            out.extend_from_slice(&self.folded);
         }
         for m in ac.find_overlapping_iter(text) {
             if let Some(o) = self.owners.get(m.pattern().as_usize()) {
