@@ -74,7 +74,6 @@ struct NodeState {
     ring: Vec<(u64, String)>,
     after: Vec<(usize, usize, usize)>,
     templates: HashMap<String, TemplateEntry>,
-    input: String,
     /// Templates belong to the current boot only.
     boot_of_templates: u32,
 }
@@ -390,7 +389,6 @@ impl<'k> Analyzer<'k> {
             ring: Vec::new(),
             after: Vec::new(),
             templates: HashMap::new(),
-            input: self.input.clone(),
             boot_of_templates: 1,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
@@ -571,9 +569,6 @@ impl<'k> Analyzer<'k> {
             slot.1.clear();
             slot.1.push_str(line);
             st.ring.push(slot);
-        }
-        if st.input != *input {
-            st.input.clone_from(input);
         }
         progress
     }
