@@ -123,8 +123,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
     /// Threads that prepare lines beside the one that keeps the analysis state (default 0:
-    /// all on one thread). The report is the same either way; each thread adds about a
-    /// mebibyte of memory, and `-j 1` is about 10% faster on a two-CPU machine.
+    /// all on one thread). The report is the same either way. Each thread adds memory
+    /// (1.5-4 MiB measured); on two CPUs it was not faster, so it is for larger machines.
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=16))]
     pub threads: Option<u8>,
     /// Output options.
