@@ -137,26 +137,18 @@ impl Decoded {
 /// done on another thread than the one that keeps the state.
 #[derive(Debug, Clone)]
 pub(crate) struct Facts {
-    /// Rules whose `match` pattern matches the text, ascending.
-    matched: Box<[u32]>,
+    /// What the text alone decides, shared with every other line of the same text.
+    text: std::sync::Arc<TextFacts>,
     event: EventKind,
     unparsed: bool,
-    /// What only a few lines have, boxed: batches of facts wait in queues between threads.
-    rare: Option<Box<RareFacts>>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct RareFacts {
-    zap: Option<message::Zap>,
     /// The masked template of an error-looking line.
     template: Option<String>,
-    /// A platform named on the line (for the mode vote).
-    platform: Option<(Mode, String)>,
 }
 
 impl Facts {
     pub(crate) fn of(kb: &Kb, line: &str, env: &envelope::Envelope<'_>, msg: &Message<'_>) -> Facts {
-        let TextFacts { matched, errorish_word, zap, platform } = TextFacts::of(kb, &env.text);
+        let text = TextFacts::of(kb, &env.text);
+        let (errorish_word, zap) = (text.errorish_word, text.zap.as_ref());
         let unparsed = !env.talos
             && env.time.is_none()
             && env.node.is_none()
@@ -197,9 +189,7 @@ impl Facts {
                     | Message::RebootCountdown { .. }
             ))
         .then(|| fingerprint::mask_cached(&env.text));
-        let rare = (zap.is_some() || template.is_some() || platform.is_some())
-            .then(|| Box::new(RareFacts { zap, template, platform }));
-        Facts { matched, event, unparsed, rare }
+        Facts { text, event, unparsed, template }
     }
 }
 
@@ -225,31 +215,31 @@ struct TextFacts {
 const MEMO_SLOTS: usize = 8192;
 const MEMO_TEXT: usize = 512;
 
-type MemoSlot = Option<Box<(u64, Box<str>, TextFacts)>>;
+type MemoSlot = Option<Box<(u64, Box<str>, std::sync::Arc<TextFacts>)>>;
 
 impl TextFacts {
-    fn of(kb: &Kb, text: &str) -> TextFacts {
+    fn of(kb: &Kb, text: &str) -> std::sync::Arc<TextFacts> {
         thread_local! {
             static MEMO: std::cell::RefCell<Vec<MemoSlot>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         if text.len() > MEMO_TEXT {
-            return TextFacts::compute(kb, text);
+            return std::sync::Arc::new(TextFacts::compute(kb, text));
         }
         let slot = (fx_hash(text.as_bytes()) as usize) % MEMO_SLOTS;
         let hit = MEMO.with(|m| match m.borrow().get(slot) {
-            Some(Some(e)) if e.0 == kb.id && *e.1 == *text => Some(e.2.clone()),
+            Some(Some(e)) if e.0 == kb.id && *e.1 == *text => Some(std::sync::Arc::clone(&e.2)),
             _ => None,
         });
         if let Some(f) = hit {
             return f;
         }
-        let f = TextFacts::compute(kb, text);
+        let f = std::sync::Arc::new(TextFacts::compute(kb, text));
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             if m.is_empty() {
                 m.resize(MEMO_SLOTS, None);
             }
-            m[slot] = Some(Box::new((kb.id, text.into(), f.clone())));
+            m[slot] = Some(Box::new((kb.id, text.into(), std::sync::Arc::clone(&f))));
         });
         f
     }
@@ -462,8 +452,9 @@ impl<'k> Analyzer<'k> {
 
         let st = &mut self.nodes[ni];
         st.lines += 1;
-        let RareFacts { zap, template, platform } = facts.rare.map(|r| *r).unwrap_or_default();
-        vote_mode(&mut st.mode, env, platform);
+        let Facts { text: text_facts, template, .. } = facts;
+        let zap = text_facts.zap.as_ref();
+        vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
         let task_hint =
             env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
         let progress = st.machine.step(no, env.time, msg, &env.text, task_hint);
@@ -504,9 +495,9 @@ impl<'k> Analyzer<'k> {
             phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
             sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
             service,
-            controller: zap.as_ref().and_then(|z| z.controller.as_deref()),
+            controller: zap.and_then(|z| z.controller.as_deref()),
             level: env.level.map(|l| l.as_str()),
-            matched: &facts.matched,
+            matched: &text_facts.matched,
         };
 
         // The line as shown in evidence, built once and only when some evidence needs it.
@@ -816,7 +807,7 @@ fn context_of(ring: &[(u64, String)], redact_on: bool) -> Vec<ContextLine> {
     ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
 }
 
-fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, platform: Option<(Mode, String)>) {
+fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, platform: Option<&(Mode, String)>) {
     if env.dialect.container_stamp {
         v.container += 1;
     }
@@ -827,7 +818,7 @@ fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, platform: Option<(
         v.metal += 1;
     }
     if v.explicit.is_none() {
-        v.explicit = platform;
+        v.explicit = platform.cloned();
     }
 }
 
@@ -1095,7 +1086,7 @@ mod tests {
         for round in 0..2 {
             for kb in [&full, &one] {
                 for t in &texts {
-                    assert_eq!(TextFacts::of(kb, t), TextFacts::compute(kb, t), "round {round}: {t}");
+                    assert_eq!(*TextFacts::of(kb, t), TextFacts::compute(kb, t), "round {round}: {t}");
                 }
             }
         }

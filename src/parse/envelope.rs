@@ -185,7 +185,14 @@ fn looks_like_ip(s: &str) -> bool {
 /// follows is a shape talosctl prints, or the node is an IP address: `panic: runtime error`
 /// must not become node `panic`.
 fn node_prefix(i: &str) -> Option<(&str, &str)> {
-    let pos = i.find(": ")?;
+    // A node name is short and made of name characters: look only at the start of the
+    // line (most lines have a `: ` somewhere, and a search through all of it is wasted).
+    let head = i.as_bytes();
+    let end = head.iter().take(255).position(|&b| !(name_char(char::from(b)) || b == b':'))?;
+    if end < 1 || head.get(end) != Some(&b' ') || head[end - 1] != b':' {
+        return None;
+    }
+    let pos = end - 1;
     let node = &i[..pos];
     if node.is_empty() || node.len() > 253 || !node.chars().all(|c| name_char(c) || c == ':') {
         return None;
@@ -284,7 +291,7 @@ pub fn parse(line: &str) -> Envelope<'_> {
         if let Some(shipped) = json_line(trimmed, &mut env) {
             return shipped;
         }
-    } else if trimmed.ends_with('}') && trimmed.contains("\"talos-") {
+    } else if trimmed.ends_with('}') && memchr::memmem::find(trimmed.as_bytes(), b"\"talos-").is_some() {
         // A shipped Talos record behind a collector's prefix, e.g. stern/kubectl output of
         // Sidero's `serverlogs` (`<pod> <container> {"msg":"[talos] …","talos-level":…}`).
         if let Some(pos) = trimmed.find(" {\"") {
