@@ -226,22 +226,20 @@ impl TextFacts {
             return std::sync::Arc::new(TextFacts::compute(kb, text));
         }
         let slot = (fx_hash(text.as_bytes()) as usize) % MEMO_SLOTS;
-        let hit = MEMO.with(|m| match m.borrow().get(slot) {
-            Some(Some(e)) if e.0 == kb.id && *e.1 == *text => Some(std::sync::Arc::clone(&e.2)),
-            _ => None,
-        });
-        if let Some(f) = hit {
-            return f;
-        }
-        let f = std::sync::Arc::new(TextFacts::compute(kb, text));
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             if m.is_empty() {
                 m.resize(MEMO_SLOTS, None);
             }
-            m[slot] = Some(Box::new((kb.id, text.into(), std::sync::Arc::clone(&f))));
-        });
-        f
+            match &m[slot] {
+                Some(e) if e.0 == kb.id && *e.1 == *text => std::sync::Arc::clone(&e.2),
+                _ => {
+                    let f = std::sync::Arc::new(TextFacts::compute(kb, text));
+                    m[slot] = Some(Box::new((kb.id, text.into(), std::sync::Arc::clone(&f))));
+                    f
+                }
+            }
+        })
     }
 
     fn compute(kb: &Kb, text: &str) -> TextFacts {

@@ -144,7 +144,7 @@ impl NodeMatcher {
                 .fired
                 .iter()
                 .any(|f| f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some());
-        if awaits_recovery && kb.prefilters[2].may_match(ctx.text) {
+        if awaits_recovery && kb.prefilters[1].may_match(ctx.text) {
             for i in kb.absent_set.matches(ctx.text).iter() {
                 let rule = kb.absent_rules[i];
                 for f in self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot) {
@@ -159,7 +159,7 @@ impl NodeMatcher {
                 (Some((_, within)), Some((l, _, _))) => ctx.line.saturating_sub(*l) <= *within,
                 _ => false,
             });
-        if awaits_then && kb.prefilters[1].may_match(ctx.text) {
+        if awaits_then && kb.prefilters[0].may_match(ctx.text) {
             for i in kb.then_set.matches(ctx.text).iter() {
                 let ri = kb.then_rules[i];
                 let Some((_, within)) = &kb.rules[ri].then else { continue };

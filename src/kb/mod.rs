@@ -70,8 +70,8 @@ pub struct Kb {
     pub absent_rules: Vec<usize>,
     /// `absent_after` patterns, index = position in `absent_rules`.
     pub absent_set: RegexSet,
-    /// Necessary conditions for `set`, `then_set` and `absent_set` (see [`prefilter`]).
-    pub prefilters: [Prefilter; 3],
+    /// Necessary conditions for `then_set` and `absent_set` (see [`prefilter`]).
+    pub prefilters: [Prefilter; 2],
     /// One scan per line for everything the analyzer looks for by word (see [`Gate`]).
     pub gate: Gate,
     /// The rules whose `match` literals occur in a text (see [`prefilter::Candidates`]).
@@ -82,7 +82,7 @@ pub struct Kb {
 }
 
 /// A necessary condition for a line to matter beyond the boot state machine: it may match a
-/// rule's `match` pattern (the literals of `prefilters[0]`), or it contains one of the
+/// rule's `match` pattern (the literals of [`Kb::candidates`]), or it contains one of the
 /// analyzer's own words ([`crate::analyze::GATE_WORDS`]: error-looking words, platform
 /// names). All literals go into one ASCII-case-insensitive automaton, so a line that
 /// contains none of them (most lines of a long log) costs a single scan instead of one per
@@ -93,21 +93,13 @@ pub struct Gate {
 }
 
 impl Gate {
-    fn new(rules: &Prefilter, words: &[&[&str]]) -> Gate {
+    fn new(rules: &prefilter::Candidates, words: &[&[&str]]) -> Gate {
         let Some(lits) = rules.literals() else {
             return Gate { ac: None };
         };
         let mut all: Vec<Vec<u8>> = lits.to_vec();
         all.extend(words.iter().flat_map(|ws| ws.iter()).map(|w| w.to_ascii_lowercase().into_bytes()));
-        all.sort();
-        all.dedup();
-        // A literal that contains another is implied by it (`renew failed` by `fail`): the
-        // answer stays the same and the automaton gets much smaller.
-        let all: Vec<Vec<u8>> = all
-            .iter()
-            .filter(|l| !all.iter().any(|s| s.len() < l.len() && memchr::memmem::find(l, s).is_some()))
-            .cloned()
-            .collect();
+        let all = prefilter::implied_dropped(all);
         let ac = aho_corasick::AhoCorasick::builder()
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
@@ -176,13 +168,12 @@ impl Kb {
             RegexSet::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()))
                 .map_err(set_err)?;
         let prefilters = [
-            Prefilter::new(rules.iter().map(|r| r.spec.pattern.as_str())),
             Prefilter::new(
                 then_rules.iter().filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
             ),
             Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
         ];
-        let gate = Gate::new(&prefilters[0], crate::analyze::GATE_WORDS);
+        let gate = Gate::new(&candidates, crate::analyze::GATE_WORDS);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Kb {
@@ -209,10 +200,7 @@ impl Kb {
             return cands;
         }
         match &self.set {
-            Some(set) if self.prefilters[0].may_match(text) => {
-                set.matches(text).iter().map(|i| i as u32).collect()
-            }
-            Some(_) => Vec::new(),
+            Some(set) => set.matches(text).iter().map(|i| i as u32).collect(),
             None => (0..self.rules.len() as u32)
                 .filter(|&i| self.rules[i as usize].re.get().is_match(text))
                 .collect(),

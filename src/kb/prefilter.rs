@@ -30,9 +30,6 @@ pub struct Prefilter {
     folded: Option<AhoCorasick>,
     /// False when some pattern has no usable literals: then every text may match.
     usable: bool,
-    /// Every literal, ASCII-lowercased: the set's share of the knowledge base's
-    /// [`Gate`](super::Gate).
-    literals: Vec<Vec<u8>>,
 }
 
 impl Prefilter {
@@ -40,7 +37,6 @@ impl Prefilter {
     pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Prefilter {
         let mut exact: Vec<Vec<u8>> = Vec::new();
         let mut folded: Vec<Vec<u8>> = Vec::new();
-        let mut all: Vec<Vec<u8>> = Vec::new();
         let mut any = false;
         for p in patterns {
             any = true;
@@ -49,7 +45,6 @@ impl Prefilter {
             };
             // `(?i)` expands to case variants; one folded literal stands for all of them.
             let fold = p.contains("(?i");
-            all.extend(lits.iter().map(|l| l.to_ascii_lowercase()));
             for mut l in lits {
                 if fold {
                     l.make_ascii_lowercase();
@@ -60,24 +55,15 @@ impl Prefilter {
             }
         }
         if !any {
-            return Prefilter { exact: None, folded: None, usable: true, literals: Vec::new() };
+            return Prefilter { exact: None, folded: None, usable: true };
         }
-        all.sort();
-        all.dedup();
-        let build = |mut lits: Vec<Vec<u8>>, fold: bool| -> Result<Option<AhoCorasick>, ()> {
-            lits.sort();
-            lits.dedup();
-            // A literal that contains a shorter one is implied by it.
-            let keep: Vec<Vec<u8>> = lits
-                .iter()
-                .filter(|l| !lits.iter().any(|s| s.len() < l.len() && memchr::memmem::find(l, s).is_some()))
-                .cloned()
-                .collect();
+        let build = |lits: Vec<Vec<u8>>, fold: bool| -> Result<Option<AhoCorasick>, ()> {
+            let keep = implied_dropped(lits);
             if keep.is_empty() {
                 return Ok(None);
             }
-            // A contiguous NFA: a tenth of a DFA's memory, and it only runs on the lines the
-            // knowledge base's gate lets through.
+            // A contiguous NFA: a tenth of a DFA's memory, and it only runs while a rule waits
+            // for its `then` or `absent_after` line.
             AhoCorasickBuilder::new()
                 .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .prefilter(false)
@@ -88,19 +74,14 @@ impl Prefilter {
                 .map_err(|_| ())
         };
         match (build(exact, false), build(folded, true)) {
-            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true, literals: all },
+            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true },
             _ => Prefilter::never(),
         }
     }
 
     /// A prefilter that lets everything through.
     fn never() -> Prefilter {
-        Prefilter { exact: None, folded: None, usable: false, literals: Vec::new() }
-    }
-
-    /// The literals, ASCII-lowercased; `None` when the prefilter lets everything through.
-    pub fn literals(&self) -> Option<&[Vec<u8>]> {
-        self.usable.then_some(self.literals.as_slice())
+        Prefilter { exact: None, folded: None, usable: false }
     }
 
     /// False only when no pattern of the set can match `text`.
@@ -116,6 +97,18 @@ impl Prefilter {
     }
 }
 
+/// `lits` sorted and deduplicated, without the literals that contain a shorter one: those are
+/// implied by it (`renew failed` by `fail`), so a search for the rest gives the same yes/no
+/// with a smaller automaton.
+pub fn implied_dropped(mut lits: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    lits.sort();
+    lits.dedup();
+    lits.iter()
+        .filter(|l| !lits.iter().any(|s| s.len() < l.len() && memchr::memmem::find(l, s).is_some()))
+        .cloned()
+        .collect()
+}
+
 /// For each literal that occurs in a text, the patterns that may match it: one automaton over
 /// the required literals of every pattern of a set, each literal knowing its patterns. The
 /// patterns whose literals occur are the only candidates, so only their own regexes need to
@@ -124,6 +117,8 @@ impl Prefilter {
 pub struct Candidates {
     /// `None` when some pattern has no literals (then every pattern is a candidate).
     ac: Option<AhoCorasick>,
+    /// The literals, ASCII-lowercased, sorted; index = pattern id in `ac`.
+    keys: Vec<Vec<u8>>,
     /// Pattern indices of each literal, ascending.
     owners: Vec<Vec<u32>>,
     /// Patterns with `(?i)`: on non-ASCII text their literals may be spelt with Unicode
@@ -144,31 +139,26 @@ impl Candidates {
         let mut folded = Vec::new();
         for (i, p) in patterns.into_iter().enumerate() {
             let Some(req) = required_literals(p) else {
-                return Candidates { ac: None, owners: Vec::new(), folded: Vec::new() };
+                return Candidates { ac: None, keys: Vec::new(), owners: Vec::new(), folded: Vec::new() };
             };
             if p.contains("(?i") {
                 folded.push(i as u32);
             }
             lits.extend(req.into_iter().map(|l| (l.to_ascii_lowercase(), i as u32)));
         }
+        // Sorted by literal, then pattern: each literal's owners come out ascending.
         lits.sort();
+        lits.dedup();
         let mut keys: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         for (l, i) in lits {
-            if keys.last() == Some(&l) {
-                if let Some(o) = owners.last_mut() {
-                    if o.last() != Some(&i) {
-                        o.push(i);
-                    }
+            match owners.last_mut() {
+                Some(o) if keys.last() == Some(&l) => o.push(i),
+                _ => {
+                    keys.push(l);
+                    owners.push(vec![i]);
                 }
-            } else {
-                keys.push(l);
-                owners.push(vec![i]);
             }
-        }
-        for o in &mut owners {
-            o.sort_unstable();
-            o.dedup();
         }
         // ASCII case folding covers `(?i)` patterns and is a superset for the others; a
         // contiguous NFA is small, and it runs only on lines the gate let through.
@@ -178,7 +168,12 @@ impl Candidates {
             .match_kind(MatchKind::Standard)
             .build(&keys)
             .ok();
-        Candidates { ac, owners, folded }
+        Candidates { ac, keys, owners, folded }
+    }
+
+    /// Every literal, ASCII-lowercased; `None` when some pattern has none.
+    pub fn literals(&self) -> Option<&[Vec<u8>]> {
+        self.ac.is_some().then_some(self.keys.as_slice())
     }
 
     /// The patterns that may match `text`, ascending, into `out`; `false` when the answer

@@ -192,9 +192,10 @@ fn node_prefix(i: &str) -> Option<(&str, &str)> {
     if end < 1 || head.get(end) != Some(&b' ') || head[end - 1] != b':' {
         return None;
     }
+    // The scan above already bounds the name (at most 253 bytes) and its characters.
     let pos = end - 1;
     let node = &i[..pos];
-    if node.is_empty() || node.len() > 253 || !node.chars().all(|c| name_char(c) || c == ':') {
+    if node.is_empty() {
         return None;
     }
     let rest = &i[pos + 2..];
