@@ -207,6 +207,10 @@ struct TextFacts {
     /// gate words.
     zap: Option<message::Zap>,
     platform: Option<(Mode, String)>,
+    /// Some `then` pattern may match the text (see [`Kb::prefilters`]).
+    then_may: bool,
+    /// Some `absent_after` pattern may match the text.
+    absent_may: bool,
 }
 
 /// Slots of the memo (a filled slot holds its text and answers, a few hundred bytes: under
@@ -247,13 +251,22 @@ impl TextFacts {
         // One literal scan decides whether the word-based work below can find anything.
         let gate = kb.gate.may_match(text);
         if !gate {
-            return TextFacts { matched: Box::default(), errorish_word: false, zap: None, platform: None };
+            return TextFacts {
+                matched: Box::default(),
+                errorish_word: false,
+                zap: None,
+                platform: None,
+                then_may: false,
+                absent_may: false,
+            };
         }
         TextFacts {
             matched: kb.matching(text).into(),
             errorish_word: is_errorish(errorish_ac, errorish_re, text),
             zap: if text.ends_with('}') { message::zap(text) } else { None },
             platform: platform_named(text, platform_re),
+            then_may: kb.prefilters[0].may_match(text),
+            absent_may: kb.prefilters[1].may_match(text),
         }
     }
 }
@@ -496,6 +509,8 @@ impl<'k> Analyzer<'k> {
             controller: zap.and_then(|z| z.controller.as_deref()),
             level: env.level.map(|l| l.as_str()),
             matched: &text_facts.matched,
+            then_may: text_facts.then_may,
+            absent_may: text_facts.absent_may,
         };
 
         // The line as shown in evidence, built once and only when some evidence needs it.
@@ -1097,7 +1112,7 @@ mod tests {
         let kb = Kb::builtin();
         let set = regex::RegexSet::new(kb.rules.iter().map(|r| r.spec.pattern.as_str())).expect("set");
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-        let mut n = 0;
+        let (mut n, mut then, mut absent) = (0, 0, 0);
         for entry in std::fs::read_dir(dir).expect("fixtures") {
             let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
             for line in String::from_utf8_lossy(&log).lines() {
@@ -1107,9 +1122,20 @@ mod tests {
                     let want: Vec<u32> = set.matches(&t).iter().map(|i| i as u32).collect();
                     assert_eq!(kb.matching(&t), want, "{t}");
                     n += usize::from(!want.is_empty());
+                    // The `then`/`absent_after` sets run only where the text's facts allow.
+                    let facts = TextFacts::compute(&kb, &t);
+                    if kb.then_set.is_match(&t) {
+                        assert!(facts.then_may, "then: {t}");
+                        then += 1;
+                    }
+                    if kb.absent_set.is_match(&t) {
+                        assert!(facts.absent_may, "absent_after: {t}");
+                        absent += 1;
+                    }
                 }
             }
         }
         assert!(n > 50, "only {n} matching lines");
+        assert!(then > 0 && absent > 0, "then {then}, absent_after {absent}: the fixtures test nothing");
     }
 }

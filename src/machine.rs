@@ -559,8 +559,15 @@ impl Machine {
                 }
             }
             Message::Service(ServiceLine { name, state, text }) => {
-                let s = self.boot.services.entry(name.to_owned()).or_default();
-                s.state = state.to_owned();
+                // Service lines are frequent (health checks): no allocation for a known name
+                // or an unchanged state.
+                if !self.boot.services.contains_key(name) {
+                    self.boot.services.insert(name.to_string(), ServiceTrack::default());
+                }
+                let Some(s) = self.boot.services.get_mut(name) else { return out };
+                if s.state != *state {
+                    state.clone_into(&mut s.state);
+                }
                 if text.contains("going to restart") {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);

@@ -35,6 +35,10 @@ pub struct LineCtx<'a> {
     pub level: Option<&'a str>,
     /// Rules whose `match` pattern matches the text ([`Kb::matching`]), ascending.
     pub matched: &'a [u32],
+    /// Some `then` pattern may match the text ([`Kb::prefilters`]).
+    pub then_may: bool,
+    /// Some `absent_after` pattern may match the text.
+    pub absent_may: bool,
 }
 
 /// A rule that fired on a node.
@@ -137,14 +141,14 @@ impl NodeMatcher {
         evidence: &mut dyn FnMut() -> Evidence,
     ) -> Vec<(usize, usize)> {
         let mut touched = Vec::new();
-        // Scan for recoveries and second lines only while something waits for one: most
-        // lines of a long log then cost one literal scan, not three.
-        let awaits_recovery = !kb.absent_rules.is_empty()
+        // Run the sets only on lines whose text holds one of their literals (decided once per
+        // distinct text, with the rules' literals) and while something waits for them.
+        let awaits_recovery = ctx.absent_may
             && self
                 .fired
                 .iter()
                 .any(|f| f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some());
-        if awaits_recovery && kb.prefilters[1].may_match(ctx.text) {
+        if awaits_recovery {
             for i in kb.absent_set.matches(ctx.text).iter() {
                 let rule = kb.absent_rules[i];
                 for f in self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot) {
@@ -154,12 +158,12 @@ impl NodeMatcher {
                 }
             }
         }
-        let awaits_then = !kb.then_rules.is_empty()
+        let awaits_then = ctx.then_may
             && self.pending.iter().any(|(ri, p)| match (&kb.rules[*ri].then, &p.first) {
                 (Some((_, within)), Some((l, _, _))) => ctx.line.saturating_sub(*l) <= *within,
                 _ => false,
             });
-        if awaits_then && kb.prefilters[0].may_match(ctx.text) {
+        if awaits_then {
             for i in kb.then_set.matches(ctx.text).iter() {
                 let ri = kb.then_rules[i];
                 let Some((_, within)) = &kb.rules[ri].then else { continue };

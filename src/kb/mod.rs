@@ -82,22 +82,29 @@ pub struct Kb {
 }
 
 /// A necessary condition for a line to matter beyond the boot state machine: it may match a
-/// rule's `match` pattern (the literals of [`Kb::candidates`]), or it contains one of the
-/// analyzer's own words ([`crate::analyze::GATE_WORDS`]: error-looking words, platform
-/// names). All literals go into one ASCII-case-insensitive automaton, so a line that
-/// contains none of them (most lines of a long log) costs a single scan instead of one per
-/// literal set; a line that contains one is then checked by each precise test as before.
+/// rule's `match` pattern (the literals of [`Kb::candidates`]) or a `then`/`absent_after`
+/// pattern (the literals of [`Kb::prefilters`]), or it contains one of the analyzer's own
+/// words ([`crate::analyze::GATE_WORDS`]: error-looking words, platform names). All
+/// literals go into one ASCII-case-insensitive automaton, so a line that contains none of
+/// them (most lines of a long log) costs a single scan instead of one per literal set; a
+/// line that contains one is then checked by each precise test as before.
 #[derive(Debug, Clone)]
 pub struct Gate {
     ac: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Gate {
-    fn new(rules: &prefilter::Candidates, words: &[&[&str]]) -> Gate {
+    fn new(rules: &prefilter::Candidates, others: &[Prefilter], words: &[&[&str]]) -> Gate {
         let Some(lits) = rules.literals() else {
             return Gate { ac: None };
         };
         let mut all: Vec<Vec<u8>> = lits.to_vec();
+        for p in others {
+            let Some(lits) = p.literals() else {
+                return Gate { ac: None };
+            };
+            all.extend_from_slice(lits);
+        }
         all.extend(words.iter().flat_map(|ws| ws.iter()).map(|w| w.to_ascii_lowercase().into_bytes()));
         let all = prefilter::implied_dropped(all);
         let ac = aho_corasick::AhoCorasick::builder()
@@ -108,7 +115,7 @@ impl Gate {
         Gate { ac }
     }
 
-    /// False only when the line can neither match a rule nor contain one of the words.
+    /// False only when the line can match no pattern of a rule and contains none of the words.
     #[inline]
     pub fn may_match(&self, text: &str) -> bool {
         // Unicode case folding (`(?i)`) is wider than ASCII folding: non-ASCII text passes.
@@ -173,7 +180,7 @@ impl Kb {
             ),
             Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
         ];
-        let gate = Gate::new(&candidates, crate::analyze::GATE_WORDS);
+        let gate = Gate::new(&candidates, &prefilters, crate::analyze::GATE_WORDS);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Kb {

@@ -30,6 +30,8 @@ pub struct Prefilter {
     folded: Option<AhoCorasick>,
     /// False when some pattern has no usable literals: then every text may match.
     usable: bool,
+    /// Every literal of both automatons, ASCII-lowercased (for [`crate::kb::Gate`]).
+    lits: Vec<Vec<u8>>,
 }
 
 impl Prefilter {
@@ -55,8 +57,9 @@ impl Prefilter {
             }
         }
         if !any {
-            return Prefilter { exact: None, folded: None, usable: true };
+            return Prefilter { exact: None, folded: None, usable: true, lits: Vec::new() };
         }
+        let lits: Vec<Vec<u8>> = exact.iter().chain(&folded).map(|l| l.to_ascii_lowercase()).collect();
         let build = |lits: Vec<Vec<u8>>, fold: bool| -> Result<Option<AhoCorasick>, ()> {
             let keep = implied_dropped(lits);
             if keep.is_empty() {
@@ -74,14 +77,19 @@ impl Prefilter {
                 .map_err(|_| ())
         };
         match (build(exact, false), build(folded, true)) {
-            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true },
+            (Ok(exact), Ok(folded)) => Prefilter { exact, folded, usable: true, lits },
             _ => Prefilter::never(),
         }
     }
 
     /// A prefilter that lets everything through.
     fn never() -> Prefilter {
-        Prefilter { exact: None, folded: None, usable: false }
+        Prefilter { exact: None, folded: None, usable: false, lits: Vec::new() }
+    }
+
+    /// Every literal, ASCII-lowercased; `None` when every text may match.
+    pub fn literals(&self) -> Option<&[Vec<u8>]> {
+        self.usable.then_some(self.lits.as_slice())
     }
 
     /// False only when no pattern of the set can match `text`.

@@ -178,7 +178,36 @@ fn task_logger(i: &str) -> Res<'_, (&str, &str, f64)> {
 }
 
 fn looks_like_ip(s: &str) -> bool {
-    s.parse::<std::net::IpAddr>().is_ok()
+    // Dotted-quad by hand first: most node prefixes are IPv4 and the std parser is general.
+    ipv4(s.as_bytes()) || (s.contains(':') && s.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// Four decimal octets (0-255, no leading zeros, as `Ipv4Addr`'s parser requires).
+fn ipv4(b: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in b.split(|&c| c == b'.') {
+        parts += 1;
+        let ok = match part {
+            [d] => d.is_ascii_digit(),
+            [b'1'..=b'9', d] => d.is_ascii_digit(),
+            [b'1', d, e] => d.is_ascii_digit() && e.is_ascii_digit(),
+            [b'2', b'0'..=b'4', e] => e.is_ascii_digit(),
+            [b'2', b'5', b'0'..=b'5'] => true,
+            _ => false,
+        };
+        if !ok || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
+}
+
+/// Holds `"talos-`, the key prefix of Talos log shipping. The searcher is built once: most
+/// controller lines end with `}` and building it per line cost more than the search.
+fn shipped_key(s: &str) -> bool {
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"talos-"));
+    KEY.find(s.as_bytes()).is_some()
 }
 
 /// `<node>: ` from `talosctl logs`/`dmesg` (`"%s: %s\n"`). Only taken as a node when what
@@ -292,7 +321,7 @@ pub fn parse(line: &str) -> Envelope<'_> {
         if let Some(shipped) = json_line(trimmed, &mut env) {
             return shipped;
         }
-    } else if trimmed.ends_with('}') && memchr::memmem::find(trimmed.as_bytes(), b"\"talos-").is_some() {
+    } else if trimmed.ends_with('}') && shipped_key(trimmed) {
         // A shipped Talos record behind a collector's prefix, e.g. stern/kubectl output of
         // Sidero's `serverlogs` (`<pod> <container> {"msg":"[talos] …","talos-level":…}`).
         if let Some(pos) = trimmed.find(" {\"") {
@@ -620,5 +649,43 @@ mod tests {
         assert!(e.text.starts_with('{'));
         assert!(is_bare_timestamp("01/01/1970 11:17:24"));
         assert!(!is_bare_timestamp("phase 1/2"));
+    }
+
+    #[test]
+    fn ip_check_agrees_with_std() {
+        let cases = [
+            "10.5.0.2",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "199.249.250.251",
+            "249.1.1.1",
+            "a.b.c.d",
+            "cp-1",
+            "",
+            "::1",
+            "fe80::1",
+            "2001:db8::2:1",
+            "1.2.3.4:5",
+            "::ffff:1.2.3.4",
+            ":::",
+            "1:2",
+        ];
+        for c in cases {
+            assert_eq!(looks_like_ip(c), c.parse::<std::net::IpAddr>().is_ok(), "{c:?}");
+        }
+        // Every octet value and a few malformed ones, exhaustively.
+        for o in (0..300).map(|n: u32| n.to_string()).chain(["00", "000", "-1", "+1", "1a"].map(String::from))
+        {
+            let ip = format!("10.{o}.0.1");
+            assert_eq!(looks_like_ip(&ip), ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
+        }
     }
 }
