@@ -114,6 +114,10 @@ impl Decoded {
             truncated: raw.truncated,
             ..Decoded::default()
         };
+        if let Some(text) = raw.text {
+            // Checked by the splitter: valid UTF-8 without ESC.
+            return (Cow::Borrowed(text), d);
+        }
         let mut bytes = raw.bytes;
         if memchr::memchr(0x1b, bytes).is_some() {
             strip_ansi(bytes, scratch);
@@ -304,21 +308,35 @@ impl TextFacts {
     }
 }
 
-/// FxHash (rustc's hasher) over 8-byte words: the memo's key, a few nanoseconds per line.
-/// Not collision-resistant, and need not be: a collision only costs a recomputation.
+/// FxHash (rustc's hasher) over 8-byte words, in four independent lanes so that the
+/// multiplications of a long text overlap instead of waiting on each other: the memo's key,
+/// a few nanoseconds per line. Not collision-resistant, and need not be: a collision only
+/// costs a recomputation.
 fn fx_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
+    let word = |c: &[u8]| {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        u64::from_le_bytes(w)
+    };
+    let mut lanes = [bytes.len() as u64, 1, 2, 3];
+    let mut blocks = bytes.chunks_exact(32);
+    for b in &mut blocks {
+        for (l, c) in lanes.iter_mut().zip(b.chunks_exact(8)) {
+            *l = (l.rotate_left(5) ^ word(c)).wrapping_mul(K);
+        }
+    }
+    let mut h = lanes.iter().fold(0u64, |h, &l| (h.rotate_left(5) ^ l).wrapping_mul(K));
+    let mut chunks = blocks.remainder().chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(5) ^ word(c)).wrapping_mul(K);
     }
     for &b in chunks.remainder() {
         h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
     }
-    h
+    // The low bits of a product depend only on the low bits of its factors: fold the well
+    // mixed high half down, as the slot index is taken from the low bits.
+    h ^ (h >> 32)
 }
 
 /// Streaming analysis of one or more inputs.

@@ -52,7 +52,7 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
     let mut scratch = Vec::new();
     let mut spans = Vec::with_capacity(batch.lines.len());
     for &(no, a, b, truncated) in &batch.lines {
-        let raw = RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated };
+        let raw = RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated, text: None };
         let (decoded_text, decoded) = Decoded::decode(&raw, &mut scratch);
         let start = text.len();
         text.push_str(&decoded_text);

@@ -274,7 +274,7 @@ fn handle(
                 analyzer.begin_input(&nodes[idx].input, &nodes[idx].facts.name);
                 *current_input = Some(idx);
             }
-            let progress = analyzer.push_line(RawLine { no, bytes: &bytes, truncated });
+            let progress = analyzer.push_line(RawLine { no, bytes: &bytes, truncated, text: None });
             let n = &mut nodes[idx];
             n.last_line = Instant::now();
             let text = String::from_utf8_lossy(&bytes);

@@ -21,6 +21,10 @@ pub struct RawLine<'a> {
     pub bytes: &'a [u8],
     /// The line was longer than [`MAX_LINE`] and was cut.
     pub truncated: bool,
+    /// The same bytes as text, when they are known to be valid UTF-8 without NUL or ESC
+    /// bytes: the splitter checks a whole chunk at once, which is cheaper than the
+    /// per-line checks this lets consumers skip. `None` says nothing about the line.
+    pub text: Option<&'a str>,
 }
 
 /// What the consumer wants after a line.
@@ -61,17 +65,32 @@ impl LineSplitter {
     /// Feeds one chunk; calls `sink` for every complete line in it. A line split across
     /// chunks is carried over. Returns [`Flow::Stop`] as soon as the sink asks to stop.
     pub fn push(&mut self, mut chunk: &[u8], sink: &mut dyn FnMut(RawLine<'_>) -> Flow) -> Flow {
+        // The chunk's clean prefix: valid UTF-8 up to its first NUL or ESC byte. Lines wholly
+        // inside it are handed on as text; `\n` is ASCII, so they start and end on
+        // character boundaries of it.
+        let clean: &str = {
+            let ctl = memchr::memchr2(0, 0x1b, chunk).unwrap_or(chunk.len());
+            match std::str::from_utf8(&chunk[..ctl]) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap_or_default(),
+            }
+        };
+        let mut at = 0;
         while !chunk.is_empty() {
             match memchr(b'\n', chunk) {
                 Some(pos) => {
                     let line = &chunk[..pos];
                     chunk = &chunk[pos + 1..];
+                    let start = at;
+                    at += pos + 1;
                     let flow = if self.partial.is_empty() && !self.partial_truncated {
                         // The common case: the whole line is inside this chunk, no copy.
                         let (bytes, truncated) = cut(line, self.max_line);
+                        let bytes = strip_cr(bytes);
                         let no = self.next_no;
                         self.next_no += 1;
-                        sink(RawLine { no, bytes: strip_cr(bytes), truncated })
+                        let text = clean.get(start..start + bytes.len());
+                        sink(RawLine { no, bytes, truncated, text })
                     } else {
                         self.append(line);
                         self.flush_partial(sink)
@@ -111,7 +130,7 @@ impl LineSplitter {
         let no = self.next_no;
         self.next_no += 1;
         let truncated = self.partial_truncated;
-        let flow = sink(RawLine { no, bytes: strip_cr(&self.partial), truncated });
+        let flow = sink(RawLine { no, bytes: strip_cr(&self.partial), truncated, text: None });
         self.partial.clear();
         // Keep the allocation for the next long line, but not a huge one forever.
         if self.partial.capacity() > 4 * self.max_line.max(1024) {
@@ -178,5 +197,40 @@ mod tests {
         });
         assert_eq!(flow, Flow::Stop);
         assert_eq!(seen, 1);
+    }
+
+    /// `text` is given only for what is valid UTF-8 without NUL or ESC, and is the line.
+    #[test]
+    fn text_only_when_checked() {
+        type Case<'a> = (&'a [&'a [u8]], usize, &'a [bool]);
+        let cases: &[Case<'_>] = &[
+            (&[b"a\nb\r\n\xc3\xbc\n"], 100, &[true, true, true]),
+            // After the first NUL or ESC of a chunk, nothing is vouched for.
+            (&[b"a\nb\x1b[1mc\nd\n"], 100, &[true, false, false]),
+            (&[b"a\nb\0c\nd\n", b"e\n"], 100, &[true, false, false, true]),
+            (&[b"\xff\nok\n"], 100, &[false, false]),
+            (&[b"ok\n\xff\nok\n"], 100, &[true, false, false]),
+            // A line carried over between chunks, and one cut inside a character.
+            (&[b"ab", b"c\nd\n"], 100, &[false, true]),
+            (&[b"a\xc3\xbc\n"], 2, &[false]),
+            (&[b"a\xc3\xbc\n"], 3, &[true]),
+        ];
+        for (chunks, max, want) in cases {
+            let mut s = LineSplitter::new(*max);
+            let mut got = Vec::new();
+            let mut sink = |l: RawLine<'_>| {
+                if let Some(t) = l.text {
+                    assert_eq!(t.as_bytes(), l.bytes);
+                    assert!(!l.bytes.iter().any(|&b| b == 0 || b == 0x1b));
+                }
+                got.push(l.text.is_some());
+                Flow::Continue
+            };
+            for c in *chunks {
+                s.push(c, &mut sink);
+            }
+            s.finish(&mut sink);
+            assert_eq!(got, *want, "chunks {chunks:?}");
+        }
     }
 }

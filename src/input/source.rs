@@ -146,7 +146,8 @@ fn read_lines(
     let mut buf = vec![0u8; CHUNK];
     let mut binary_at: Option<u64> = None;
     let mut sink = |line: RawLine<'_>| -> Flow {
-        if memchr::memchr(0, line.bytes).is_some() {
+        // A line known to be text holds no NUL.
+        if line.text.is_none() && memchr::memchr(0, line.bytes).is_some() {
             binary_at = Some(line.no);
             return Flow::Stop;
         }
