@@ -134,17 +134,31 @@ const FACILITIES: &[&str] = &[
 ];
 
 /// `user: warning: [2022-08-06T20:06:35.921770935Z]: ` (`talosctl dmesg`, server format
-/// `"%s: %7s: [%s]: %s"`, so the level may be left-padded).
+/// `"%s: %7s: [%s]: %s"`, so the level may be left-padded). By hand over bytes: it is tried
+/// on most lines of a `talosctl dmesg` capture.
 fn dmesg_prefix(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
-    let (r, _) = space0.parse(i)?;
-    let (r, fac) = terminated(take_while1(|c: char| c.is_ascii_alphanumeric()), tag(": ")).parse(r)?;
+    let err = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag));
+    let b = i.as_bytes();
+    let blank = |at: usize| at + b[at..].iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    // `word: ` made of the bytes `ok` allows, at `at`: the word's end.
+    let word = |at: usize, ok: fn(&u8) -> bool| {
+        let end = at + b[at..].iter().take_while(|c| ok(c)).count();
+        (end > at && b[end..].starts_with(b": ")).then_some(end)
+    };
+    let f0 = blank(0);
+    let f1 = word(f0, u8::is_ascii_alphanumeric).ok_or_else(err)?;
+    // Every byte so far is ASCII: the offsets are char boundaries.
+    let fac = &i[f0..f1];
     if !FACILITIES.contains(&fac) {
-        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
+        return Err(err());
     }
-    let (r, lvl) =
-        preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": "))).parse(r)?;
-    let (r, t) = delimited(char('['), rfc3339, tag("]: ")).parse(r)?;
-    Ok((r, (fac, Level::parse(lvl), t)))
+    let l0 = blank(f1 + 2);
+    let l1 = word(l0, u8::is_ascii_alphabetic).ok_or_else(err)?;
+    let lvl = Level::parse(&i[l0..l1]);
+    let r = i[l1 + 2..].strip_prefix('[').ok_or_else(err)?;
+    let (r, t) = rfc3339(r)?;
+    let r = r.strip_prefix("]: ").ok_or_else(err)?;
+    Ok((r, (fac, lvl, t)))
 }
 
 /// `[    3.292923] ` kernel console stamp, with an optional `[T1]` caller field.
@@ -687,5 +701,56 @@ mod tests {
             let ip = format!("10.{o}.0.1");
             assert_eq!(looks_like_ip(&ip), ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
         }
+    }
+
+    /// The nom parser `dmesg_prefix` replaced, kept as its specification.
+    fn dmesg_prefix_nom(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
+        let (r, _) = space0.parse(i)?;
+        let (r, fac) = terminated(take_while1(|c: char| c.is_ascii_alphanumeric()), tag(": ")).parse(r)?;
+        if !FACILITIES.contains(&fac) {
+            return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
+        }
+        let (r, lvl) =
+            preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": "))).parse(r)?;
+        let (r, t) = delimited(char('['), rfc3339, tag("]: ")).parse(r)?;
+        Ok((r, (fac, Level::parse(lvl), t)))
+    }
+
+    #[test]
+    fn dmesg_prefix_equals_its_nom_specification() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+        let mut lines: Vec<String> = [
+            " kern:    info: [2025-05-18T15:40:20.654325542Z]: x",
+            "user: warning: [2022-08-06T20:06:35.921770935Z]: [talos] y",
+            "\tdaemon:\t err: [2022-08-06T20:06:35Z]: ",
+            "kern: warning: [2022-08-06T20:06:35Z]:x",
+            "kern: warnin9: [2022-08-06T20:06:35Z]: x",
+            "kernel: warning: [2022-08-06T20:06:35Z]: x",
+            "kern:: warning: [2022-08-06T20:06:35Z]: x",
+            "kern: : [2022-08-06T20:06:35Z]: x",
+            "kern: info: 2022-08-06T20:06:35Z]: x",
+            "ker\u{fc}n: info: [2022-08-06T20:06:35Z]: x",
+            "",
+            ": ",
+        ]
+        .map(String::from)
+        .to_vec();
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
+            for line in String::from_utf8_lossy(&log).lines() {
+                let (_, rest) = node_prefix(line).unwrap_or(("", line));
+                lines.push(rest.to_owned());
+            }
+        }
+        let mut dmesg = 0;
+        for l in &lines {
+            // Every cut of the line, so that each step of the parser meets an early end.
+            for cut in (0..=l.len()).filter(|&c| l.is_char_boundary(c)).take(80) {
+                let p = &l[..cut];
+                assert_eq!(dmesg_prefix(p).ok(), dmesg_prefix_nom(p).ok(), "{p:?}");
+            }
+            dmesg += usize::from(dmesg_prefix(l).is_ok());
+        }
+        assert!(dmesg > 100, "only {dmesg} dmesg lines in the fixtures");
     }
 }
