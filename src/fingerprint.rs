@@ -68,27 +68,46 @@ pub fn mask(text: &str) -> String {
 /// cut into the same parts, and their masks differ at most in the digits left unmasked. A
 /// mask without any digit is therefore the mask of every text with the same skeleton (each
 /// of 1-9 read as `1`), and only such masks are kept. Retry loops print the same error with
-/// other numbers thousands of times.
+/// other numbers thousands of times. A mask that keeps digits (`k8s`, `eth0`) is kept for
+/// its exact text instead: such lines repeat word for word (a controller's retry).
 pub fn mask_cached(text: &str) -> String {
     const MAX: usize = 256;
+    const MAX_TEXT: usize = 1024;
+    #[derive(Default)]
+    struct Memo {
+        shapes: std::collections::HashMap<Box<[u8]>, String>,
+        exact: std::collections::HashMap<Box<str>, String>,
+    }
     thread_local! {
-        static MEMO: std::cell::RefCell<std::collections::HashMap<Box<[u8]>, String>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
+    }
+    // Entries are bounded in number and in size: memory stays flat whatever the lines.
+    if text.len() > MAX_TEXT {
+        return mask(text);
+    }
+    if let Some(hit) = MEMO.with(|m| m.borrow().exact.get(text).cloned()) {
+        return hit;
     }
     let skeleton: Box<[u8]> = text.bytes().map(|b| if matches!(b, b'1'..=b'9') { b'1' } else { b }).collect();
-    if let Some(hit) = MEMO.with(|m| m.borrow().get(&skeleton).cloned()) {
+    if let Some(hit) = MEMO.with(|m| m.borrow().shapes.get(&skeleton).cloned()) {
         return hit;
     }
     let masked = mask(text);
-    if !masked.bytes().any(|b| b.is_ascii_digit()) {
-        MEMO.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.len() >= MAX {
-                m.clear();
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        let digits = masked.bytes().any(|b| b.is_ascii_digit());
+        if digits {
+            if m.exact.len() >= MAX {
+                m.exact.clear();
             }
-            m.insert(skeleton, masked.clone());
-        });
-    }
+            m.exact.insert(text.into(), masked.clone());
+        } else {
+            if m.shapes.len() >= MAX {
+                m.shapes.clear();
+            }
+            m.shapes.insert(skeleton, masked.clone());
+        }
+    });
     masked
 }
 
@@ -195,7 +214,7 @@ mod tests {
     #[test]
     fn cached_masks_equal_masks() {
         // Texts that differ only in digits, in both orders, plus ones whose masks keep
-        // digits (those are never cached).
+        // digits (those are cached for their exact text only).
         let texts = [
             "audit: type=1400 audit(137.123:456): apparmor=\"DENIED\" operation=\"open\"",
             "audit: type=1400 audit(9.1:4): apparmor=\"DENIED\" operation=\"open\"",

@@ -711,7 +711,8 @@ mod tests {
             return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
         }
         let (r, lvl) =
-            preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": "))).parse(r)?;
+            preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": ")))
+                .parse(r)?;
         let (r, t) = delimited(char('['), rfc3339, tag("]: ")).parse(r)?;
         Ok((r, (fac, Level::parse(lvl), t)))
     }

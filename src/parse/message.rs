@@ -131,8 +131,15 @@ fn fatal_sequencer(i: &str) -> Res<'_, Message<'_>> {
 }
 
 fn service(i: &str) -> Res<'_, Message<'_>> {
-    let (r, (_, name, _, state, _, text)) =
-        (tag("service["), take_until("]("), tag("]("), ident, tag("): "), rest).parse(i)?;
+    let (r, _) = tag("service[").parse(i)?;
+    // The name runs to the first `](` (nom's `take_until`); a byte search for `]` instead
+    // of a substring searcher built per line: service lines are among the most frequent.
+    let end = memchr::memchr_iter(b']', r.as_bytes())
+        .find(|&p| r.as_bytes().get(p + 1) == Some(&b'('))
+        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(r, nom::error::ErrorKind::TakeUntil)))?;
+    // `]` is ASCII: `end` is a char boundary.
+    let name = &r[..end];
+    let (r, (_, state, _, text)) = (tag("]("), ident, tag("): "), rest).parse(&r[end..])?;
     Ok((r, Message::Service(ServiceLine { name, state, text })))
 }
 
@@ -381,6 +388,15 @@ mod tests {
                     text: "Waiting for service \"cri\" to be \"up\"",
                 }),
             ),
+            // The name ends at the first `](`, whatever it holds before.
+            (
+                "service[a]b[c](Running): x",
+                Service(ServiceLine { name: "a]b[c", state: "Running", text: "x" }),
+            ),
+            ("service[](Running): ", Service(ServiceLine { name: "", state: "Running", text: "" })),
+            ("service[kubelet]", Other),
+            ("service[kubelet] (Running): x", Other),
+            ("service[kubelet](Running) x", Other),
             ("booting Talos v1.12.0", Booting { version: "v1.12.0" }),
             ("booting Talos Talos v1.13.1", Booting { version: "v1.13.1" }),
             ("rebooting in 10 seconds", RebootCountdown { seconds: 10 }),
