@@ -561,10 +561,11 @@ impl Machine {
             Message::Service(ServiceLine { name, state, text }) => {
                 // Service lines are frequent (health checks): no allocation for a known name
                 // or an unchanged state.
-                if !self.boot.services.contains_key(name) {
-                    self.boot.services.insert(name.to_string(), ServiceTrack::default());
-                }
-                let Some(s) = self.boot.services.get_mut(name) else { return out };
+                let services = &mut self.boot.services;
+                let s = match services.get_mut(name) {
+                    Some(s) => s,
+                    None => services.entry(name.to_string()).or_default(),
+                };
                 if s.state != *state {
                     state.clone_into(&mut s.state);
                 }

@@ -104,7 +104,13 @@ pub struct Gate {
 /// `text` with every ASCII digit replaced by `0`, into `out`.
 pub fn digit_blind(text: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.extend(text.iter().map(|&b| if b.is_ascii_digit() { b'0' } else { b }));
+    out.extend_from_slice(text);
+    // In place over a plain copy: the compiler turns this loop into vector instructions.
+    for b in out.iter_mut() {
+        if b.is_ascii_digit() {
+            *b = b'0';
+        }
+    }
 }
 
 impl Gate {

@@ -74,29 +74,16 @@ fn frac(b: &[u8], at: usize) -> (f64, usize) {
 /// `YYYY?MM?DD?HH:MM:SS` with the given separators; the fields and the offset after them.
 #[inline]
 fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
-    let y = digits(b, 0, 4)?;
-    if b.get(4) != Some(&date_sep) {
+    // One bounds check for the fixed part, then plain indexing.
+    let f: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if f[4] != date_sep || f[7] != date_sep || !mid.contains(&f[10]) || f[13] != b':' || f[16] != b':' {
         return None;
     }
-    let mo = digits(b, 5, 2)?;
-    if b.get(7) != Some(&date_sep) {
-        return None;
-    }
-    let d = digits(b, 8, 2)?;
-    if !b.get(10).is_some_and(|c| mid.contains(c)) {
-        return None;
-    }
-    let h = digits(b, 11, 2)?;
-    if b.get(13) != Some(&b':') {
-        return None;
-    }
-    let mi = digits(b, 14, 2)?;
-    if b.get(16) != Some(&b':') {
-        return None;
-    }
-    let s = digits(b, 17, 2)?;
-    let (f, n) = frac(b, 19);
-    Some((epoch(y, mo, d, h, mi, s) + f, 19 + n))
+    let num = |at: usize, n: usize| digits(f, at, n);
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let (fr, n) = frac(b, 19);
+    Some((epoch(y, mo, d, h, mi, s) + fr, 19 + n))
 }
 
 /// `2024/10/09 12:53:26` with optional `.123456` (Go `log` and machined's buffer stamp).
