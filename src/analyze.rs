@@ -71,7 +71,7 @@ struct NodeState {
     mode: ModeVotes,
     /// The last `context` lines, unredacted; their buffers are reused, so steady-state lines
     /// allocate nothing. Redaction happens when a snapshot becomes evidence.
-    ring: Vec<(u64, String)>,
+    ring: std::collections::VecDeque<(u64, String)>,
     after: Vec<(usize, usize, usize)>,
     templates: HashMap<String, TemplateEntry>,
     /// Templates belong to the current boot only.
@@ -438,7 +438,7 @@ impl<'k> Analyzer<'k> {
             matcher: NodeMatcher::default(),
             lines: 0,
             mode: ModeVotes::default(),
-            ring: Vec::new(),
+            ring: std::collections::VecDeque::new(),
             after: Vec::new(),
             templates: HashMap::new(),
             boot_of_templates: 1,
@@ -619,11 +619,16 @@ impl<'k> Analyzer<'k> {
         }
 
         if ctx_n > 0 {
-            let mut slot = if st.ring.len() >= ctx_n { st.ring.remove(0) } else { (0, String::new()) };
+            // The oldest slot is reused: its allocation holds the next line.
+            let mut slot = if st.ring.len() >= ctx_n {
+                st.ring.pop_front().unwrap_or_default()
+            } else {
+                (0, String::new())
+            };
             slot.0 = no;
             slot.1.clear();
             slot.1.push_str(line);
-            st.ring.push(slot);
+            st.ring.push_back(slot);
         }
         progress
     }
@@ -867,7 +872,7 @@ fn scrub(line: &str, redact_on: bool) -> String {
 }
 
 /// Context lines for evidence, from the ring.
-fn context_of(ring: &[(u64, String)], redact_on: bool) -> Vec<ContextLine> {
+fn context_of(ring: &std::collections::VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLine> {
     ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
 }
 
