@@ -81,6 +81,9 @@ pub(crate) async fn follow(
 ) {
     let mut splitter = LineSplitter::default();
     let mut last_ts: Option<i128> = None;
+    // Lines handed on: their numbers. Not the splitter's count, which also counts the lines a
+    // re-attach sends again and that are skipped.
+    let mut delivered: u64 = 0;
     let mut first = true;
     // A created, never started container: wait for `docker start`.
     while facts.status == "created" {
@@ -130,8 +133,15 @@ pub(crate) async fn follow(
                 (Some(t), Some(s)) => t >= s - START_SLACK_NS,
                 _ => true,
             };
-            let msg =
-                Msg::Line { idx, ts, no: line.no, bytes: rest.to_vec(), truncated: line.truncated, current };
+            delivered += 1;
+            let msg = Msg::Line {
+                idx,
+                ts,
+                no: delivered,
+                bytes: rest.to_vec(),
+                truncated: line.truncated,
+                current,
+            };
             if tx.send(msg).is_err() {
                 closed = true;
                 return Flow::Stop;
@@ -149,7 +159,16 @@ pub(crate) async fn follow(
                 Err(_) => break,
             }
         }
-        splitter.finish(&mut sink);
+        // A stream cut while the same run goes on (a daemon restart) may end inside a line:
+        // that part is dropped, and the re-attached stream sends the line again, whole. A
+        // stream that ended with its run keeps its last line even without a newline.
+        let cut = matches!(inspect(&docker, &facts.id).await,
+            Ok(f) if f.running && f.started_at == facts.started_at);
+        if cut {
+            splitter = LineSplitter::default();
+        } else {
+            splitter.finish(&mut sink);
+        }
         if closed {
             return;
         }

@@ -414,3 +414,131 @@ fn watch_ctrl_c_prints_the_partial_report() {
     assert_eq!(r["outcome"], "running");
     assert!(node(&r, &name)["lines"].as_u64().unwrap_or(0) > 0);
 }
+
+/// A relay between talos-doctor and the Docker Engine's socket that a test can cut, to play
+/// a daemon that restarts (connections dropped, new ones accepted) or goes away (connections
+/// dropped, socket gone).
+struct Relay {
+    path: std::path::PathBuf,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::os::unix::net::UnixStream>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn start(name: &str) -> Relay {
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let upstream = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
+            .unwrap_or_else(|| "/var/run/docker.sock".to_owned());
+        let path = std::env::temp_dir().join(format!("{name}.sock"));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).expect("relay socket");
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::<UnixStream>::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, s) = (conns.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (Ok(client), Ok(server)) = (client, UnixStream::connect(&upstream)) else { continue };
+                let pipe = |mut from: UnixStream, mut to: UnixStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                if let (Ok(c1), Ok(c2), Ok(s1), Ok(s2)) =
+                    (client.try_clone(), client.try_clone(), server.try_clone(), server.try_clone())
+                {
+                    pipe(c1, s1);
+                    pipe(s2, c2);
+                    let mut held = c.lock().unwrap_or_else(|e| e.into_inner());
+                    held.push(client);
+                    held.push(server);
+                }
+            }
+        });
+        Relay { path, conns, stop }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.path.display())
+    }
+
+    /// Drops every open connection (streams end mid-way), as a daemon restart does.
+    fn cut(&self) {
+        for s in self.conns.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Drops every connection and takes the socket away: the daemon is gone.
+    fn close(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::fs::remove_file(&self.path);
+        self.cut();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that its thread ends; then no socket is left behind.
+        let _ = std::os::unix::net::UnixStream::connect(&self.path);
+        let _ = std::fs::remove_file(&self.path);
+        self.cut();
+    }
+}
+
+#[test]
+fn watch_survives_a_daemon_restart_mid_stream() {
+    if !engine() {
+        return;
+    }
+    let name = unique("relaycut");
+    let relay = Relay::start(&name);
+    let _c = run_replay(&name, &["-e", "LOG=fail", "-e", "DELAY=0.05", "-e", "END=exit:1"]);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            relay.cut();
+        });
+        td(&["watch", &name, "--format", "json"], &[("DOCKER_HOST", &relay.host())])
+    });
+    assert_eq!(out.code, 1, "stderr: {}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["outcome"], "failed", "{r:#}");
+    assert_eq!(r["findings"][0]["category"], "container_missing_mounts");
+    // Re-attached after the cut without reading any line twice or losing one: the failing
+    // task's line has the number it has in the log.
+    let log = include_str!("../docker/logs/fail.log");
+    let want =
+        log.lines().position(|l| l.contains("setupSharedFilesystems (1/1): failed")).map(|i| i as u64 + 1);
+    assert_eq!(node(&r, &name)["failure"]["line"].as_u64(), want, "{r:#}");
+}
+
+#[test]
+fn watch_daemon_gone_mid_stream_exits_2_with_partial_report() {
+    if !engine() {
+        return;
+    }
+    let name = unique("relaygone");
+    let relay = Relay::start(&name);
+    let _c = run_replay(&name, &["-e", "LOG=stall", "-e", "DELAY=0.2", "-e", "END=hang"]);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_secs(3));
+            relay.close();
+        });
+        td(&["watch", &name, "--format", "json"], &[("DOCKER_HOST", &relay.host())])
+    });
+    assert_eq!(out.code, 2, "stderr: {}", out.stderr);
+    // Progress lines, then one line that says what happened.
+    let last = out.stderr.trim().lines().last().unwrap_or_default();
+    assert!(last.contains(&format!("lost the Docker Engine while watching `{name}`")), "{}", out.stderr);
+    assert!(last.contains("the report is partial"), "{}", out.stderr);
+    let r = out.json();
+    assert!(node(&r, &name)["lines"].as_u64().unwrap_or(0) > 0, "{r:#}");
+}
