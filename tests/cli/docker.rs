@@ -492,21 +492,29 @@ impl Drop for Relay {
     }
 }
 
+/// `watch --format json` of a new replay container through a [`Relay`], on which `act` is
+/// done `after` the start: the container's name and the run.
+fn watch_through_relay(what: &str, replay: &[&str], after: Duration, act: fn(&Relay)) -> (String, Out) {
+    let name = unique(what);
+    let relay = Relay::start(&name);
+    let _c = run_replay(&name, replay);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(after);
+            act(&relay);
+        });
+        td(&["watch", &name, "--format", "json"], &[("DOCKER_HOST", &relay.host())])
+    });
+    (name, out)
+}
+
 #[test]
 fn watch_survives_a_daemon_restart_mid_stream() {
     if !engine() {
         return;
     }
-    let name = unique("relaycut");
-    let relay = Relay::start(&name);
-    let _c = run_replay(&name, &["-e", "LOG=fail", "-e", "DELAY=0.05", "-e", "END=exit:1"]);
-    let out = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(1500));
-            relay.cut();
-        });
-        td(&["watch", &name, "--format", "json"], &[("DOCKER_HOST", &relay.host())])
-    });
+    let replay = ["-e", "LOG=fail", "-e", "DELAY=0.05", "-e", "END=exit:1"];
+    let (name, out) = watch_through_relay("relaycut", &replay, Duration::from_millis(1500), Relay::cut);
     assert_eq!(out.code, 1, "stderr: {}", out.stderr);
     let r = out.json();
     assert_eq!(r["outcome"], "failed", "{r:#}");
@@ -524,16 +532,8 @@ fn watch_daemon_gone_mid_stream_exits_2_with_partial_report() {
     if !engine() {
         return;
     }
-    let name = unique("relaygone");
-    let relay = Relay::start(&name);
-    let _c = run_replay(&name, &["-e", "LOG=stall", "-e", "DELAY=0.2", "-e", "END=hang"]);
-    let out = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(Duration::from_secs(3));
-            relay.close();
-        });
-        td(&["watch", &name, "--format", "json"], &[("DOCKER_HOST", &relay.host())])
-    });
+    let replay = ["-e", "LOG=stall", "-e", "DELAY=0.2", "-e", "END=hang"];
+    let (name, out) = watch_through_relay("relaygone", &replay, Duration::from_secs(3), Relay::close);
     assert_eq!(out.code, 2, "stderr: {}", out.stderr);
     // Progress lines, then one line that says what happened.
     let last = out.stderr.trim().lines().last().unwrap_or_default();
