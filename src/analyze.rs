@@ -1145,21 +1145,14 @@ mod tests {
     fn memoised_text_facts_equal_computed_ones() {
         let full = Kb::builtin();
         let one = full.only(&["TD-CTR-001"]);
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
         let mut texts = Vec::new();
-        for entry in std::fs::read_dir(dir).expect("fixtures") {
-            let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
-            for line in String::from_utf8_lossy(&log).lines() {
-                let text = envelope::parse(line).text.into_owned();
-                // Texts that differ only in their digits share a digit-blind verdict: each
-                // variant must still get its own answers (`k8s` is a literal, `k3s` is not).
-                let shifted: String = text
-                    .chars()
-                    .map(|c| c.to_digit(10).map_or(c, |d| char::from(b'0' + ((d as u8 + 3) % 10))))
-                    .collect();
-                let sevens: String = text.chars().map(|c| if c.is_ascii_digit() { '7' } else { c }).collect();
-                texts.extend([text, shifted, sevens]);
-            }
+        for line in crate::test_support::fixture_lines() {
+            let text = envelope::parse(&line).text.into_owned();
+            // Texts that differ only in their digits share a digit-blind verdict: each
+            // variant must still get its own answers (`k8s` is a literal, `k3s` is not).
+            let shifted = crate::test_support::with_digits(&text, |d| (d + 3) % 10);
+            let sevens = crate::test_support::with_digits(&text, |_| 7);
+            texts.extend([text, shifted, sevens]);
         }
         // Rule literals with digits (`x509: `, `ext4-fs error`), after a text of the same
         // digit-blind shape that holds none.
@@ -1187,27 +1180,23 @@ mod tests {
     fn candidate_rules_equal_the_set() {
         let kb = Kb::builtin();
         let set = regex::RegexSet::new(kb.rules.iter().map(|r| r.spec.pattern.as_str())).expect("set");
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
         let (mut n, mut then, mut absent) = (0, 0, 0);
-        for entry in std::fs::read_dir(dir).expect("fixtures") {
-            let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
-            for line in String::from_utf8_lossy(&log).lines() {
-                let text = envelope::parse(line).text.into_owned();
-                // Also a Unicode case variant: `ſ` folds to `s` under `(?i)`.
-                for t in [text.clone(), text.replace('s', "ſ")] {
-                    let want: Vec<u32> = set.matches(&t).iter().map(|i| i as u32).collect();
-                    assert_eq!(kb.matching(&t), want, "{t}");
-                    n += usize::from(!want.is_empty());
-                    // The `then`/`absent_after` sets run only where the text's facts allow.
-                    let facts = TextFacts::compute(&kb, &t);
-                    if kb.then_set.is_match(&t) {
-                        assert!(facts.then_may, "then: {t}");
-                        then += 1;
-                    }
-                    if kb.absent_set.is_match(&t) {
-                        assert!(facts.absent_may, "absent_after: {t}");
-                        absent += 1;
-                    }
+        for line in crate::test_support::fixture_lines() {
+            let text = envelope::parse(&line).text.into_owned();
+            // Also a Unicode case variant: `ſ` folds to `s` under `(?i)`.
+            for t in [text.clone(), text.replace('s', "ſ")] {
+                let want: Vec<u32> = set.matches(&t).iter().map(|i| i as u32).collect();
+                assert_eq!(kb.matching(&t), want, "{t}");
+                n += usize::from(!want.is_empty());
+                // The `then`/`absent_after` sets run only where the text's facts allow.
+                let facts = TextFacts::compute(&kb, &t);
+                if kb.then_set.is_match(&t) {
+                    assert!(facts.then_may, "then: {t}");
+                    then += 1;
+                }
+                if kb.absent_set.is_match(&t) {
+                    assert!(facts.absent_may, "absent_after: {t}");
+                    absent += 1;
                 }
             }
         }

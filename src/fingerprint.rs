@@ -240,26 +240,16 @@ mod tests {
     /// Every fixture line and a copy with other digits: the memo never changes an answer.
     #[test]
     fn cached_masks_equal_masks_on_fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-        let mut lines = 0;
-        for entry in std::fs::read_dir(dir).expect("fixtures") {
-            let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
-            for line in String::from_utf8_lossy(&log).lines() {
-                // Other digits, `0` kept (same skeleton: the memo answers), and all rotated.
-                let swap = |f: fn(u8) -> u8| -> String {
-                    line.chars()
-                        .map(|c| c.to_digit(10).map_or(c, |d| char::from(b'0' + f(d as u8))))
-                        .collect()
-                };
-                let same_zeros = swap(|d| if d == 0 { 0 } else { d % 9 + 1 });
-                let rotated = swap(|d| (d + 7) % 10);
-                for t in [line, same_zeros.as_str(), rotated.as_str(), line] {
-                    assert_eq!(mask_cached(t), mask(t), "{t}");
-                }
-                lines += 1;
+        let lines = crate::test_support::fixture_lines();
+        for line in &lines {
+            // Other digits, `0` kept (same skeleton: the memo answers), and all rotated.
+            let same_zeros = crate::test_support::with_digits(line, |d| if d == 0 { 0 } else { d % 9 + 1 });
+            let rotated = crate::test_support::with_digits(line, |d| (d + 7) % 10);
+            for t in [line, &same_zeros, &rotated, line] {
+                assert_eq!(mask_cached(t), mask(t), "{t}");
             }
         }
-        assert!(lines > 1000, "only {lines} fixture lines");
+        assert!(lines.len() > 1000, "only {} fixture lines", lines.len());
     }
 
     #[test]

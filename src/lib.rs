@@ -43,6 +43,8 @@ pub mod render;
 pub mod report;
 pub mod rules_cmd;
 pub mod suggest;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -159,12 +159,12 @@ pub(crate) async fn follow(
                 Err(_) => break,
             }
         }
-        // A stream cut while the same run goes on (a daemon restart) may end inside a line:
-        // that part is dropped, and the re-attached stream sends the line again, whole. A
-        // stream that ended with its run keeps its last line even without a newline.
-        let cut = matches!(inspect(&docker, &facts.id).await,
-            Ok(f) if f.running && f.started_at == facts.started_at);
-        if cut {
+        // What became of the container decides the end of the stream: a stream cut while
+        // the same run goes on (a daemon restart) may end inside a line, and that part is
+        // dropped (the re-attached stream sends the line again, whole); a stream that ended
+        // with its run keeps its last line even without a newline.
+        let now = inspect(&docker, &facts.id).await;
+        if matches!(&now, Ok(f) if f.running && f.started_at == facts.started_at) {
             splitter = LineSplitter::default();
         } else {
             splitter.finish(&mut sink);
@@ -172,7 +172,7 @@ pub(crate) async fn follow(
         if closed {
             return;
         }
-        match next_run(&docker, idx, &facts, &tx).await {
+        match next_run(&docker, idx, &facts, now, &tx).await {
             Some(f) => facts = f,
             None => return,
         }
@@ -180,16 +180,23 @@ pub(crate) async fn follow(
 }
 
 /// After a stream ended: the container's next run, or `None` once a final message was sent.
+/// `now` is the inspection made when the stream ended.
 async fn next_run(
     docker: &Docker,
     idx: usize,
     old: &ContainerFacts,
+    now: Result<ContainerFacts, bollard::errors::Error>,
     tx: &UnboundedSender<Msg>,
 ) -> Option<ContainerFacts> {
     let mut announced_exit = false;
     let deadline = tokio::time::Instant::now() + RESTART_GRACE;
+    let mut now = Some(now);
     loop {
-        let f = match inspect(docker, &old.id).await {
+        let seen = match now.take() {
+            Some(seen) => seen,
+            None => inspect(docker, &old.id).await,
+        };
+        let f = match seen {
             Ok(f) => f,
             Err(e) => {
                 let _ = tx.send(end_msg(idx, &e));

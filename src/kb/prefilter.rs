@@ -65,8 +65,8 @@ impl Prefilter {
             if keep.is_empty() {
                 return Ok(None);
             }
-            // A contiguous NFA: a tenth of a DFA's memory, and it only runs while a rule waits
-            // for its `then` or `absent_after` line.
+            // A contiguous NFA: a tenth of a DFA's memory, and it runs only on texts the gate
+            // lets through, once per distinct text (the analyzer memoises its answer).
             AhoCorasickBuilder::new()
                 .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .prefilter(false)

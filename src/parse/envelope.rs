@@ -38,33 +38,22 @@ pub enum Level {
 impl Level {
     /// Reads syslog, zap, logrus and etcd level names.
     pub fn parse(s: &str) -> Option<Level> {
-        const NAMES: &[(&str, Level)] = &[
-            ("debug", Level::Debug),
-            ("trace", Level::Debug),
-            ("info", Level::Info),
-            ("notice", Level::Info),
-            ("warn", Level::Warn),
-            ("warning", Level::Warn),
-            ("err", Level::Error),
-            ("error", Level::Error),
-            ("crit", Level::Error),
-            ("alert", Level::Error),
-            ("emerg", Level::Error),
-            ("fatal", Level::Error),
-            ("panic", Level::Error),
-            ("dpanic", Level::Error),
-        ];
-        // The usual lowercase spellings by `match` first; then compared in place: this runs
-        // on most lines, and lowercasing would allocate.
-        match s {
-            "info" | "notice" => return Some(Level::Info),
-            "warning" | "warn" => return Some(Level::Warn),
-            "err" | "error" => return Some(Level::Error),
-            "debug" => return Some(Level::Debug),
-            _ => {}
-        }
-        let s = s.trim();
-        NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)).map(|&(_, l)| l)
+        // Lowercased in a stack buffer (no name is longer than 7 bytes): this runs on most
+        // lines, and `to_ascii_lowercase` would allocate.
+        let s = s.trim().as_bytes();
+        let mut buf = [0u8; 7];
+        let lower = buf.get_mut(..s.len())?;
+        lower.copy_from_slice(s);
+        lower.make_ascii_lowercase();
+        Some(match &*lower {
+            b"debug" | b"trace" => Level::Debug,
+            b"info" | b"notice" => Level::Info,
+            b"warn" | b"warning" => Level::Warn,
+            b"err" | b"error" | b"crit" | b"alert" | b"emerg" | b"fatal" | b"panic" | b"dpanic" => {
+                Level::Error
+            }
+            _ => return None,
+        })
     }
 
     /// The name rules match against (`level = '^error'`).
@@ -764,7 +753,6 @@ mod tests {
 
     #[test]
     fn dmesg_prefix_equals_its_nom_specification() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
         let mut lines: Vec<String> = [
             " kern:    info: [2025-05-18T15:40:20.654325542Z]: x",
             "user: warning: [2022-08-06T20:06:35.921770935Z]: [talos] y",
@@ -781,12 +769,9 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        for entry in std::fs::read_dir(dir).expect("fixtures") {
-            let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
-            for line in String::from_utf8_lossy(&log).lines() {
-                let (_, rest) = node_prefix(line).unwrap_or(("", line));
-                lines.push(rest.to_owned());
-            }
+        for line in crate::test_support::fixture_lines() {
+            let (_, rest) = node_prefix(&line).unwrap_or(("", &line));
+            lines.push(rest.to_owned());
         }
         let mut dmesg = 0;
         for l in &lines {
