@@ -13,12 +13,14 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::fingerprint;
+use crate::health::{self, TextSignal};
 use crate::input::lines::RawLine;
 use crate::kb::Kb;
 use crate::kb::matcher::{self, LineCtx, NodeMatcher};
 use crate::kb::rule::EventKind;
 pub use crate::machine::Progress;
 use crate::machine::{Boot, Machine};
+use crate::parse::normalize::normalize;
 use crate::parse::{envelope, message, message::Message};
 use crate::phases::{self, Observed};
 use crate::redact::redact;
@@ -76,6 +78,8 @@ struct NodeState {
     templates: HashMap<String, TemplateEntry>,
     /// Templates belong to the current boot only.
     boot_of_templates: u32,
+    /// First line of this boot that states a failure in Talos' words (see `failure_word`).
+    failure_line: Option<u64>,
 }
 
 /// The analyzer's own patterns, compiled once per process (clones share them): a
@@ -173,6 +177,9 @@ impl Facts {
             _ if zap.as_ref().is_some_and(|z| z.error.is_some() || z.msg.ends_with("failed")) => {
                 EventKind::ControllerError
             }
+            _ if matches!(text.signal, Some(TextSignal::Trouble(health::SignalKind::ClockJump, _))) => {
+                EventKind::ClockJump
+            }
             _ if !env.talos && (env.dialect.console || env.facility == Some("kern")) => EventKind::Kernel,
             _ => EventKind::Any,
         };
@@ -215,6 +222,13 @@ struct TextFacts {
     then_may: bool,
     /// Some `absent_after` pattern may match the text.
     absent_may: bool,
+    /// What the text says about health (a panic, maintenance mode, …).
+    signal: Option<TextSignal>,
+    /// A controller's failed reconcile: the controller and its error with ids masked.
+    controller_failure: Option<(Box<str>, Box<str>)>,
+    /// The text states that something failed (`failed`, `failure`, Docker's `Error response
+    /// from daemon`), as opposed to error words in a retry, a warning or a recovery.
+    failure_word: bool,
 }
 
 /// Slots of the memo of texts the gate lets through (a filled slot holds its text and
@@ -299,10 +313,20 @@ impl TextFacts {
             // Nothing the analyzer looks for: the default, as for the gate's digit-blind twin.
             return TextFacts::default();
         }
+        let zap = if text.ends_with('}') { message::zap(text) } else { None };
+        let controller_failure = zap.as_ref().and_then(|z| {
+            let (c, e) = (z.controller.as_deref()?, z.error.as_deref()?);
+            // Cancellation is what a stopping node does to every controller.
+            (z.msg.ends_with("failed") && !e.contains("context canceled"))
+                .then(|| (c.into(), fingerprint::mask_cached(e).into()))
+        });
         TextFacts {
             matched: kb.matching(text).into(),
             errorish_word: is_errorish(errorish_ac, errorish_re, text),
-            zap: if text.ends_with('}') { message::zap(text) } else { None },
+            signal: health::classify(text),
+            controller_failure,
+            failure_word: failure_word(text),
+            zap,
             platform: platform_named(text, platform_re),
             then_may: kb.prefilters[0].may_match(text),
             absent_may: kb.prefilters[1].may_match(text),
@@ -444,6 +468,7 @@ impl<'k> Analyzer<'k> {
             after: Vec::new(),
             templates: HashMap::new(),
             boot_of_templates: 1,
+            failure_line: None,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
         self.last_node = Some(self.nodes.len() - 1);
@@ -459,7 +484,9 @@ impl<'k> Analyzer<'k> {
     }
 
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
-        let env = envelope::parse(line);
+        // Rules and the grammar read the line as machined printed it; evidence shows it as given.
+        let norm = normalize(line);
+        let env = envelope::parse(&norm);
         let msg = message::parse(&env.text);
         let facts = Facts::of(self.kb, line, &env, &msg);
         self.apply(no, line, &env, &msg, facts)
@@ -521,11 +548,41 @@ impl<'k> Analyzer<'k> {
         vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
         let task_hint =
             env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
-        let progress = st.machine.step(no, env.time, msg, &env.text, task_hint);
+        let progress = st.machine.step(no, env.time, msg, task_hint);
+        if let Some(sig) = &text_facts.signal {
+            let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());
+            st.machine.on_text_signal(no, sig, component, &env.text);
+        }
+        if text_facts.failure_word
+            && st.failure_line.is_none()
+            && facts.event != EventKind::Kernel
+            && env.level.is_none_or(|l| l >= envelope::Level::Error)
+        {
+            st.failure_line = Some(no);
+        }
+        if let Some((controller, shape)) = &text_facts.controller_failure {
+            st.machine.boot.health.on_controller_error(no, controller, shape, &env.text);
+        }
+        if env.talos
+            || !matches!(msg, Message::Other)
+            || zap.is_some()
+            || !text_facts.matched.is_empty()
+            || env.service.is_some()
+            || env.dialect.dmesg
+            || env.dialect.console
+            || env.time.is_some()
+            || env.node.is_some()
+            || env.dialect.json
+            // Only until the first Talos line: after it the answer no longer matters.
+            || (self.stats.talos_lines == 0 && (talosctl_progress(&env.text) || talos_vocabulary(&env.text)))
+        {
+            self.stats.talos_lines += 1;
+        }
         if progress.iter().any(|p| matches!(p, Progress::Boot { .. })) {
             st.matcher.new_boot();
             st.templates.clear();
             st.boot_of_templates = st.machine.boots();
+            st.failure_line = None;
         }
 
         let service = match msg {
@@ -724,7 +781,19 @@ impl<'k> Analyzer<'k> {
     fn node_report(&self, i: usize) -> (NodeReport, Vec<Ranked>, Option<Unexplained>) {
         let st = &self.nodes[i];
         let m = &st.machine;
-        let (boot, mut outcome, stall) = Self::diagnosed_boot(m);
+        let (boot, mut outcome, mut stall) = Self::diagnosed_boot(m);
+        if let Some(reason) = m.reboot_loop() {
+            if matches!(outcome, Outcome::Running | Outcome::Unknown) {
+                outcome = Outcome::Stalled;
+                stall = Some(crate::report::Stall {
+                    sequence: None,
+                    phase: None,
+                    task: None,
+                    reason,
+                    line: Some(m.boot.first_line),
+                });
+            }
+        }
         let (mode, mode_evidence) = decide_mode(&st.mode, boot);
         let (talos_version, version_evidence, names) = infer_version(m, boot, mode);
         let mut sequences: Vec<SequenceReport> = boot
@@ -790,6 +859,21 @@ impl<'k> Analyzer<'k> {
             findings.push((finding, tier, rule.spec.priority, i, first.map_or(0, |e| e.line)));
         }
         let explained = findings.iter().any(|f| f.0.severity == Severity::Error);
+        // A paste with no boot in view, nothing shown healthy and no rule that knows its lines
+        // (not even as benign noise), but error lines: people paste what went wrong.
+        let up = boot.health.healthy_at.is_some() || boot.services.values().any(|s| s.state == "Running");
+        if outcome == Outcome::Unknown && findings.is_empty() && !up {
+            if let Some(l) = st.failure_line {
+                outcome = Outcome::Failed;
+                stall = Some(crate::report::Stall {
+                    sequence: None,
+                    phase: None,
+                    task: None,
+                    reason: format!("line {l} reports a failure and nothing shows the node healthy"),
+                    line: Some(l),
+                });
+            }
+        }
         if explained && !outcome.is_bad() {
             // A known failure after (or without) a visible boot: the node is not healthy.
             outcome = Outcome::Failed;
@@ -832,15 +916,103 @@ impl<'k> Analyzer<'k> {
             sequences,
             failure,
             stall,
+            health: health_report(boot),
             lines: st.lines,
         };
         (node, findings, unexplained)
     }
 }
 
+/// talosctl's own progress lines (`cluster create`, `health`, `bootstrap`), which CI logs hold
+/// around or instead of a node's log.
+fn talosctl_progress(text: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "waiting for ",
+        "validating CIDR",
+        "generating PKI",
+        "creating network",
+        "creating controlplane nodes",
+        "creating master nodes",
+        "creating worker nodes",
+        "creating node",
+        "bootstrapping cluster",
+        "bootstrap error",
+        "renamed talosconfig context",
+        "merging kubeconfig",
+        "downloading ghcr.io/",
+        "downloading docker.io/",
+    ];
+    let t = text.trim_start_matches(['◰', '◱', '◲', '◳', ' ']);
+    STARTS.iter().any(|s| t.starts_with(s))
+}
+
+/// A pasted line without any envelope is still Talos' when it names what Talos runs or does.
+fn talos_vocabulary(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "talos",
+        "kubelet",
+        "etcd",
+        "containerd",
+        "apid",
+        "trustd",
+        "machined",
+        "kube",
+        "cri",
+        "docker",
+        "daemon",
+        "cluster",
+        "controller",
+        "service",
+        "image",
+        "registry",
+        "install",
+        "dhcp",
+        "ntp",
+        "x509",
+        "mount",
+        "volume",
+        "partition",
+        "container",
+        "snapshot",
+        "node",
+        "link",
+        "route",
+    ];
+    let lower = text.to_ascii_lowercase();
+    WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Whether a text states a failure in the words Talos (and the Docker provisioner) use for
+/// one. Error words alone are not enough: retries, warnings and recoveries use them too.
+fn failure_word(text: &str) -> bool {
+    let b = text.as_bytes();
+    let has = |w: &[u8]| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    (has(b"fail") || has(b"Error response from daemon")) && !has(b"recovered") && !has(b"retrying")
+}
+
+/// The boot's signals for the report: open ones first (the verdict's), then recovered ones.
+fn health_report(boot: &Boot) -> Vec<crate::report::HealthSignal> {
+    let open: Vec<_> = boot.health.open().collect();
+    let recovered = boot.health.signals.iter().filter(|s| s.recovered_at.is_some());
+    open.iter()
+        .copied()
+        .map(|s| (s, "open"))
+        .chain(recovered.map(|s| (s, "recovered")))
+        .map(|(s, state)| crate::report::HealthSignal {
+            kind: s.kind.as_str().to_owned(),
+            // A controller's signal is keyed by its error's shape too; the name is enough here.
+            component: s.component.split_once(": ").map_or(&*s.component, |(n, _)| n).to_owned(),
+            line: s.first_line,
+            count: s.count,
+            state: state.to_owned(),
+            reason: s.reason(),
+        })
+        .collect()
+}
+
 /// The words the analyzer looks for on every line, for the knowledge base's
 /// [`Gate`](crate::kb::Gate): [`ERRORISH`] and what [`vote_mode`] looks for.
-pub const GATE_WORDS: &[&[&str]] = &[ERRORISH, &["platform", "\"mode\""]];
+pub const GATE_WORDS: &[&[&str]] = &[ERRORISH, &["platform", "\"mode\""], health::SIGNAL_WORDS];
 
 /// Words that make a line look like an error, matched case-insensitively.
 const ERRORISH: &[&str] = &[

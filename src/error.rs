@@ -21,6 +21,13 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// The input holds no line that is recognisably Talos' (the wrong file handed to CI).
+    NoTalosLines {
+        /// Input description.
+        what: String,
+        /// Lines read.
+        lines: u64,
+    },
     /// A rules file is invalid.
     Rules {
         /// File.
@@ -43,6 +50,10 @@ impl fmt::Display for Error {
         match self {
             Error::Input { what, .. } => write!(f, "failed to read {what}"),
             Error::NotText { what, why } => write!(f, "{what} is not a text log: {why}"),
+            Error::NoTalosLines { what, lines } => {
+                let s = if *lines == 1 { "" } else { "s" };
+                write!(f, "no Talos log lines in {what} ({lines} line{s} read)")
+            }
             Error::Rules { file, line: Some(l), msg } => {
                 write!(f, "invalid rules file `{file}` at line {l}: {msg}")
             }

@@ -32,6 +32,7 @@ pub mod docker;
 pub mod error;
 pub mod exit;
 pub mod fingerprint;
+pub mod health;
 pub mod input;
 pub mod kb;
 pub mod machine;
@@ -147,6 +148,16 @@ fn analyze_cmd(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
         return Err(Error::NotText { what, why: "it is empty: there is no log to analyze".into() });
     }
     let mut report = an.report();
+    // Not a healthy boot: nothing here is from Talos (diagnosis-contract.md, 2026-12-01).
+    if report.stats.talos_lines == 0 {
+        let what = match (multi, sources.first(), &a.container) {
+            (true, _, _) => "any input".to_owned(),
+            (false, Some(s), _) => s.description(),
+            (false, None, Some(c)) => format!("the log of container `{c}`"),
+            (false, None, None) => "the input".to_owned(),
+        };
+        return Err(Error::NoTalosLines { what, lines: report.stats.lines });
+    }
     if let Some(f) = &facts {
         docker::preflight::confirm(&mut report, &f.name, f);
     }

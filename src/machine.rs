@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::health::{Health, SignalKind, TextSignal};
 use crate::parse::message::{Message, ServiceLine};
 use crate::parse::time::{Stamp, go_duration_ms};
 use crate::phases;
@@ -22,6 +23,20 @@ pub const KEEP_EARLIER_BOOTS: usize = 8;
 
 /// A service restart loop: this many `going to restart` lines with no recovery.
 const RESTART_LOOP: u32 = 3;
+
+/// Sequences in which services are stopped on purpose (reference §2.2–2.3).
+const STOP_SEQUENCES: &[&str] = &[
+    "shutdown",
+    "reboot",
+    "reset",
+    "upgrade",
+    "stageUpgrade",
+    "maintenanceUpgrade",
+    "emergencyVolumeCleanup",
+];
+
+/// Boots without one that finished, from which a node is in a reboot loop.
+const REBOOT_LOOP_BOOTS: usize = 3;
 
 /// A task within a phase.
 #[derive(Debug, Clone)]
@@ -131,6 +146,8 @@ pub struct Boot {
     pub rebooting: bool,
     /// A stall decided outside the log (live `watch`: no progress for its stall timeout).
     pub declared_stall: Option<String>,
+    /// Failure signals outside the sequencer (services, panics, controllers, clock).
+    pub health: Health,
 }
 
 /// A change worth showing live.
@@ -224,6 +241,15 @@ impl Machine {
     /// Boots seen so far.
     pub fn boots(&self) -> u32 {
         self.dropped_boots + self.earlier.len() as u32 + 1
+    }
+
+    /// A reboot loop: [`REBOOT_LOOP_BOOTS`] boots or more and not one finished its boot
+    /// sequence (each ended by a reboot, not by a failure the log shows).
+    pub fn reboot_loop(&self) -> Option<String> {
+        let done = |b: &Boot| b.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done);
+        let n = self.boots() as usize;
+        (n >= REBOOT_LOOP_BOOTS && !done(&self.boot) && !self.earlier.iter().any(done))
+            .then(|| format!("the node booted {n} times without finishing a boot (a reboot loop)"))
     }
 
     fn new_boot(&mut self, line: u64, out: &mut Vec<Progress>) {
@@ -348,15 +374,14 @@ impl Machine {
         t.count = t.count.max(1);
     }
 
-    /// Feeds one parsed line. `text` is the envelope-free message, used for the few
-    /// non-sequencer messages the machine tracks (maintenance mode); `task_hint` is the
-    /// task-logger prefix (`task X (n/m): `) of the line, if any.
+    /// Feeds one parsed line; `task_hint` is the task-logger prefix (`task X (n/m): `) of
+    /// the line, if any. What other texts say about health arrives through
+    /// [`Machine::on_text_signal`].
     pub fn step(
         &mut self,
         line: u64,
         time: Option<Stamp>,
         msg: &Message<'_>,
-        text: &str,
         task_hint: Option<(&str, u32)>,
     ) -> Vec<Progress> {
         let mut out = Vec::new();
@@ -435,6 +460,9 @@ impl Machine {
                     }
                 }
                 let state = seq.state;
+                if !failed && name == "boot" {
+                    self.boot.health.on_healthy(line);
+                }
                 if failed && self.boot.failure.is_none() {
                     self.boot.failure = Some(failure_of(seq, line));
                 }
@@ -518,7 +546,11 @@ impl Machine {
                 let si = self.ensure_seq("", None, line);
                 let pi = self.ensure_phase(si, line);
                 let t = self.task_mut(si, pi, name, index, line);
-                t.state = State::Done;
+                // A failed task stays failed: two writers interleaving on a console (v0.x
+                // printed each record twice) can show its `done` after its `failed`.
+                if t.state != State::Failed {
+                    t.state = State::Done;
+                }
                 t.duration_ms = go_duration_ms(duration);
                 t.line = line;
                 self.progress(line, time);
@@ -528,35 +560,31 @@ impl Machine {
                 let pi = self.ensure_phase(si, line);
                 let t = self.task_mut(si, pi, name, index, line);
                 t.state = State::Failed;
-                t.error = Some(error.to_owned());
+                t.error = (!error.is_empty()).then(|| error.to_owned());
                 t.line = line;
                 self.progress(line, time);
             }
-            Message::SequenceError { phase, sequence, error } => {
-                if self.boot.failure.is_none() {
-                    // Only the handler's summary survived (an excerpt): `task 1/1: failed, X`.
-                    let err = error.split_once(": failed, ").map_or(error, |(_, e)| e);
-                    self.boot.failure = Some(Failure {
-                        sequence: sequence.to_owned(),
-                        phase: None,
-                        phase_index: Some(phase.to_string()),
-                        task: None,
-                        error: Some(err.to_owned()),
-                        line,
-                    });
-                }
+            Message::SequenceError { phase, sequence, error } if self.boot.failure.is_none() => {
+                // Only the handler's summary survived (an excerpt): `task 1/1: failed, X`.
+                let err = error.split_once(": failed, ").map_or(error, |(_, e)| e);
+                self.boot.failure = Some(Failure {
+                    sequence: sequence.to_owned(),
+                    phase: None,
+                    phase_index: Some(phase.to_string()),
+                    task: None,
+                    error: Some(err.to_owned()),
+                    line,
+                });
             }
-            Message::FatalSequencer { sequence, error } => {
-                if self.boot.failure.is_none() {
-                    self.boot.failure = Some(Failure {
-                        sequence: sequence.to_owned(),
-                        phase: None,
-                        phase_index: None,
-                        task: None,
-                        error: Some(error.to_owned()),
-                        line,
-                    });
-                }
+            Message::FatalSequencer { sequence, error } if self.boot.failure.is_none() => {
+                self.boot.failure = Some(Failure {
+                    sequence: sequence.to_owned(),
+                    phase: None,
+                    phase_index: None,
+                    task: None,
+                    error: Some(error.to_owned()),
+                    line,
+                });
             }
             Message::Service(ServiceLine { name, state, text }) => {
                 // Service lines are frequent (health checks): no allocation for a known name
@@ -583,21 +611,39 @@ impl Machine {
                 if state == "Failed" {
                     s.failed = true;
                 }
+                let stopping = self.boot.rebooting
+                    || self.boot.failure.is_some()
+                    || self.boot.sequences.iter().any(|s| {
+                        s.state == State::Failed
+                            || (s.state == State::Running && STOP_SEQUENCES.contains(&s.name.as_str()))
+                    });
+                self.boot.health.on_service(line, name, state, text, stopping);
             }
             Message::RebootCountdown { .. } => self.boot.rebooting = true,
-            _ => {
-                if text.contains("maintenance service") {
-                    if text.starts_with("leaving maintenance") {
-                        self.boot.maintenance = None;
-                    } else if text.contains("entering maintenance service")
-                        || text.contains("starting maintenance service")
-                    {
-                        self.boot.maintenance.get_or_insert(line);
-                    }
-                }
-            }
+            _ => {}
         }
         out
+    }
+
+    /// What the text of a line says about health (see [`health::classify`]).
+    pub fn on_text_signal(&mut self, line: u64, signal: &TextSignal, component: Option<&str>, text: &str) {
+        match signal {
+            TextSignal::Trouble(kind, named) => {
+                let comp = named.as_deref().or(component).unwrap_or(match kind {
+                    SignalKind::Panic => "machined",
+                    _ => "talos",
+                });
+                if *kind == SignalKind::Maintenance {
+                    self.boot.maintenance.get_or_insert(line);
+                }
+                self.boot.health.on_signal(line, *kind, comp, text);
+            }
+            TextSignal::ConfigLoaded => {
+                self.boot.maintenance = None;
+                self.boot.health.on_config_loaded(line);
+            }
+            TextSignal::Healthy => self.boot.health.on_healthy(line),
+        }
     }
 
     /// Where a boot failed: the recorded failure, or, for an excerpt that ends at the
@@ -643,7 +689,16 @@ impl Machine {
         if Self::failure(boot).is_some() || boot.sequences.iter().any(|s| s.state == State::Failed) {
             return (Outcome::Failed, None);
         }
+        // A signal outside the sequencer decides even after `boot sequence: done`: a node
+        // whose kubelet restarts forever is not healthy because its boot finished.
+        let open = boot.health.open().next();
+        if let Some(sig) = open.filter(|s| s.kind.is_failure()) {
+            return (Outcome::Failed, Some(signal_stall(sig)));
+        }
         if boot.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done) {
+            if let Some(sig) = open {
+                return (Outcome::Stalled, Some(signal_stall(sig)));
+            }
             return (Outcome::Succeeded, None);
         }
         let running = boot.sequences.iter().rev().find(|s| s.state == State::Running);
@@ -676,6 +731,9 @@ impl Machine {
                 ))),
             );
         }
+        if let Some(sig) = open {
+            return (Outcome::Stalled, Some(signal_stall(sig)));
+        }
         if let (Some(Stamp::Wall(last)), Some(Stamp::Wall(progress))) = (boot.last_time, boot.last_progress) {
             if last - progress >= STALL_AFTER_SECS && running.is_some() {
                 let mins = ((last - progress) / 60.0).round();
@@ -690,6 +748,11 @@ impl Machine {
         }
         (Outcome::Unknown, None)
     }
+}
+
+/// A signal as the reason of a stall (or of a failure outside the sequencer).
+fn signal_stall(sig: &crate::health::Signal) -> Stall {
+    Stall { sequence: None, phase: None, task: None, reason: sig.reason(), line: Some(sig.first_line) }
 }
 
 fn duration_of<'a>(msg: &Message<'a>) -> &'a str {
@@ -727,7 +790,7 @@ mod tests {
         for (i, l) in log.lines().enumerate() {
             let env = envelope::parse(l);
             let msg = message::parse(&env.text);
-            m.step(i as u64 + 1, env.time, &msg, &env.text, None);
+            m.step(i as u64 + 1, env.time, &msg, None);
         }
         m
     }

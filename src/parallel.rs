@@ -20,6 +20,7 @@ use crate::input::lines::RawLine;
 use crate::kb::Kb;
 use crate::parse::envelope::{self, Detached};
 use crate::parse::message;
+use crate::parse::normalize::normalize;
 
 /// Bytes of input per batch: large enough that handing a batch between threads costs
 /// little, small enough that the batches in flight stay well under a megabyte.
@@ -45,6 +46,8 @@ struct Line {
     end: u32,
     env: Detached,
     facts: Facts,
+    /// The line as given when normalising changed it (`text` then holds the normalised one).
+    raw: Option<Box<str>>,
 }
 
 fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
@@ -55,18 +58,27 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
         let raw = RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated, text: None };
         let (decoded_text, decoded) = Decoded::decode(&raw, &mut scratch);
         let start = text.len();
-        text.push_str(&decoded_text);
-        spans.push((decoded, start, text.len()));
+        let original = match normalize(&decoded_text) {
+            std::borrow::Cow::Borrowed(_) => {
+                text.push_str(&decoded_text);
+                None
+            }
+            std::borrow::Cow::Owned(n) => {
+                text.push_str(&n);
+                Some(Box::from(&*decoded_text))
+            }
+        };
+        spans.push((decoded, start, text.len(), original));
     }
     let lines = spans
         .into_iter()
-        .map(|(decoded, a, b)| {
+        .map(|(decoded, a, b, raw)| {
             let line = &text[a..b];
             let env = envelope::parse(line);
             let msg = message::parse(&env.text);
-            let facts = Facts::of(kb, line, &env, &msg);
+            let facts = Facts::of(kb, raw.as_deref().unwrap_or(line), &env, &msg);
             // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
-            Line { decoded, start: a as u32, end: b as u32, env: env.detach(&text), facts }
+            Line { decoded, start: a as u32, end: b as u32, env: env.detach(&text), facts, raw }
         })
         .collect();
     Prepared { text, lines }
@@ -75,7 +87,10 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
 /// Applies a prepared batch to the analyzer, in order.
 fn apply(analyzer: &mut Analyzer<'_>, p: Prepared) {
     for l in p.lines {
-        let line = p.text.get(l.start as usize..l.end as usize).unwrap_or("");
+        let line = match &l.raw {
+            Some(r) => r,
+            None => p.text.get(l.start as usize..l.end as usize).unwrap_or(""),
+        };
         let env = l.env.attach(&p.text);
         analyzer.push_prepared(l.decoded, line, &env, l.facts);
     }

@@ -164,6 +164,9 @@ pub struct NodeReport {
     /// Extension: where the boot stalled and why the tool thinks so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stall: Option<Stall>,
+    /// Extension: failure signals outside the sequencer, open ones first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthSignal>,
     /// Extension: lines attributed to this node.
     #[serde(default)]
     pub lines: u64,
@@ -259,6 +262,23 @@ pub struct Stall {
     pub reason: String,
     /// Line where the stalled step started.
     pub line: Option<u64>,
+}
+
+/// A failure signal outside the sequencer (see `health`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HealthSignal {
+    /// Kind: `service_failed`, `service_restarting`, `panic`, …
+    pub kind: String,
+    /// Service, controller or other component.
+    pub component: String,
+    /// First line that reported it.
+    pub line: u64,
+    /// How many lines reported it.
+    pub count: u32,
+    /// `open`, or `recovered` when the component was seen healthy again.
+    pub state: String,
+    /// One sentence.
+    pub reason: String,
 }
 
 /// One evidence line.
@@ -362,4 +382,7 @@ pub struct Stats {
     /// Extension: bytes read.
     #[serde(default)]
     pub bytes: u64,
+    /// Extension: lines recognisably from Talos (its prefix, grammar, fields or a rule).
+    #[serde(default)]
+    pub talos_lines: u64,
 }

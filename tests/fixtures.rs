@@ -47,3 +47,103 @@ fn knowledge_base_self_test() {
     assert!(rep.fixtures >= 10, "only {} fixtures found", rep.fixtures);
     assert_eq!(rep.fixtures_ok, rep.fixtures);
 }
+
+/// What a diagnosis decides, without the evidence text (which shows each line as given).
+fn verdict(report: &talos_doctor::report::Report) -> (String, Vec<(String, String)>, u8) {
+    let findings = report.findings.iter().map(|f| (f.id.clone(), format!("{:?}", f.severity))).collect();
+    (format!("{:?}", report.outcome), findings, talos_doctor::exit::code_for(report))
+}
+
+fn analyze_text(text: &str, kb: &Kb) -> talos_doctor::report::Report {
+    let mut a = Analyzer::new(kb, AnalyzeOptions::default());
+    a.begin_input("-", None);
+    let mut s = talos_doctor::input::lines::LineSplitter::default();
+    let mut sink = |l: talos_doctor::input::lines::RawLine<'_>| {
+        a.push_line(l);
+        Flow::Continue
+    };
+    s.push(text.as_bytes(), &mut sink);
+    s.finish(&mut sink);
+    a.report()
+}
+
+/// The ways a Talos line reaches a person (see `parse::normalize`), applied to one line.
+/// A name and the change it makes to a line.
+type Encoding = (&'static str, fn(&str) -> String);
+
+fn encodings() -> Vec<Encoding> {
+    vec![
+        ("kmsg escapes (talosctl dmesg)", |l| l.replace('\\', "\\x5c")),
+        ("kmsg escapes of quotes too", |l| l.replace('\\', "\\x5c").replace('"', "\\x22")),
+        // A JSON viewer escapes what it shows once more; only lines with JSON fields are shown so.
+        ("JSON inside JSON", |l| {
+            if l.contains("{\"") { l.replace('\\', "\\\\").replace('"', "\\\"") } else { l.to_owned() }
+        }),
+        ("strings of the JSON escaped twice", |l| l.replace("\\\"", "\\\\\"").replace("\\n", "\\\\n")),
+        ("CRLF", |l| format!("{l}\r")),
+        ("caret-M", |l| format!("{l}^M")),
+        ("HTML entities", |l| {
+            l.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+        }),
+        ("Markdown quote", |l| format!("> {l}")),
+        ("Markdown list", |l| format!("- {l}")),
+    ]
+}
+
+#[test]
+fn every_fixture_gives_the_same_diagnosis_in_every_encoding() {
+    let kb = Kb::builtin();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let log = entry.unwrap().path().join("input.log");
+        let Ok(bytes) = std::fs::read(&log) else { continue };
+        let Ok(text) = String::from_utf8(bytes) else { continue };
+        // A log that already carries one of the encodings would be read twice over.
+        if text.contains("\\x5c") || text.contains("&quot;") || text.contains("\\\\\"") {
+            continue;
+        }
+        let want = verdict(&analyze_text(&text, &kb));
+        for (name, enc) in encodings() {
+            let encoded: String = text.lines().map(|l| enc(l) + "\n").collect();
+            let got = verdict(&analyze_text(&encoded, &kb));
+            assert_eq!(got, want, "{} in the encoding `{name}`", log.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 80, "only {checked} fixtures checked");
+}
+
+/// Ranking (rules/SCHEMA.md): when a cause and the symptom it produces both fire, the cause
+/// comes first. Each pair is a log in which both rules fire.
+#[test]
+fn causes_rank_before_their_symptoms() {
+    let kb = Kb::builtin();
+    let pairs: &[(&str, &str, &str)] = &[
+        (
+            "mirror misconfiguration before the pull failure it causes",
+            r#"[talos] 2025/03/02 18:17:04 service[kubelet](Failed): Failed to run pre stage: failed to pull image "ghcr.io/siderolabs/kubelet:v1.32.2": failed to resolve reference "ghcr.io/siderolabs/kubelet:v1.32.2": TLS config specified for non-HTTPS registry: "harbor.casa"
+[talos] 2025/03/02 18:17:05 phase startEverything (10/10): failed
+[talos] 2025/03/02 18:17:05 boot sequence: failed"#,
+            "TD-IMG-007",
+        ),
+        (
+            "a system disk below the minimum before the volume it cannot hold",
+            r#"[  4.07] [talos] volume status {"component": "controller-runtime", "controller": "block.VolumeManagerController", "volume": "EPHEMERAL", "phase": "failed -> failed", "error": "no disks matched for volume (1 matched selector): 1 have not enough space, 0 have wrong format, 0 have other issues"}"#,
+            "TD-RES-003",
+        ),
+        (
+            "kubelet's rejected flag before its restart loop",
+            r#"[  580.13] [talos] service[kubelet](Stopping): Sending SIGTERM to task kubelet (PID 50256, container kubelet)
+[  580.14] [talos] service[kubelet](Finished): Service finished successfully
+[  580.15] [talos] service[kubelet](Waiting): Error running Containerd(kubelet), going to restart forever: task "kubelet" failed: exit code 1 (last log "E0917 13:25:21.581111   11160 run.go:72] \"command failed\" err=\"failed to parse kubelet flag: unknown flag: --key\"")"#,
+            "TD-CFG-007",
+        ),
+    ];
+    for (what, log, cause) in pairs {
+        let report = analyze_text(log, &kb);
+        let ids: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+        assert!(ids.len() >= 2, "{what}: only {ids:?} fired, not a pair");
+        assert_eq!(ids[0], *cause, "{what}: {ids:?}");
+    }
+}

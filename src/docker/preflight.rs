@@ -442,6 +442,7 @@ pub fn inspect_report(facts: &ContainerFacts) -> Report {
             sequences: Vec::new(),
             failure: None,
             stall: None,
+            health: Vec::new(),
             lines: 0,
         }],
         findings,

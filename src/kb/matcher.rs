@@ -86,11 +86,7 @@ fn scope_ok(re: &Option<regex::Regex>, value: Option<&str>) -> bool {
 }
 
 fn applies(rule: &Rule, ctx: &LineCtx<'_>) -> bool {
-    let event_ok = match rule.event {
-        EventKind::Any => true,
-        EventKind::SequenceFailed => ctx.event == EventKind::SequenceFailed,
-        e => e == ctx.event,
-    };
+    let event_ok = rule.event.iter().any(|&e| e == EventKind::Any || e == ctx.event);
     event_ok
         && scope_ok(&rule.scopes.task, ctx.task)
         && scope_ok(&rule.scopes.phase, ctx.phase)

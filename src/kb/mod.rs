@@ -302,11 +302,16 @@ fn compile(file: &str, text: &str, spec: RuleSpec) -> Result<Rule, Error> {
     if spec.remediation.is_empty() {
         return Err(err(format!("rule `{}`: needs at least one remediation step", spec.id)));
     }
+    // `event = "task_failed|sequence_failed"`: any of the kinds.
     let event = match spec.event.as_deref() {
-        None => EventKind::Any,
-        Some(e) => {
-            EventKind::parse(e).ok_or_else(|| err(format!("rule `{}`: unknown event `{e}`", spec.id)))?
-        }
+        None => vec![EventKind::Any],
+        Some(e) => e
+            .split('|')
+            .map(|k| {
+                EventKind::parse(k.trim())
+                    .ok_or_else(|| err(format!("rule `{}`: unknown event `{k}`", spec.id)))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
     };
     let scopes = Scopes {
         task: opt("task", &spec.task)?,

@@ -113,6 +113,8 @@ pub enum EventKind {
     ControllerError,
     /// A kernel line (console or dmesg, not `[talos]`).
     Kernel,
+    /// The clock was moved by more than any correction can be (see `health`).
+    ClockJump,
 }
 
 impl EventKind {
@@ -128,6 +130,7 @@ impl EventKind {
             "service_waiting" => EventKind::ServiceWaiting,
             "controller_error" => EventKind::ControllerError,
             "kernel" => EventKind::Kernel,
+            "clock_jump" => EventKind::ClockJump,
             _ => return None,
         })
     }
@@ -142,8 +145,8 @@ pub struct Rule {
     pub origin: String,
     /// Compiled `match`.
     pub re: LazyRegex,
-    /// Event scope.
-    pub event: EventKind,
+    /// Event scope: the line's kind must be one of these.
+    pub event: Vec<EventKind>,
     /// Scopes: task, phase, sequence, service, controller, level.
     pub scopes: Scopes,
     /// Compiled `then`.

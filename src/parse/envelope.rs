@@ -196,6 +196,33 @@ fn dmesg_prefix(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
 }
 
 /// `[    3.292923] ` kernel console stamp, with an optional `[T1]` caller field.
+/// Talos v0.x machined's own prefix: `2020-12-08 12:34:47.510729 I | `.
+fn legacy_prefix(i: &str) -> Option<(&str, f64, Option<Level>)> {
+    let b = i.as_bytes();
+    if b.len() < 30 || !b[0].is_ascii_digit() || b[4] != b'-' {
+        return None;
+    }
+    let (r, t) = rfc3339(i).ok()?;
+    let (r, lvl) = legacy_level(r.strip_prefix(' ')?)?;
+    Some((r, t, Some(lvl)))
+}
+
+/// The `I | ` after the v0.x prefix's date.
+fn legacy_level(i: &str) -> Option<(&str, Level)> {
+    let rb = i.as_bytes();
+    if rb.len() < 3 || &rb[1..3] != b" |" {
+        return None;
+    }
+    let lvl = match rb[0] {
+        b'D' => Level::Debug,
+        b'I' => Level::Info,
+        b'W' => Level::Warn,
+        b'E' | b'F' => Level::Error,
+        _ => return None,
+    };
+    Some((i[3..].strip_prefix(' ').unwrap_or(&i[3..]), lvl))
+}
+
 fn kernel_stamp(i: &str) -> Res<'_, f64> {
     let (r, num) =
         delimited((char('['), space0), recognize((digit1, char('.'), digit1)), char(']')).parse(i)?;
@@ -331,6 +358,15 @@ pub fn parse(line: &str) -> Envelope<'_> {
         env.time = Some(Stamp::Wall(t));
         rest = r;
     }
+    if let Some((r, t, lvl)) = legacy_prefix(rest) {
+        env.time = Some(Stamp::Wall(t));
+        env.level = env.level.or(lvl);
+        rest = r;
+    } else if let Some((r, lvl)) = legacy_level(rest).filter(|_| env.time.is_some()) {
+        // The date of the v0.x prefix was read as a `docker logs -t` stamp.
+        env.level = env.level.or(Some(lvl));
+        rest = r;
+    }
     if let Ok((r, t)) = kernel_stamp(rest) {
         if env.time.is_none() {
             env.time = Some(Stamp::Uptime(t));
@@ -363,6 +399,20 @@ pub fn parse(line: &str) -> Envelope<'_> {
     } else if rest == "[talos]" {
         env.talos = true;
         rest = "";
+    }
+    if !env.talos && !rest.starts_with('{') {
+        // Two writers interleaved on one console (machined and the kernel, v0.x printed both)
+        // leave a piece of the other's line before a kernel stamp: read from that stamp.
+        if let Some(p) = memchr::memmem::find(rest.as_bytes(), b"] [talos] ").filter(|&p| p > 0) {
+            if let Some(open) = rest[..p].rfind('[').filter(|&o| o > 0) {
+                if kernel_stamp(&rest[open..]).is_ok() {
+                    let mut inner = parse(&rest[open..]);
+                    inner.node = inner.node.or(env.node);
+                    inner.time = inner.time.or(env.time);
+                    return inner;
+                }
+            }
+        }
     }
     let trimmed = rest.trim_end();
     if trimmed.starts_with('{') && trimmed.ends_with('}') {

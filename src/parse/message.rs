@@ -115,6 +115,10 @@ fn task(i: &str) -> Res<'_, Message<'_>> {
     if let Some(e) = r.strip_prefix("failed: ") {
         return Ok(("", Message::TaskFailed { name, index, total, error: e }));
     }
+    // Talos before v0.8 printed a failed task without its error (`task x (1/7): failed`).
+    if r == "failed" {
+        return Ok(("", Message::TaskFailed { name, index, total, error: "" }));
+    }
     Ok(("", Message::TaskLog { name, index, total, text: r }))
 }
 

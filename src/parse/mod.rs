@@ -8,6 +8,7 @@
 
 pub mod envelope;
 pub mod message;
+pub mod normalize;
 
 pub mod time;
 

@@ -216,6 +216,7 @@ pub(crate) mod sample {
                 line: 66,
             }),
             stall: None,
+            health: Vec::new(),
             lines: 84,
         };
         let worker = NodeReport {
@@ -237,6 +238,7 @@ pub(crate) mod sample {
             }],
             failure: None,
             stall: None,
+            health: Vec::new(),
             lines: 120,
         };
         let error = Finding {

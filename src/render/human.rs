@@ -134,7 +134,11 @@ fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
                     }
                     format!(" at {s} (line {})", f.line)
                 }
-                None => top.map(|t| format!(": {t}")).unwrap_or_default(),
+                // A failure outside the sequencer: its known cause, else the signal that shows it.
+                None => top
+                    .map(|t| format!(": {t}"))
+                    .or_else(|| n.stall.as_ref().map(|s| format!(": {}", s.reason)))
+                    .unwrap_or_default(),
             };
             let what = if n.failure.is_some() || n.sequences.iter().any(|s| s.name == "boot") {
                 "boot FAILED"
