@@ -6,11 +6,11 @@
 //! ```text
 //! input::source ─ bytes ─▶ input::lines ─ RawLine ─▶ parse::envelope ─▶ parse::message
 //!      ─▶ machine (per node: boots, sequences, phases, tasks, services)
-//!      ─▶ kb::matcher (rules from rules/*.toml) ─▶ analyze::Analyzer::report ─▶ render::*
+//!      ─▶ kb::matcher (rules from rules/*.toml) ─▶ analyzer::Analyzer ─▶ diagnosis ─▶ render::*
 //! ```
 //!
 //! ```
-//! use talos_doctor::{analyze::{Analyzer, AnalyzeOptions}, input::lines::{LineSplitter, Flow}, kb::Kb};
+//! use talos_doctor::{analyzer::{Analyzer, AnalyzeOptions}, input::lines::{LineSplitter, Flow}, kb::Kb};
 //! let kb = Kb::builtin();
 //! let mut a = Analyzer::new(&kb, AnalyzeOptions::default());
 //! a.begin_input("-", None);
@@ -25,9 +25,10 @@
 
 #![warn(missing_docs)]
 
-pub mod analyze;
+pub mod analyzer;
 pub mod cli;
 pub mod config;
+pub(crate) mod diagnosis;
 pub mod docker;
 pub mod error;
 pub mod exit;
@@ -50,7 +51,7 @@ pub(crate) mod test_support;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use analyze::{AnalyzeOptions, Analyzer};
+use analyzer::{AnalyzeOptions, Analyzer};
 use cli::{AnalyzeArgs, Cli, Command, Format};
 use error::Error;
 use input::source::{self, Source};

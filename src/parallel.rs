@@ -15,7 +15,8 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
-use crate::analyze::{Analyzer, Decoded, Facts};
+use crate::analyzer::{Analyzer, Facts};
+use crate::input::decode::Decoded;
 use crate::input::lines::RawLine;
 use crate::kb::Kb;
 use crate::parse::envelope::{self, Detached};

@@ -42,6 +42,11 @@ const TRIGGERS: &[&str] = &[
 /// Shortest run of base64 characters that can be a PEM body line or a secret blob.
 const MIN_BLOB: usize = 40;
 
+/// `text` as it leaves the analyzer: [`redact`]ed when `on`, as is otherwise.
+pub(crate) fn scrub(text: &str, on: bool) -> String {
+    if on { redact(text).into_owned() } else { text.to_owned() }
+}
+
 /// Masks the secrets in `text`, keeping key names. Returns the input borrowed when nothing
 /// was masked. Idempotent: redacting redacted text changes nothing.
 pub fn redact(text: &str) -> Cow<'_, str> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::analyze::{AnalyzeOptions, Analyzer};
+use crate::analyzer::{AnalyzeOptions, Analyzer};
 use crate::cli::{RulesArgs, RulesCommand};
 use crate::error::Error;
 use crate::exit;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use talos_doctor::analyze::{AnalyzeOptions, Analyzer};
+use talos_doctor::analyzer::{AnalyzeOptions, Analyzer};
 use talos_doctor::input::lines::Flow;
 use talos_doctor::input::source::{self, Source};
 use talos_doctor::kb::Kb;

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use talos_doctor::analyze::{AnalyzeOptions, Analyzer};
+use talos_doctor::analyzer::{AnalyzeOptions, Analyzer};
 use talos_doctor::input::lines::{Flow, LineSplitter};
 use talos_doctor::kb::Kb;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::analyze::{AnalyzeOptions, Analyzer};
+use crate::analyzer::{AnalyzeOptions, Analyzer};
 use crate::cli::{Format, OutputArgs};
 use crate::config;
 use crate::error::Error;

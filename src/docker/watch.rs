@@ -51,7 +51,7 @@ pub trait BootAnalyzer {
     fn outcome(&self, node: &str) -> Outcome;
     /// The report so far.
     fn report(&self) -> Report;
-    /// Declares `node` stalled (see [`crate::analyze::Analyzer::declare_stall`]).
+    /// Declares `node` stalled (see [`crate::analyzer::Analyzer::declare_stall`]).
     fn declare_stall(&mut self, node: &str, reason: String);
 }
 
@@ -551,24 +551,24 @@ fn finish(
     WatchResult { report, exit_code, message, ends, restarts }
 }
 
-impl BootAnalyzer for crate::analyze::Analyzer<'_> {
+impl BootAnalyzer for crate::analyzer::Analyzer<'_> {
     fn begin_input(&mut self, input: &str, node: &str) {
-        crate::analyze::Analyzer::begin_input(self, input, Some(node));
+        crate::analyzer::Analyzer::begin_input(self, input, Some(node));
     }
 
     fn push_line(&mut self, line: RawLine<'_>) -> Vec<Progress> {
-        crate::analyze::Analyzer::push_line(self, line)
+        crate::analyzer::Analyzer::push_line(self, line)
     }
 
     fn outcome(&self, node: &str) -> Outcome {
-        crate::analyze::Analyzer::outcome(self, Some(node))
+        crate::analyzer::Analyzer::outcome(self, Some(node))
     }
 
     fn report(&self) -> Report {
-        crate::analyze::Analyzer::report(self)
+        crate::analyzer::Analyzer::report(self)
     }
 
     fn declare_stall(&mut self, node: &str, reason: String) {
-        crate::analyze::Analyzer::declare_stall(self, node, reason);
+        crate::analyzer::Analyzer::declare_stall(self, node, reason);
     }
 }

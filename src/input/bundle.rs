@@ -29,7 +29,7 @@ use std::fs::{self, File};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use crate::analyze::Analyzer;
+use crate::analyzer::Analyzer;
 use crate::error::Error;
 use crate::input::lines::{Flow, LineSplitter, RawLine};
 

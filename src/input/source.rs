@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
-use crate::analyze::{Analyzer, Progress};
+use crate::analyzer::{Analyzer, Progress};
 use crate::error::Error;
 use crate::input::lines::{Flow, LineSplitter, RawLine};
 

@@ -3,6 +3,7 @@
 use regex::Regex;
 use serde::Deserialize;
 
+pub use crate::parse::event::EventKind;
 use crate::report::{Outcome, Severity};
 
 /// `then = { match = "…", within = N }`.
@@ -90,50 +91,6 @@ pub struct RuleSpec {
 
 fn default_priority() -> i32 {
     50
-}
-
-/// Kinds of line a rule can be scoped to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// Any line.
-    Any,
-    /// `task X (n/m): failed: …`
-    TaskFailed,
-    /// `phase X (n/m): failed`
-    PhaseFailed,
-    /// `X sequence: failed`, `error running phase …`, `fatal sequencer error …`
-    SequenceFailed,
-    /// `service[x](Failed): …`
-    ServiceFailed,
-    /// `service[x](…): Error running …, going to restart …`
-    ServiceRestarting,
-    /// `service[x](Waiting): Waiting for …`
-    ServiceWaiting,
-    /// zap `controller failed`, `reconcile failed`, or any zap line with an `error` field.
-    ControllerError,
-    /// A kernel line (console or dmesg, not `[talos]`).
-    Kernel,
-    /// The clock was moved by more than any correction can be (see `health`).
-    ClockJump,
-}
-
-impl EventKind {
-    /// Parses the `event` field.
-    pub fn parse(s: &str) -> Option<EventKind> {
-        Some(match s {
-            "any" => EventKind::Any,
-            "task_failed" => EventKind::TaskFailed,
-            "phase_failed" => EventKind::PhaseFailed,
-            "sequence_failed" => EventKind::SequenceFailed,
-            "service_failed" => EventKind::ServiceFailed,
-            "service_restarting" => EventKind::ServiceRestarting,
-            "service_waiting" => EventKind::ServiceWaiting,
-            "controller_error" => EventKind::ControllerError,
-            "kernel" => EventKind::Kernel,
-            "clock_jump" => EventKind::ClockJump,
-            _ => return None,
-        })
-    }
 }
 
 /// A compiled rule.

@@ -7,6 +7,7 @@
 //! nom parsers over `&str`, pure and allocation-free on the common path.
 
 pub mod envelope;
+pub mod event;
 pub mod message;
 pub mod normalize;
 

@@ -7,6 +7,8 @@
 //! arrive in an unusual order (the bare "task failed / phase failed / sequence failed"
 //! triple), create implicit phases and sequences that later lines name.
 
+pub(crate) mod inference;
+
 use std::collections::BTreeMap;
 
 use crate::health::{Health, SignalKind, TextSignal};

@@ -1,0 +1,475 @@
+//! The analyzer: per-node state and the line loop.
+//!
+//! `Analyzer` ties the pipeline together for any number of inputs and nodes: each line is
+//! decoded ([`crate::input::decode`]), its envelope and message parsed, its text's facts
+//! looked up ([`crate::kb::facts`]), the node's state machine stepped and the rules matched.
+//! Nothing of the input is kept but evidence, a little context around it, and bounded
+//! per-node counters, so memory does not grow with the log. [`Analyzer::report`] hands what
+//! was kept to [`crate::diagnosis`] and can be called at any time (live `watch`).
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::diagnosis::{Analysis, NodeView, TemplateEntry};
+use crate::input::decode::Decoded;
+use crate::input::lines::RawLine;
+use crate::kb::Kb;
+pub(crate) use crate::kb::facts::Facts;
+use crate::kb::matcher::{LineCtx, NodeMatcher};
+use crate::machine::Machine;
+pub use crate::machine::Progress;
+use crate::machine::inference::{ModeVotes, vote_mode};
+use crate::parse::event::EventKind;
+use crate::parse::normalize::normalize;
+use crate::parse::{envelope, message, message::Message};
+use crate::redact::scrub;
+use crate::report::{ContextLine, Evidence, Outcome, Report, State, Stats};
+
+/// Options of an analysis.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Mask secrets in every text that leaves the analyzer (default on).
+    pub redact: bool,
+    /// Context lines before and after each evidence line.
+    pub context: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { redact: true, context: 2 }
+    }
+}
+
+/// Most distinct error templates kept per node for unexplained failures.
+const MAX_TEMPLATES: usize = 64;
+
+#[derive(Debug)]
+struct NodeState {
+    machine: Machine,
+    matcher: NodeMatcher,
+    lines: u64,
+    mode: ModeVotes,
+    /// The last `context` lines, unredacted; their buffers are reused, so steady-state lines
+    /// allocate nothing. Redaction happens when a snapshot becomes evidence.
+    ring: VecDeque<(u64, String)>,
+    after: Vec<(usize, usize, usize)>,
+    templates: HashMap<String, TemplateEntry>,
+    /// Templates belong to the current boot only.
+    boot_of_templates: u32,
+    /// First line of this boot that states a failure in Talos' words (see `failure_word`).
+    failure_line: Option<u64>,
+}
+
+/// Streaming analysis of one or more inputs.
+pub struct Analyzer<'k> {
+    kb: &'k Kb,
+    opts: AnalyzeOptions,
+    nodes: Vec<NodeState>,
+    index: HashMap<String, usize>,
+    last_node: Option<usize>,
+    input: String,
+    inputs: Vec<String>,
+    default_node: String,
+    stats: Stats,
+    warnings: Vec<String>,
+}
+
+impl<'k> Analyzer<'k> {
+    /// A new analysis with the given rules.
+    pub fn new(kb: &'k Kb, opts: AnalyzeOptions) -> Self {
+        Analyzer {
+            kb,
+            opts,
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            last_node: None,
+            input: "-".into(),
+            inputs: Vec::new(),
+            default_node: "-".into(),
+            stats: Stats::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Starts a new input: its name (shown with evidence when there are several) and the
+    /// node its lines belong to when they carry no node prefix.
+    pub fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
+        self.input = name.to_owned();
+        // Live sources switch back and forth between inputs: list each once.
+        if !self.inputs.iter().any(|i| i == name) {
+            self.inputs.push(name.to_owned());
+        }
+        self.default_node = default_node.unwrap_or("-").to_owned();
+    }
+
+    /// Records a warning about the input (shown in the report).
+    pub fn warn(&mut self, msg: String) {
+        self.warnings.push(msg);
+    }
+
+    /// The rules in use.
+    pub fn kb(&self) -> &'k Kb {
+        self.kb
+    }
+
+    /// Lines seen so far.
+    pub fn lines(&self) -> u64 {
+        self.stats.lines
+    }
+
+    fn node_index(&mut self, name: &str) -> usize {
+        // Consecutive lines mostly come from the same node: skip the hash lookup.
+        if let Some(i) = self.last_node.filter(|&i| self.nodes[i].machine.node == name) {
+            return i;
+        }
+        if let Some(&i) = self.index.get(name) {
+            self.last_node = Some(i);
+            return i;
+        }
+        self.nodes.push(NodeState {
+            machine: Machine::new(name),
+            matcher: NodeMatcher::default(),
+            lines: 0,
+            mode: ModeVotes::default(),
+            ring: VecDeque::new(),
+            after: Vec::new(),
+            templates: HashMap::new(),
+            boot_of_templates: 1,
+            failure_line: None,
+        });
+        self.index.insert(name.to_owned(), self.nodes.len() - 1);
+        self.last_node = Some(self.nodes.len() - 1);
+        self.nodes.len() - 1
+    }
+
+    /// Feeds one line. Returns the boot progress it caused.
+    pub fn push_line(&mut self, raw: RawLine<'_>) -> Vec<Progress> {
+        let mut scratch = Vec::new();
+        let (text, d) = Decoded::decode(&raw, &mut scratch);
+        self.count(d);
+        self.step(raw.no, &text)
+    }
+
+    fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
+        // Rules and the grammar read the line as machined printed it; evidence shows it as given.
+        let norm = normalize(line);
+        let env = envelope::parse(&norm);
+        let msg = message::parse(&env.text);
+        let facts = Facts::of(self.kb, line, &env, &msg);
+        self.apply(no, line, &env, &msg, facts)
+    }
+
+    /// Feeds one line whose [`Facts`] were worked out elsewhere (another thread, see
+    /// [`crate::parallel`]): `decoded` tells how its text came from its bytes.
+    pub(crate) fn push_prepared(
+        &mut self,
+        raw: Decoded,
+        line: &str,
+        env: &envelope::Envelope<'_>,
+        facts: Facts,
+    ) -> Vec<Progress> {
+        self.count(raw);
+        let msg = message::parse(&env.text);
+        self.apply(raw.no, line, env, &msg, facts)
+    }
+
+    fn count(&mut self, raw: Decoded) {
+        self.stats.lines += 1;
+        self.stats.bytes += raw.len + 1;
+        self.stats.truncated_lines += u64::from(raw.truncated);
+        self.stats.ansi_lines += u64::from(raw.ansi);
+        self.stats.invalid_utf8_lines += u64::from(raw.invalid_utf8);
+    }
+
+    /// Everything that depends on what came before: the node's state machine, rules that
+    /// fire, context and templates.
+    fn apply(
+        &mut self,
+        no: u64,
+        line: &str,
+        env: &envelope::Envelope<'_>,
+        msg: &Message<'_>,
+        facts: Facts,
+    ) -> Vec<Progress> {
+        let ni = match env.node {
+            Some(n) => self.node_index(n),
+            None => {
+                let d = std::mem::take(&mut self.default_node);
+                let i = self.node_index(&d);
+                self.default_node = d;
+                i
+            }
+        };
+        let input = &self.input;
+        let kb = self.kb;
+        let redact_on = self.opts.redact;
+        let ctx_n = self.opts.context;
+        if facts.unparsed {
+            self.stats.unparsed_lines += 1;
+        }
+
+        let st = &mut self.nodes[ni];
+        st.lines += 1;
+        let Facts { text: text_facts, template, .. } = facts;
+        let zap = text_facts.zap.as_ref();
+        vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
+        let task_hint =
+            env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
+        let progress = st.machine.step(no, env.time, msg, task_hint);
+        if let Some(sig) = &text_facts.signal {
+            let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());
+            st.machine.on_text_signal(no, sig, component, &env.text);
+        }
+        if text_facts.failure_word
+            && st.failure_line.is_none()
+            && facts.event != EventKind::Kernel
+            && env.level.is_none_or(|l| l >= envelope::Level::Error)
+        {
+            st.failure_line = Some(no);
+        }
+        if let Some((controller, shape)) = &text_facts.controller_failure {
+            st.machine.boot.health.on_controller_error(no, controller, shape, &env.text);
+        }
+        if env.talos
+            || !matches!(msg, Message::Other)
+            || zap.is_some()
+            || !text_facts.matched.is_empty()
+            || env.service.is_some()
+            || env.dialect.dmesg
+            || env.dialect.console
+            || env.time.is_some()
+            || env.node.is_some()
+            || env.dialect.json
+            // Only until the first Talos line: after it the answer no longer matters.
+            || (self.stats.talos_lines == 0 && (talosctl_progress(&env.text) || talos_vocabulary(&env.text)))
+        {
+            self.stats.talos_lines += 1;
+        }
+        if progress.iter().any(|p| matches!(p, Progress::Boot { .. })) {
+            st.matcher.new_boot();
+            st.templates.clear();
+            st.boot_of_templates = st.machine.boots();
+            st.failure_line = None;
+        }
+
+        let service = match msg {
+            Message::Service(s) => Some(s.name),
+            _ => None,
+        };
+        let service = service.or(env.service.as_deref());
+        let boot = &st.machine.boot;
+        let seq = boot.sequences.iter().rev().find(|s| s.state == State::Running).or(boot.sequences.last());
+        let phase =
+            seq.and_then(|s| s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last()));
+        let task_of_msg = match msg {
+            Message::TaskStart { name, .. }
+            | Message::TaskDone { name, .. }
+            | Message::TaskFailed { name, .. }
+            | Message::TaskLog { name, .. } => Some(*name),
+            _ => env.task.map(|(n, _)| n),
+        };
+        let running_task = phase.and_then(|p| {
+            let mut it = p.tasks.iter().filter(|t| t.state == State::Running);
+            match (it.next(), it.next()) {
+                (Some(t), None) => Some(t.name.as_str()),
+                _ => None,
+            }
+        });
+        let ctx = LineCtx {
+            line: no,
+            text: &env.text,
+            event: facts.event,
+            task: task_of_msg.or(running_task),
+            phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
+            sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
+            service,
+            controller: zap.and_then(|z| z.controller.as_deref()),
+            level: env.level.map(|l| l.as_str()),
+            matched: &text_facts.matched,
+            then_may: text_facts.then_may,
+            absent_may: text_facts.absent_may,
+        };
+
+        // The line as shown in evidence, built once and only when some evidence needs it.
+        let mut shown: Option<String> = None;
+        let mut display = || shown.get_or_insert_with(|| scrub(line, redact_on)).clone();
+        let ring = &st.ring;
+        let mut make_ev = || Evidence {
+            line: no,
+            text: display(),
+            input: Some(input.clone()),
+            before: context_of(ring, redact_on),
+            after: Vec::new(),
+        };
+        let touched = st.matcher.on_line(kb, &ctx, &mut make_ev);
+
+        // Context after earlier evidence.
+        if !st.after.is_empty() {
+            let text = display();
+            st.after.retain_mut(|(fi, ei, left)| {
+                if let Some(ev) = st.matcher.fired.get_mut(*fi).and_then(|f| f.evidence.get_mut(*ei)) {
+                    if ev.line != no {
+                        ev.after.push(ContextLine { line: no, text: text.clone() });
+                        *left -= 1;
+                    }
+                }
+                *left > 0
+            });
+        }
+        for (fi, ei) in touched {
+            if ctx_n > 0 {
+                st.after.push((fi, ei, ctx_n));
+            }
+        }
+
+        // Error-looking lines, for failures no rule explains.
+        if let Some(key) = template {
+            let full = st.templates.len() >= MAX_TEMPLATES;
+            match st.templates.get_mut(&key) {
+                Some(t) => {
+                    t.count += 1;
+                    t.last_line = no;
+                }
+                None if !full => {
+                    let ev = Evidence {
+                        line: no,
+                        text: display(),
+                        input: Some(input.clone()),
+                        before: context_of(&st.ring, redact_on),
+                        after: Vec::new(),
+                    };
+                    st.templates.insert(key, TemplateEntry { count: 1, first: ev, last_line: no });
+                }
+                None => {}
+            }
+        }
+
+        if ctx_n > 0 {
+            // The oldest slot is reused: its allocation holds the next line.
+            let mut slot = if st.ring.len() >= ctx_n {
+                st.ring.pop_front().unwrap_or_default()
+            } else {
+                (0, String::new())
+            };
+            slot.0 = no;
+            slot.1.clear();
+            slot.1.push_str(line);
+            st.ring.push_back(slot);
+        }
+        progress
+    }
+
+    /// Declares the current boot of `node` stalled for a reason only the caller can see
+    /// (live `watch`: no progress for the stall timeout, `--timeout`). Rules scoped with
+    /// `when_outcome = ["stalled"]` then apply, as they do for stalls read from the log.
+    pub fn declare_stall(&mut self, node: &str, reason: String) {
+        if let Some(&i) = self.index.get(node) {
+            self.nodes[i].machine.boot.declared_stall = Some(reason);
+        }
+    }
+
+    /// Current outcome of a node (`None`: the anonymous/default node).
+    pub fn outcome(&self, node: Option<&str>) -> Outcome {
+        let name = node.unwrap_or("-");
+        match self.index.get(name) {
+            Some(&i) => self.analysis().outcome(i),
+            None => Outcome::Unknown,
+        }
+    }
+
+    /// The report as of now.
+    pub fn report(&self) -> Report {
+        self.analysis().report()
+    }
+
+    /// What diagnosis reads of the analysis so far.
+    fn analysis(&self) -> Analysis<'_> {
+        Analysis {
+            kb: self.kb,
+            redact: self.opts.redact,
+            nodes: self
+                .nodes
+                .iter()
+                .map(|st| NodeView {
+                    machine: &st.machine,
+                    fired: &st.matcher.fired,
+                    mode: &st.mode,
+                    templates: &st.templates,
+                    failure_line: st.failure_line,
+                    lines: st.lines,
+                })
+                .collect(),
+            stats: &self.stats,
+            inputs: &self.inputs,
+            warnings: &self.warnings,
+        }
+    }
+
+    /// Node names seen, in order of first appearance.
+    pub fn node_names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.machine.node.as_str()).collect()
+    }
+}
+
+/// talosctl's own progress lines (`cluster create`, `health`, `bootstrap`), which CI logs hold
+/// around or instead of a node's log.
+fn talosctl_progress(text: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "waiting for ",
+        "validating CIDR",
+        "generating PKI",
+        "creating network",
+        "creating controlplane nodes",
+        "creating master nodes",
+        "creating worker nodes",
+        "creating node",
+        "bootstrapping cluster",
+        "bootstrap error",
+        "renamed talosconfig context",
+        "merging kubeconfig",
+        "downloading ghcr.io/",
+        "downloading docker.io/",
+    ];
+    let t = text.trim_start_matches(['◰', '◱', '◲', '◳', ' ']);
+    STARTS.iter().any(|s| t.starts_with(s))
+}
+
+/// A pasted line without any envelope is still Talos' when it names what Talos runs or does.
+fn talos_vocabulary(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "talos",
+        "kubelet",
+        "etcd",
+        "containerd",
+        "apid",
+        "trustd",
+        "machined",
+        "kube",
+        "cri",
+        "docker",
+        "daemon",
+        "cluster",
+        "controller",
+        "service",
+        "image",
+        "registry",
+        "install",
+        "dhcp",
+        "ntp",
+        "x509",
+        "mount",
+        "volume",
+        "partition",
+        "container",
+        "snapshot",
+        "node",
+        "link",
+        "route",
+    ];
+    let lower = text.to_ascii_lowercase();
+    WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Context lines for evidence, from the ring.
+fn context_of(ring: &VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLine> {
+    ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
+}

@@ -1,0 +1,376 @@
+//! Diagnosis: the report assembled from what the analyzer kept per node. It owns the verdict
+//! a node's boots add up to (the boot to diagnose, reboot loops, a paste whose only failure is
+//! in words), the ranking of findings (see rules/SCHEMA.md "Ranking"), the unexplained
+//! failure's templates, and the sequence and health sections of each node.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::fingerprint;
+use crate::kb::Kb;
+use crate::kb::matcher::{self, Fired};
+use crate::machine::inference::{ModeVotes, decide_mode, infer_version};
+use crate::machine::{Boot, Machine, Sequence};
+use crate::redact::scrub;
+use crate::report::{
+    Evidence, Finding, HealthSignal, Mode, NodeReport, Outcome, PhaseReport, Report, SCHEMA_VERSION,
+    SequenceReport, Severity, Stall, State, Stats, TaskReport, Template, Tool, Unexplained,
+};
+
+/// The first-seen error template of a node's current boot, with how often it recurred.
+#[derive(Debug)]
+pub(crate) struct TemplateEntry {
+    /// Lines with this template.
+    pub(crate) count: u64,
+    /// The first such line, as evidence.
+    pub(crate) first: Evidence,
+    /// The last such line.
+    pub(crate) last_line: u64,
+}
+
+/// What diagnosis reads of one node's analysis.
+pub(crate) struct NodeView<'a> {
+    pub(crate) machine: &'a Machine,
+    pub(crate) fired: &'a [Fired],
+    pub(crate) mode: &'a ModeVotes,
+    pub(crate) templates: &'a HashMap<String, TemplateEntry>,
+    /// First line of this boot that states a failure in Talos' words.
+    pub(crate) failure_line: Option<u64>,
+    pub(crate) lines: u64,
+}
+
+/// Everything of an analysis that a report is assembled from.
+pub(crate) struct Analysis<'a> {
+    pub(crate) kb: &'a Kb,
+    /// Mask secrets in log-derived text.
+    pub(crate) redact: bool,
+    pub(crate) nodes: Vec<NodeView<'a>>,
+    pub(crate) stats: &'a Stats,
+    pub(crate) inputs: &'a [String],
+    pub(crate) warnings: &'a [String],
+}
+
+/// How findings are ordered after severity (most severe first), each field ascending:
+/// whether the finding's evidence is the failure point (0) or not (1), the rule's priority,
+/// the node's order of appearance, and the finding's first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct RankKey {
+    tier: u8,
+    priority: i32,
+    node: usize,
+    first_line: u64,
+}
+
+/// A finding with its ranking key.
+struct Ranked {
+    finding: Finding,
+    key: RankKey,
+}
+
+impl Analysis<'_> {
+    /// The report as of now.
+    pub(crate) fn report(&self) -> Report {
+        let mut nodes = Vec::new();
+        let mut findings = Vec::new();
+        let mut unexplained = Vec::new();
+        for i in 0..self.nodes.len() {
+            let (node, mut f, u) = self.node_report(i);
+            nodes.push(node);
+            findings.append(&mut f);
+            unexplained.extend(u);
+        }
+        // Most likely root cause first (see rules/SCHEMA.md "Ranking").
+        findings.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then(a.key.cmp(&b.key)));
+        let mut findings: Vec<Finding> = findings.into_iter().map(|f| f.finding).collect();
+        // Evidence names its input only when there is more than one to tell apart.
+        if self.inputs.len() <= 1 {
+            for e in findings.iter_mut().flat_map(|f| f.evidence.iter_mut()) {
+                e.input = None;
+            }
+            for e in unexplained.iter_mut().flat_map(|u| u.templates.iter_mut()) {
+                e.example.input = None;
+            }
+        }
+        let outcome = nodes.iter().map(|n| n.outcome).max().unwrap_or(Outcome::Unknown);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::default(),
+            outcome: if nodes.is_empty() { Outcome::Unknown } else { outcome },
+            nodes,
+            findings,
+            stats: self.stats.clone(),
+            inputs: self.inputs.to_vec(),
+            unexplained,
+            warnings: self.warnings.to_vec(),
+        }
+    }
+
+    /// The boot to diagnose: the last one, unless it has not got anywhere while an
+    /// earlier one failed or stalled (a restart loop caught mid-boot).
+    fn diagnosed_boot(m: &Machine) -> (&Boot, Outcome, Option<Stall>) {
+        let (o, s) = Machine::outcome_of(&m.boot);
+        if matches!(o, Outcome::Running | Outcome::Unknown) {
+            if let Some(b) = m.earlier.iter().rev().find(|b| Machine::outcome_of(b).0.is_bad()) {
+                let (o2, s2) = Machine::outcome_of(b);
+                return (b, o2, s2);
+            }
+        }
+        (&m.boot, o, s)
+    }
+
+    /// Masks secrets in log-derived text, unless redaction is off.
+    fn scrub(&self, text: &str) -> String {
+        scrub(text, self.redact)
+    }
+
+    /// The current outcome of node `i`.
+    pub(crate) fn outcome(&self, i: usize) -> Outcome {
+        self.node_report(i).0.outcome
+    }
+
+    fn node_report(&self, i: usize) -> (NodeReport, Vec<Ranked>, Option<Unexplained>) {
+        let st = &self.nodes[i];
+        let m = st.machine;
+        let (boot, mut outcome, mut stall) = Self::diagnosed_boot(m);
+        if let Some(reason) = m.reboot_loop() {
+            if matches!(outcome, Outcome::Running | Outcome::Unknown) {
+                outcome = Outcome::Stalled;
+                stall = Some(Stall {
+                    sequence: None,
+                    phase: None,
+                    task: None,
+                    reason,
+                    line: Some(m.boot.first_line),
+                });
+            }
+        }
+        let (mode, mode_evidence) = decide_mode(st.mode, boot);
+        let (talos_version, version_evidence, names) = infer_version(m, boot, mode);
+        let mut sequences: Vec<SequenceReport> = boot
+            .sequences
+            .iter()
+            .map(|s| sequence_report(s, names.get(&s.name), mode == Mode::Container))
+            .collect();
+        for t in sequences.iter_mut().flat_map(|s| s.phases.iter_mut()).flat_map(|p| p.tasks.iter_mut()) {
+            t.error = t.error.as_deref().map(|e| self.scrub(e));
+        }
+        let failure = Machine::failure(boot).map(|mut f| {
+            f.error = f.error.map(|e| self.scrub(&e));
+            // Fill the phase index `n/N` for failures known only from the handler line.
+            if f.phase_index.as_deref().is_some_and(|p| !p.contains('/')) {
+                if let Some(s) = boot.sequences.iter().find(|s| s.name == f.sequence) {
+                    let n: u32 = f.phase_index.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+                    if let Some(p) = s.phases.iter().find(|p| p.index == n) {
+                        f.phase = Some(p.name.clone());
+                    } else if let Some(name) = names.get(&s.name).and_then(|v| v.get(n as usize - 1)) {
+                        f.phase = Some((*name).to_owned());
+                    }
+                    f.phase_index = Some(format!("{n}/{}", s.total.unwrap_or(0)));
+                }
+            }
+            f
+        });
+        let base_outcome = outcome;
+        let mut findings = Vec::new();
+        let mut vars = BTreeMap::new();
+        vars.insert("node".to_owned(), m.node.clone());
+        vars.insert("talos_version".to_owned(), talos_version.clone().unwrap_or_else(|| "unknown".into()));
+        for fired in st.fired {
+            let rule = &self.kb.rules[fired.rule];
+            if let Some(w) = &rule.spec.when_outcome {
+                if !w.contains(&base_outcome) {
+                    continue;
+                }
+            }
+            let severity = matcher::severity(rule, fired);
+            let mut v = vars.clone();
+            // Captures are log text: mask secrets in them like in evidence.
+            v.extend(fired.captures.iter().map(|(k, c)| (k.clone(), self.scrub(c))));
+            let first = fired.evidence.first();
+            let on_failure =
+                failure.as_ref().is_some_and(|f| fired.evidence.iter().any(|e| e.line == f.line));
+            let tier = if on_failure { 0 } else { 1 };
+            let finding = Finding {
+                id: rule.spec.id.clone(),
+                category: rule.spec.category.clone(),
+                severity,
+                node: m.node.clone(),
+                title: matcher::interpolate(&rule.spec.title, &v),
+                root_cause: matcher::interpolate(rule.spec.root_cause.trim(), &v),
+                remediation: rule.spec.remediation.iter().map(|r| matcher::interpolate(r, &v)).collect(),
+                evidence: fired.evidence.clone(),
+                references: rule.spec.references.clone(),
+                fingerprint: fingerprint::fingerprint(&rule.spec.id, first.map_or("", |e| e.text.as_str())),
+                fixed_in: rule.spec.fixed_in.clone(),
+                occurrences: fired.occurrences,
+                boots: fired.boots,
+                recovered: fired.recovered,
+            };
+            let key = RankKey {
+                tier,
+                priority: rule.spec.priority,
+                node: i,
+                first_line: first.map_or(0, |e| e.line),
+            };
+            findings.push(Ranked { finding, key });
+        }
+        let explained = findings.iter().any(|f| f.finding.severity == Severity::Error);
+        // A paste with no boot in view, nothing shown healthy and no rule that knows its lines
+        // (not even as benign noise), but error lines: people paste what went wrong.
+        let up = boot.health.healthy_at.is_some() || boot.services.values().any(|s| s.state == "Running");
+        if outcome == Outcome::Unknown && findings.is_empty() && !up {
+            if let Some(l) = st.failure_line {
+                outcome = Outcome::Failed;
+                stall = Some(Stall {
+                    sequence: None,
+                    phase: None,
+                    task: None,
+                    reason: format!("line {l} reports a failure and nothing shows the node healthy"),
+                    line: Some(l),
+                });
+            }
+        }
+        if explained && !outcome.is_bad() {
+            // A known failure after (or without) a visible boot: the node is not healthy.
+            outcome = Outcome::Failed;
+        }
+        let unexplained = (outcome.is_bad() && !explained).then(|| {
+            let anchor =
+                failure.as_ref().map(|f| f.line).or(stall.as_ref().and_then(|s| s.line)).unwrap_or(u64::MAX);
+            let mut ts: Vec<(&String, &TemplateEntry)> = st.templates.iter().collect();
+            ts.sort_by_key(|(_, t)| {
+                (t.first.line.abs_diff(anchor).min(t.last_line.abs_diff(anchor)), t.first.line)
+            });
+            Unexplained {
+                node: m.node.clone(),
+                templates: ts
+                    .into_iter()
+                    .take(8)
+                    .map(|(k, t)| Template {
+                        template: self.scrub(k),
+                        count: t.count,
+                        example: t.first.clone(),
+                    })
+                    .collect(),
+            }
+        });
+        let earlier_boots = m
+            .earlier
+            .iter()
+            .filter(|b| !b.sequences.is_empty() || b.failure.is_some())
+            .map(|b| Machine::outcome_of(b).0)
+            .collect();
+        let node = NodeReport {
+            node: m.node.clone(),
+            talos_version,
+            version_evidence,
+            mode,
+            mode_evidence,
+            outcome,
+            boots: m.boots(),
+            earlier_boots,
+            sequences,
+            failure,
+            stall,
+            health: health_report(boot),
+            lines: st.lines,
+        };
+        (node, findings, unexplained)
+    }
+}
+
+/// The boot's signals for the report: open ones first (the verdict's), then recovered ones.
+fn health_report(boot: &Boot) -> Vec<HealthSignal> {
+    let open: Vec<_> = boot.health.open().collect();
+    let recovered = boot.health.signals.iter().filter(|s| s.recovered_at.is_some());
+    open.iter()
+        .copied()
+        .map(|s| (s, "open"))
+        .chain(recovered.map(|s| (s, "recovered")))
+        .map(|(s, state)| HealthSignal {
+            kind: s.kind.as_str().to_owned(),
+            // A controller's signal is keyed by its error's shape too; the name is enough here.
+            component: s.component.split_once(": ").map_or(&*s.component, |(n, _)| n).to_owned(),
+            line: s.first_line,
+            count: s.count,
+            state: state.to_owned(),
+            reason: s.reason(),
+        })
+        .collect()
+}
+
+fn sequence_report(s: &Sequence, names: Option<&Vec<&'static str>>, container: bool) -> SequenceReport {
+    let mut phases: Vec<PhaseReport> = s
+        .phases
+        .iter()
+        .map(|p| PhaseReport {
+            name: if p.name.is_empty() { "(unnamed)".into() } else { p.name.clone() },
+            index: p.index,
+            state: p.state,
+            duration_ms: p.duration_ms,
+            tasks: p
+                .tasks
+                .iter()
+                .map(|t| TaskReport {
+                    name: t.name.clone(),
+                    index: t.index,
+                    count: t.count.max(1),
+                    state: t.state,
+                    error: t.error.clone(),
+                    line: Some(t.line),
+                    duration_ms: t.duration_ms,
+                })
+                .collect(),
+            line: p.line,
+            inferred: false,
+        })
+        .collect();
+    if let Some(names) = names {
+        for p in phases.iter_mut().filter(|p| p.index == 0) {
+            if let Some(i) = names.iter().position(|n| *n == p.name) {
+                p.index = i as u32 + 1;
+            }
+        }
+    }
+    if let Some(total) = s.total {
+        let max_seen = phases.iter().map(|p| p.index).max().unwrap_or(0);
+        let stopped = matches!(s.state, State::Failed | State::Running);
+        for idx in 1..=total {
+            if phases.iter().any(|p| p.index == idx) {
+                continue;
+            }
+            let name = names.and_then(|n| n.get(idx as usize - 1)).map(|n| (*n).to_owned());
+            // Only metal initialize has deferred phases that really skip (reference §1.1);
+            // elsewhere a gap below a later phase is an excerpt: the phase ran.
+            let state = if idx < max_seen && s.name == "initialize" && !container {
+                State::Skipped
+            } else if idx < max_seen {
+                State::Done
+            } else if stopped || s.state == State::Done {
+                State::Pending
+            } else {
+                continue;
+            };
+            // Phases never reached are listed only when their names are known.
+            if let Some(name) = name {
+                phases.push(PhaseReport {
+                    name,
+                    index: idx,
+                    state,
+                    duration_ms: None,
+                    tasks: Vec::new(),
+                    line: None,
+                    inferred: state == State::Done,
+                });
+            }
+        }
+    }
+    phases.sort_by_key(|p| p.index);
+    SequenceReport {
+        name: s.name.clone(),
+        state: s.state,
+        phase_count: s.total,
+        duration_ms: s.duration_ms,
+        phases,
+        line: s.line,
+    }
+}

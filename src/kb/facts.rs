@@ -1,0 +1,343 @@
+//! What a line's text alone decides, before any analysis state is consulted: the rules whose
+//! `match` pattern hits it, its error words, zap fields, health signal and platform name, and
+//! the per-thread memo that answers repeated texts. [`Facts`] adds what the rest of the line
+//! (its envelope and message) decides: its event kind and error template.
+
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+
+use super::Kb;
+use super::gate::{ERRORISH, is_errorish};
+use crate::fingerprint;
+use crate::health::{self, TextSignal};
+use crate::parse::envelope;
+use crate::parse::event::EventKind;
+use crate::parse::message::{self, Message};
+use crate::report::Mode;
+
+/// The analyzer's own patterns, compiled once per process (clones share them): a
+/// `watch --cluster`, `rules test` or a fuzzer creates many analyzers.
+static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::LazyLock::new(|| {
+    (
+        // ASCII case folding: the words are ASCII, and Unicode folding tables cost memory.
+        Regex::new(&format!("(?i-u){}", ERRORISH.join("|"))).expect("static regex"),
+        AhoCorasick::builder().ascii_case_insensitive(true).build(ERRORISH).expect("static literals"),
+        Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#).expect("static regex"),
+    )
+});
+
+/// What can be learnt from a line alone, before the analysis state is consulted: the
+/// costly, state-free part of the work on a line (literal scans, rule prefilters, zap
+/// fields, the error template). Computing it needs only the knowledge base, so it can be
+/// done on another thread than the one that keeps the state.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    /// What the text alone decides, shared with every other line of the same text.
+    pub(crate) text: Arc<TextFacts>,
+    pub(crate) event: EventKind,
+    pub(crate) unparsed: bool,
+    /// The masked template of an error-looking line.
+    pub(crate) template: Option<String>,
+}
+
+impl Facts {
+    pub(crate) fn of(kb: &Kb, line: &str, env: &envelope::Envelope<'_>, msg: &Message<'_>) -> Facts {
+        let text = TextFacts::of(kb, &env.text);
+        let (errorish_word, zap) = (text.errorish_word, text.zap.as_ref());
+        let unparsed = !env.talos
+            && env.time.is_none()
+            && env.node.is_none()
+            && !env.dialect.json
+            && matches!(msg, Message::Other)
+            && !line.trim().is_empty()
+            && !envelope::is_bare_timestamp(line);
+        let event = EventKind::classify(env, msg, zap, text.signal.as_ref());
+        let errorish = env.level.is_some_and(|l| l >= envelope::Level::Warn)
+            || matches!(
+                event,
+                EventKind::TaskFailed
+                    | EventKind::ServiceFailed
+                    | EventKind::ServiceRestarting
+                    | EventKind::ControllerError
+            )
+            || (errorish_word && !matches!(msg, Message::Service(_)));
+        let template = (errorish
+            && !matches!(
+                msg,
+                Message::PhaseFailed { .. }
+                    | Message::SequenceFailed { .. }
+                    | Message::RebootCountdown { .. }
+            ))
+        .then(|| fingerprint::mask_cached(&env.text));
+        Facts { text, event, unparsed, template }
+    }
+}
+
+/// What a line's text alone decides. Long logs repeat texts (health checks, waits, retry
+/// loops print the same message under new timestamps), so the answers are memoised per
+/// thread in a small direct-mapped table keyed by the text and the knowledge base.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct TextFacts {
+    /// Rules whose `match` pattern matches the text, ascending.
+    pub(crate) matched: Box<[u32]>,
+    /// An error word is on the line.
+    pub(crate) errorish_word: bool,
+    /// Only lines that pass the gate need zap's fields: rules read them (and a rule needs a
+    /// literal), and a controller error has an `error` field or a `… failed` message, both
+    /// gate words.
+    pub(crate) zap: Option<message::Zap>,
+    pub(crate) platform: Option<(Mode, String)>,
+    /// Some `then` pattern may match the text (see [`Kb::prefilters`]).
+    pub(crate) then_may: bool,
+    /// Some `absent_after` pattern may match the text.
+    pub(crate) absent_may: bool,
+    /// What the text says about health (a panic, maintenance mode, …).
+    pub(crate) signal: Option<TextSignal>,
+    /// A controller's failed reconcile: the controller and its error with ids masked.
+    pub(crate) controller_failure: Option<(Box<str>, Box<str>)>,
+    /// The text states that something failed (`failed`, `failure`, Docker's `Error response
+    /// from daemon`), as opposed to error words in a retry, a warning or a recovery.
+    pub(crate) failure_word: bool,
+}
+
+/// Slots of the memo of texts the gate lets through (a filled slot holds its text and
+/// answers, up to about 700 bytes: under 3 MiB when all are used), for texts of up to
+/// [`MEMO_TEXT`] bytes. Since the digit-blind verdicts below turn most texts away first,
+/// 4096 slots hit as often as 8192 did before them.
+const MEMO_SLOTS: usize = 4096;
+const MEMO_TEXT: usize = 512;
+/// Slots of the digit-blind gate verdicts: one per distinct text shape, of which a log has
+/// far fewer than texts (a slot is its text and a few words: under 2.5 MiB when all are
+/// used, as on a log of nothing but distinct 500-byte texts).
+const BLIND_SLOTS: usize = 4096;
+
+type MemoSlot = Option<Box<(u64, Box<str>, Arc<TextFacts>)>>;
+
+/// A digit-blind text's gate verdict, under the knowledge base of that id, with its hash.
+struct BlindSlot {
+    kb: u64,
+    hash: u64,
+    text: Box<[u8]>,
+    may: bool,
+}
+
+/// The per-thread memo of [`TextFacts::of`].
+#[derive(Default)]
+struct Memo {
+    exact: Vec<MemoSlot>,
+    blind: Vec<Option<BlindSlot>>,
+    scratch: Vec<u8>,
+    /// The facts of a text the gate turns away, shared by all such texts.
+    empty: Arc<TextFacts>,
+}
+
+impl TextFacts {
+    fn of(kb: &Kb, text: &str) -> Arc<TextFacts> {
+        thread_local! {
+            static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
+        }
+        if text.len() > MEMO_TEXT {
+            return Arc::new(TextFacts::compute(kb, text));
+        }
+        MEMO.with(|m| {
+            let m = &mut *m.borrow_mut();
+            if m.exact.is_empty() {
+                m.exact.resize(MEMO_SLOTS, None);
+                m.blind.resize_with(BLIND_SLOTS, || None);
+            }
+            // Most lines of a long log hold nothing the rules or the analyzer's words look
+            // for, and many differ from another such line only in their numbers: the gate's
+            // digit-blind verdict, kept per text shape, turns them away first.
+            super::digit_blind(text.as_bytes(), &mut m.scratch);
+            let hash = fx_hash(&m.scratch);
+            let slot = &mut m.blind[(hash as usize) % BLIND_SLOTS];
+            let may = match slot {
+                Some(b) if b.hash == hash && b.kb == kb.id && *b.text == *m.scratch => b.may,
+                _ => {
+                    let may = kb.gate.may_match_blind(&m.scratch);
+                    *slot = Some(BlindSlot { kb: kb.id, hash, text: m.scratch.as_slice().into(), may });
+                    may
+                }
+            };
+            if !may {
+                return Arc::clone(&m.empty);
+            }
+            let slot = (fx_hash(text.as_bytes()) as usize) % MEMO_SLOTS;
+            match &m.exact[slot] {
+                Some(e) if e.0 == kb.id && *e.1 == *text => Arc::clone(&e.2),
+                _ => {
+                    let f = Arc::new(TextFacts::compute(kb, text));
+                    m.exact[slot] = Some(Box::new((kb.id, text.into(), Arc::clone(&f))));
+                    f
+                }
+            }
+        })
+    }
+
+    fn compute(kb: &Kb, text: &str) -> TextFacts {
+        let (errorish_re, errorish_ac, platform_re) = &*STATIC;
+        // One literal scan decides whether the word-based work below can find anything.
+        let gate = kb.gate.may_match(text);
+        if !gate {
+            // Nothing the analyzer looks for: the default, as for the gate's digit-blind twin.
+            return TextFacts::default();
+        }
+        let zap = if text.ends_with('}') { message::zap(text) } else { None };
+        let controller_failure = zap.as_ref().and_then(|z| {
+            let (c, e) = (z.controller.as_deref()?, z.error.as_deref()?);
+            // Cancellation is what a stopping node does to every controller.
+            (z.msg.ends_with("failed") && !e.contains("context canceled"))
+                .then(|| (c.into(), fingerprint::mask_cached(e).into()))
+        });
+        TextFacts {
+            matched: kb.matching(text).into(),
+            errorish_word: is_errorish(errorish_ac, errorish_re, text),
+            signal: health::classify(text),
+            controller_failure,
+            failure_word: failure_word(text),
+            zap,
+            platform: platform_named(text, platform_re),
+            then_may: kb.prefilters[0].may_match(text),
+            absent_may: kb.prefilters[1].may_match(text),
+        }
+    }
+}
+
+/// FxHash (rustc's hasher) over 8-byte words, in four independent lanes so that the
+/// multiplications of a long text overlap instead of waiting on each other: the memo's key,
+/// a few nanoseconds per line. Not collision-resistant, and need not be: a collision only
+/// costs a recomputation.
+fn fx_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    };
+    let mut lanes = [bytes.len() as u64, 1, 2, 3];
+    let mut blocks = bytes.chunks_exact(32);
+    for b in &mut blocks {
+        for (l, c) in lanes.iter_mut().zip(b.chunks_exact(8)) {
+            *l = (l.rotate_left(5) ^ word(c)).wrapping_mul(K);
+        }
+    }
+    let mut h = lanes.iter().fold(0u64, |h, &l| (h.rotate_left(5) ^ l).wrapping_mul(K));
+    let mut chunks = blocks.remainder().chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(5) ^ word(c)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    // The low bits of a product depend only on the low bits of its factors: fold the well
+    // mixed high half down, as the slot index is taken from the low bits.
+    h ^ (h >> 32)
+}
+
+/// Whether a text states a failure in the words Talos (and the Docker provisioner) use for
+/// one. Error words alone are not enough: retries, warnings and recoveries use them too.
+fn failure_word(text: &str) -> bool {
+    let b = text.as_bytes();
+    let has = |w: &[u8]| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    (has(b"fail") || has(b"Error response from daemon")) && !has(b"recovered") && !has(b"retrying")
+}
+
+/// The platform a line names (`platform container`, `"platform": "metal"`), with the line as
+/// evidence.
+fn platform_named(text: &str, platform: &Regex) -> Option<(Mode, String)> {
+    if !(text.contains("platform") || text.contains("\"mode\"")) {
+        return None;
+    }
+    let c = platform.captures(text)?;
+    let p = c.get(1).map_or("", |m| m.as_str());
+    let mode = match p {
+        "container" => Mode::Container,
+        "metal" | "metal-agent" => Mode::Metal,
+        "cloud" => Mode::Cloud,
+        "information" | "via" | "is" | "config" => return None,
+        _ => Mode::Cloud,
+    };
+    Some((mode, format!("platform `{p}` named in: {}", truncate(text, 120))))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo answers as the computation does, per knowledge base, also when texts
+    /// collide in a slot and evict each other.
+    #[test]
+    fn memoised_text_facts_equal_computed_ones() {
+        let full = Kb::builtin();
+        let one = full.only(&["TD-CTR-001"]);
+        let mut texts = Vec::new();
+        for line in crate::test_support::fixture_lines() {
+            let text = envelope::parse(&line).text.into_owned();
+            // Texts that differ only in their digits share a digit-blind verdict: each
+            // variant must still get its own answers (`k8s` is a literal, `k3s` is not).
+            let shifted = crate::test_support::with_digits(&text, |d| (d + 3) % 10);
+            let sevens = crate::test_support::with_digits(&text, |_| 7);
+            texts.extend([text, shifted, sevens]);
+        }
+        // Rule literals with digits (`x509: `, `ext4-fs error`), after a text of the same
+        // digit-blind shape that holds none.
+        for t in
+            ["x123: certificate signed by unknown authority", "x509: certificate signed by unknown authority"]
+        {
+            texts.push(t.into());
+        }
+        for t in ["EXT2-fs error (device sda1): bad block", "EXT4-fs error (device sda1): bad block"] {
+            texts.push(t.into());
+        }
+        assert!(texts.len() > 1000);
+        for round in 0..2 {
+            for kb in [&full, &one] {
+                for t in &texts {
+                    assert_eq!(*TextFacts::of(kb, t), TextFacts::compute(kb, t), "round {round}: {t}");
+                }
+            }
+        }
+    }
+
+    /// Literal candidates then each candidate's regex give what the whole set gives, on
+    /// every fixture line, ASCII or not.
+    #[test]
+    fn candidate_rules_equal_the_set() {
+        let kb = Kb::builtin();
+        let set = regex::RegexSet::new(kb.rules.iter().map(|r| r.spec.pattern.as_str())).expect("set");
+        let (mut n, mut then, mut absent) = (0, 0, 0);
+        for line in crate::test_support::fixture_lines() {
+            let text = envelope::parse(&line).text.into_owned();
+            // Also a Unicode case variant: `ſ` folds to `s` under `(?i)`.
+            for t in [text.clone(), text.replace('s', "ſ")] {
+                let want: Vec<u32> = set.matches(&t).iter().map(|i| i as u32).collect();
+                assert_eq!(kb.matching(&t), want, "{t}");
+                n += usize::from(!want.is_empty());
+                // The `then`/`absent_after` sets run only where the text's facts allow.
+                let facts = TextFacts::compute(&kb, &t);
+                if kb.then_set.is_match(&t) {
+                    assert!(facts.then_may, "then: {t}");
+                    then += 1;
+                }
+                if kb.absent_set.is_match(&t) {
+                    assert!(facts.absent_may, "absent_after: {t}");
+                    absent += 1;
+                }
+            }
+        }
+        assert!(n > 50, "only {n} matching lines");
+        assert!(then > 0 && absent > 0, "then {then}, absent_after {absent}: the fixtures test nothing");
+    }
+}

@@ -1,0 +1,172 @@
+//! What a node's log says about itself beyond its boot steps: the mode it runs in (container,
+//! metal, cloud) from votes cast line by line, and its Talos version from the phase lists and
+//! tasks of the catalogue.
+
+use std::collections::HashMap;
+
+use super::{Boot, Machine};
+use crate::parse::envelope;
+use crate::phases::{self, Observed};
+use crate::report::Mode;
+
+#[derive(Debug, Default)]
+/// The votes for a node's mode, cast line by line.
+pub(crate) struct ModeVotes {
+    container: u64,
+    metal: u64,
+    explicit: Option<(Mode, String)>,
+    evidence: Vec<String>,
+}
+
+/// Casts the votes of one line: its envelope and the platform its text names.
+pub(crate) fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, platform: Option<&(Mode, String)>) {
+    if env.dialect.container_stamp {
+        v.container += 1;
+    }
+    if env.talos && (env.dialect.console || env.dialect.dmesg) {
+        v.metal += 1;
+    }
+    if env.initramfs {
+        v.metal += 1;
+    }
+    if v.explicit.is_none() {
+        v.explicit = platform.cloned();
+    }
+}
+
+/// The mode the votes and the boot's phases decide, with the evidence.
+pub(crate) fn decide_mode(v: &ModeVotes, boot: &Boot) -> (Mode, Vec<String>) {
+    let mut ev = v.evidence.clone();
+    if let Some((m, why)) = &v.explicit {
+        ev.push(why.clone());
+        return (*m, ev);
+    }
+    let metal_phase = boot
+        .sequences
+        .iter()
+        .flat_map(|s| s.phases.iter())
+        .find(|p| phases::METAL_ONLY_PHASES.contains(&p.name.as_str()));
+    if v.container > 0 && v.container >= v.metal && metal_phase.is_none() {
+        ev.push(format!(
+            "{} lines carry Go's date after `[talos]`, which only container mode prints",
+            v.container
+        ));
+        return (Mode::Container, ev);
+    }
+    if let Some(p) = metal_phase {
+        ev.push(format!("phase `{}` runs only on metal/cloud", p.name));
+        return (Mode::Metal, ev);
+    }
+    if v.metal > 0 {
+        ev.push(format!("{} `[talos]` lines came through the kernel log (console/dmesg), which container mode does not use", v.metal));
+        return (Mode::Metal, ev);
+    }
+    (Mode::Unknown, ev)
+}
+
+/// Expected phase names per sequence, from the catalogue.
+pub(crate) type Names = HashMap<String, Vec<&'static str>>;
+
+/// A version ordering key `(major, minor, patch)`.
+type Key = (u32, u32, u32);
+
+/// The Talos version (or range) the boot's sequences, phases and tasks fit, with the
+/// evidence and the phase names it implies.
+pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<String>, Vec<String>, Names) {
+    let mut evidence = Vec::new();
+    let mut names: Names = HashMap::new();
+    let list_mode = match mode {
+        Mode::Container => Some(Mode::Container),
+        Mode::Metal | Mode::Cloud => Some(Mode::Metal),
+        Mode::Unknown => None,
+    };
+    let mut span: Option<(Key, Key)> = None;
+    for s in &boot.sequences {
+        if s.name.is_empty() {
+            continue;
+        }
+        let total = s.total.or_else(|| s.phases.iter().find(|p| p.index > 0).and(None));
+        let obs = Observed {
+            sequence: &s.name,
+            total,
+            seen: s
+                .phases
+                .iter()
+                .filter(|p| p.index > 0 && !p.name.is_empty())
+                .map(|p| (p.index, p.name.as_str()))
+                .collect(),
+        };
+        if obs.total.is_none() && obs.seen.is_empty() {
+            continue;
+        }
+        let cands = phases::candidates(&obs, list_mode);
+        if let Some(n) = total.and_then(|t| phases::expected_names(&cands, t)) {
+            names.insert(s.name.clone(), n);
+        }
+        let Some(r) = phases::range(&cands) else { continue };
+        let from = cands.iter().map(|l| l.from).min().unwrap_or_default();
+        let to = cands.iter().map(|l| l.to).max().unwrap_or_default();
+        let first = obs
+            .seen
+            .iter()
+            .min_by_key(|(i, _)| *i)
+            .map(|(i, n)| format!(", phase {i} `{n}`"))
+            .unwrap_or_default();
+        evidence.push(format!(
+            "{} sequence: {} phases{first} → {r}",
+            s.name,
+            total.map_or("?".into(), |t| t.to_string())
+        ));
+        span = Some(match span {
+            None => (from, to),
+            Some((f, t)) if from.max(f) <= to.min(t) => (from.max(f), to.min(t)),
+            Some(prev) => prev,
+        });
+    }
+    // Tasks that exist only in some releases narrow the range further.
+    for s in &boot.sequences {
+        for p in &s.phases {
+            for t in &p.tasks {
+                let Some((_, from, to)) = phases::TASK_VERSIONS.iter().find(|(n, _, _)| *n == t.name) else {
+                    continue;
+                };
+                let Some((f, tt)) = span else { continue };
+                let (nf, nt) = (f.max(*from), tt.min(*to));
+                if nf <= nt && (nf, nt) != (f, tt) {
+                    span = Some((nf, nt));
+                    let l = phases::PhaseList {
+                        versions: "",
+                        from: *from,
+                        to: *to,
+                        mode: Mode::Unknown,
+                        sequence: "",
+                        phases: &[],
+                        count: 0,
+                    };
+                    evidence.push(format!(
+                        "task `{}` exists only in {}",
+                        t.name,
+                        phases::range(&[&l]).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    if let Some((v, line)) = &m.banner_version {
+        evidence.insert(0, format!("initramfs banner `booting Talos {v}` at line {line}"));
+        return (Some(v.clone()), evidence, names);
+    }
+    let version = span.map(|(from, to)| {
+        let l = phases::PhaseList {
+            versions: "",
+            from,
+            to,
+            mode: Mode::Unknown,
+            sequence: "",
+            phases: &[],
+            count: 0,
+        };
+        phases::range(&[&l]).unwrap_or_default()
+    });
+    (version, evidence, names)
+}
