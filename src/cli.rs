@@ -2,6 +2,7 @@
 //! environment probing happen in `config.rs`, not here.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -27,9 +28,9 @@ pub enum Command {
     /// List, explain and test the knowledge-base rules.
     Rules(RulesArgs),
     /// Follow Talos containers' logs live and stop with the report once the boot's verdict is known.
-    Watch(crate::docker::cmd::WatchArgs),
+    Watch(WatchArgs),
     /// Check a Talos container's settings against the known-good spec for its version.
-    Inspect(crate::docker::cmd::InspectArgs),
+    Inspect(InspectArgs),
 }
 
 /// Output formats.
@@ -161,4 +162,86 @@ pub enum RulesCommand {
     },
     /// Print every rule's `match` pattern, one per line (for `rg -f` / `grep -E -f`).
     Patterns,
+}
+
+/// `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Containers to watch: names or id prefixes.
+    #[arg(value_name = "CONTAINER", required_unless_present = "cluster")]
+    pub containers: Vec<String>,
+    /// Watch every container labelled `talos.cluster.name=NAME` (talosctl cluster create).
+    #[arg(long, value_name = "NAME", conflicts_with = "containers")]
+    pub cluster: Option<String>,
+    /// Only logs since this time: RFC 3339, Unix seconds, or a duration ago (`10m`).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Start this many lines before the end of the log (default: the whole log).
+    #[arg(long, value_name = "N")]
+    pub tail: Option<String>,
+    /// Give up after this long (`90s`, `10m`); nodes still booting are reported as stalled.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// No boot progress for this long is a stall [default: 5m in startEverything, 2m in any
+    /// other phase].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stall_timeout: Option<Duration>,
+    /// When a failure is known from a finding but no sequence has failed yet, keep reading
+    /// this long (or until the container exits) before the verdict. A failed sequence ends
+    /// the watch at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "15s")]
+    pub settle: Duration,
+    /// Print progress as plain lines even on a terminal.
+    #[arg(long)]
+    pub plain: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Container: name or id prefix.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Output options.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`, `500ms`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = Duration::ZERO;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let bad = || format!("invalid duration `{s}` (use e.g. 90s, 5m, 1h30m)");
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push(chars.next().unwrap_or('s'));
+        }
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let secs = match unit.as_str() {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" => n * 60.0,
+            "h" => n * 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::from_secs_f64(secs);
+    }
+    if !num.is_empty() || total.is_zero() && s != "0s" {
+        return Err(bad());
+    }
+    Ok(total)
 }

@@ -492,91 +492,6 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
     })
 }
 
-/// A string of a [`Detached`] envelope: a byte range of the text it was parsed from, or its
-/// own copy when it was built (JSON-shipped and zap development lines).
-#[derive(Debug, Clone)]
-enum Part {
-    Range(u32, u32),
-    Owned(Box<str>),
-}
-
-impl Part {
-    fn of(base: &str, s: &str) -> Part {
-        // Where `s` lies in `base`, from the addresses alone (no unsafe code): a part the
-        // parser built, or a `'static` literal, is not inside and is copied.
-        let off = (s.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
-        match (u32::try_from(off), u32::try_from(s.len())) {
-            (Ok(o), Ok(n)) if off.checked_add(s.len()).is_some_and(|end| end <= base.len()) => {
-                Part::Range(o, o + n)
-            }
-            _ => Part::Owned(s.into()),
-        }
-    }
-
-    fn get<'a>(&'a self, base: &'a str) -> &'a str {
-        match self {
-            // `get` rather than indexing: a base that does not fit gives "" instead of a panic.
-            Part::Range(a, b) => base.get(*a as usize..*b as usize).unwrap_or(""),
-            Part::Owned(s) => s,
-        }
-    }
-}
-
-/// An [`Envelope`] without the borrow of its line, so that a line can be parsed on one
-/// thread and analysed on another (see `crate::parallel`): its strings are byte ranges of
-/// the text it was parsed from. [`Detached::attach`] to the same text gives the envelope
-/// back, equal to the original.
-#[derive(Debug, Clone)]
-pub struct Detached {
-    node: Option<Part>,
-    time: Option<Stamp>,
-    level: Option<Level>,
-    facility: Option<Part>,
-    talos: bool,
-    initramfs: bool,
-    task: Option<(Part, Part)>,
-    service: Option<Part>,
-    dialect: Dialect,
-    text: Part,
-}
-
-impl<'a> Envelope<'a> {
-    /// Detaches the envelope from `base`, the text its line is part of.
-    pub fn detach(&self, base: &str) -> Detached {
-        let part = |s: &str| Part::of(base, s);
-        Detached {
-            node: self.node.map(part),
-            time: self.time,
-            level: self.level,
-            facility: self.facility.map(part),
-            talos: self.talos,
-            initramfs: self.initramfs,
-            task: self.task.map(|(n, i)| (part(n), part(i))),
-            service: self.service.as_deref().map(part),
-            dialect: self.dialect,
-            text: part(&self.text),
-        }
-    }
-}
-
-impl Detached {
-    /// The envelope again, its strings borrowed from `base` (the text given to `detach`).
-    pub fn attach<'a>(&'a self, base: &'a str) -> Envelope<'a> {
-        Envelope {
-            node: self.node.as_ref().map(|p| p.get(base)),
-            time: self.time,
-            level: self.level,
-            facility: self.facility.as_ref().map(|p| p.get(base)),
-            talos: self.talos,
-            initramfs: self.initramfs,
-            task: self.task.as_ref().map(|(n, i)| (n.get(base), i.get(base))),
-            service: self.service.as_ref().map(|p| Cow::Borrowed(p.get(base))),
-            dialect: self.dialect,
-            text: Cow::Borrowed(self.text.get(base)),
-        }
-    }
-}
-
 /// True when `s` is nothing but a timestamp some log viewers put on a line of its own
 /// (Omni's `01/01/1970 11:17:24`): not an unparsed line, just noise.
 pub fn is_bare_timestamp(s: &str) -> bool {
@@ -703,30 +618,6 @@ mod tests {
             assert_eq!(env.task, want.task, "task of {line}");
             assert_eq!(env.text, want.text, "text of {line}");
             assert_eq!(matches!(env.time, Some(Stamp::Wall(_))), want.wall, "time of {line}");
-        }
-    }
-
-    #[test]
-    fn detached_envelopes_attach_equal() {
-        let lines = [
-            "cp-1: 2024/06/10 10:32:11.123456 [talos] 2024/06/10 10:32:11 phase env (4/10): 1 tasks(s)",
-            "192.168.77.20: user: warning: [2022-11-19T01:40:11.202824078Z]: [talos] boot sequence: done: 1s",
-            "[talos] task diskSizeCheck (1/1): 2024/10/09 12:53:26 skipping disk size check",
-            r#"{"msg":"[talos] 2024/10/09 12:53:26 task x (1/1): failed: y","talos-level":"info","talos-service":"machined","talos-time":"2024-10-09T12:53:26.5Z"}"#,
-            "2024-06-10T10:32:11.123Z\tERROR\tcontroller failed\t{\"controller\": \"a.B\"}",
-            "[talos]",
-            "",
-            "plain text ü",
-        ];
-        // Each line inside a larger text, as in a batch.
-        let base = lines.join("\n");
-        let mut at = 0;
-        for l in lines {
-            let line = &base[at..at + l.len()];
-            at += l.len() + 1;
-            let env = parse(line);
-            let d = env.detach(&base);
-            assert_eq!(d.attach(&base), env, "{l}");
         }
     }
 
