@@ -39,7 +39,6 @@ pub mod kb;
 pub mod machine;
 pub mod parallel;
 pub mod parse;
-pub mod phases;
 pub mod redact;
 pub mod render;
 pub mod report;

@@ -18,6 +18,7 @@ pub mod facts;
 pub(crate) mod follow;
 pub mod preflight;
 pub mod progress;
+pub mod spec;
 pub mod watch;
 
 pub use endpoint::{DockerEnv, Endpoint};

@@ -7,113 +7,12 @@ use crate::report::{
 };
 
 use super::facts::{ContainerFacts, MountKind, Version};
+pub use super::spec::{Spec, spec_for};
 
 const REF_SPEC: &str =
     "https://github.com/siderolabs/talos/blob/v1.8.0/pkg/provision/providers/docker/node.go";
 const REF_DOCS: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/website/content/v1.8/talos-guides/install/local-platforms/docker.md";
 const REF_SHARED: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go";
-
-/// The container layout one Talos version needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
-    /// Which talosctl versions create this layout (`v1.6.5–v1.13`).
-    pub label: &'static str,
-    /// `--read-only`.
-    pub read_only: bool,
-    /// Required tmpfs mounts.
-    pub tmpfs: &'static [&'static str],
-    /// Required volumes.
-    pub volumes: &'static [&'static str],
-    /// Volumes kept only for compatibility (a warning when missing).
-    pub compat_volumes: &'static [&'static str],
-    /// What `setupSharedFilesystems` makes rshared besides `/`: each must be a mount point.
-    pub shared_targets: &'static [&'static str],
-    /// The version was unknown and this spec was assumed.
-    pub assumed: bool,
-}
-
-const TMPFS_V13: &[&str] = &["/run", "/system", "/tmp"];
-
-/// The spec for an image version (unknown → the v1.6.5–v1.13 spec, marked `assumed`).
-pub fn spec_for(version: Option<Version>) -> Spec {
-    let v = version.unwrap_or(Version::new(1, 8, 0));
-    let mut spec = if v < Version::new(1, 3, 0) {
-        Spec {
-            label: "v1.0–v1.2",
-            read_only: false,
-            tmpfs: &[],
-            volumes: &["/var/lib/containerd", "/var/lib/kubelet", "/etc/cni", "/run", "/system"],
-            compat_volumes: &[],
-            shared_targets: &["/var/lib/kubelet", "/etc/cni", "/run"],
-            assumed: false,
-        }
-    } else if v < Version::new(1, 4, 0) {
-        Spec {
-            label: "v1.3",
-            read_only: true,
-            tmpfs: TMPFS_V13,
-            volumes: &[
-                "/var",
-                "/system/state",
-                "/etc/cni",
-                "/etc/kubernetes",
-                "/usr/libexec/kubernetes",
-                "/usr/etc/udev",
-                "/opt",
-            ],
-            compat_volumes: &[],
-            shared_targets: &["/var", "/etc/cni", "/run"],
-            assumed: false,
-        }
-    } else if v < Version::new(1, 6, 5) {
-        Spec {
-            label: "v1.4–v1.6.4",
-            read_only: true,
-            tmpfs: TMPFS_V13,
-            volumes: &[
-                "/var",
-                "/system/state",
-                "/etc/cni",
-                "/etc/kubernetes",
-                "/usr/libexec/kubernetes",
-                "/opt",
-            ],
-            compat_volumes: &["/usr/etc/udev"],
-            shared_targets: &["/var", "/etc/cni", "/run"],
-            assumed: false,
-        }
-    } else if v < Version::new(1, 14, 0) {
-        Spec {
-            label: "v1.6.5–v1.13",
-            read_only: true,
-            tmpfs: TMPFS_V13,
-            volumes: &[
-                "/var",
-                "/system/state",
-                "/etc/cni",
-                "/etc/kubernetes",
-                "/usr/libexec/kubernetes",
-                "/opt",
-            ],
-            compat_volumes: &[],
-            shared_targets: &["/var", "/etc/cni", "/run"],
-            assumed: false,
-        }
-    } else {
-        // v1.14: machined mounts tmpfs at /etc/cni and /etc/kubernetes itself (f146c6a18).
-        Spec {
-            label: "v1.14+",
-            read_only: true,
-            tmpfs: TMPFS_V13,
-            volumes: &["/var", "/system/state", "/opt"],
-            compat_volumes: &[],
-            shared_targets: &["/var", "/run"],
-            assumed: false,
-        }
-    };
-    spec.assumed = version.is_none();
-    spec
-}
 
 /// `docker run` flag that adds a mount at `path` of the kind the spec wants.
 fn flag_for(path: &str, tmpfs: bool) -> String {
@@ -460,7 +359,12 @@ pub fn inspect_exit_code(report: &Report) -> i32 {
 
 /// Targets of setupSharedFilesystems that are not mount points in this container.
 pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
-    spec_for(facts.version).shared_targets.iter().copied().filter(|t| facts.mount_at(t).is_none()).collect()
+    spec_for(facts.version)
+        .shared_targets
+        .iter()
+        .map(String::as_str)
+        .filter(|t| facts.mount_at(t).is_none())
+        .collect()
 }
 
 /// Confirms a log diagnosis with the container's settings: when the node failed with EINVAL
@@ -492,7 +396,7 @@ pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
         let fixes: Vec<String> = missing
             .iter()
             .map(|t| {
-                let tmpfs = spec_for(facts.version).tmpfs.contains(t);
+                let tmpfs = spec_for(facts.version).tmpfs.iter().any(|p| p == t);
                 format!("add `{}` (`{t}` is not a mount point in `{}`)", flag_for(t, tmpfs), facts.name)
             })
             .collect();

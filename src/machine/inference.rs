@@ -1,12 +1,12 @@
 //! What a node's log says about itself beyond its boot steps: the mode it runs in (container,
 //! metal, cloud) from votes cast line by line, and its Talos version from the phase lists and
-//! tasks of the catalogue.
+//! tasks of the [catalogue](super::catalogue).
 
 use std::collections::HashMap;
 
+use super::catalogue::{self, Observed, VersionKey};
 use super::{Boot, Machine};
 use crate::parse::envelope;
-use crate::phases::{self, Observed};
 use crate::report::Mode;
 
 #[derive(Debug, Default)]
@@ -45,7 +45,7 @@ pub(crate) fn decide_mode(v: &ModeVotes, boot: &Boot) -> (Mode, Vec<String>) {
         .sequences
         .iter()
         .flat_map(|s| s.phases.iter())
-        .find(|p| phases::METAL_ONLY_PHASES.contains(&p.name.as_str()));
+        .find(|p| catalogue::builtin().metal_only_phases.contains(&p.name));
     if v.container > 0 && v.container >= v.metal && metal_phase.is_none() {
         ev.push(format!(
             "{} lines carry Go's date after `[talos]`, which only container mode prints",
@@ -67,9 +67,6 @@ pub(crate) fn decide_mode(v: &ModeVotes, boot: &Boot) -> (Mode, Vec<String>) {
 /// Expected phase names per sequence, from the catalogue.
 pub(crate) type Names = HashMap<String, Vec<&'static str>>;
 
-/// A version ordering key `(major, minor, patch)`.
-type Key = (u32, u32, u32);
-
 /// The Talos version (or range) the boot's sequences, phases and tasks fit, with the
 /// evidence and the phase names it implies.
 pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<String>, Vec<String>, Names) {
@@ -80,7 +77,7 @@ pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<Str
         Mode::Metal | Mode::Cloud => Some(Mode::Metal),
         Mode::Unknown => None,
     };
-    let mut span: Option<(Key, Key)> = None;
+    let mut span: Option<(VersionKey, VersionKey)> = None;
     for s in &boot.sequences {
         if s.name.is_empty() {
             continue;
@@ -99,11 +96,11 @@ pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<Str
         if obs.total.is_none() && obs.seen.is_empty() {
             continue;
         }
-        let cands = phases::candidates(&obs, list_mode);
-        if let Some(n) = total.and_then(|t| phases::expected_names(&cands, t)) {
+        let cands = catalogue::builtin().candidates(&obs, list_mode);
+        if let Some(n) = total.and_then(|t| catalogue::expected_names(&cands, t)) {
             names.insert(s.name.clone(), n);
         }
-        let Some(r) = phases::range(&cands) else { continue };
+        let Some(r) = catalogue::range(&cands) else { continue };
         let from = cands.iter().map(|l| l.from).min().unwrap_or_default();
         let to = cands.iter().map(|l| l.to).max().unwrap_or_default();
         let first = obs
@@ -127,26 +124,18 @@ pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<Str
     for s in &boot.sequences {
         for p in &s.phases {
             for t in &p.tasks {
-                let Some((_, from, to)) = phases::TASK_VERSIONS.iter().find(|(n, _, _)| *n == t.name) else {
+                let Some(tv) = catalogue::builtin().task_versions.iter().find(|v| v.task == t.name) else {
                     continue;
                 };
+                let (from, to) = (&tv.from, &tv.to);
                 let Some((f, tt)) = span else { continue };
                 let (nf, nt) = (f.max(*from), tt.min(*to));
                 if nf <= nt && (nf, nt) != (f, tt) {
                     span = Some((nf, nt));
-                    let l = phases::PhaseList {
-                        versions: "",
-                        from: *from,
-                        to: *to,
-                        mode: Mode::Unknown,
-                        sequence: "",
-                        phases: &[],
-                        count: 0,
-                    };
                     evidence.push(format!(
                         "task `{}` exists only in {}",
                         t.name,
-                        phases::range(&[&l]).unwrap_or_default()
+                        catalogue::span(*from, *to)
                     ));
                 }
             }
@@ -156,17 +145,6 @@ pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<Str
         evidence.insert(0, format!("initramfs banner `booting Talos {v}` at line {line}"));
         return (Some(v.clone()), evidence, names);
     }
-    let version = span.map(|(from, to)| {
-        let l = phases::PhaseList {
-            versions: "",
-            from,
-            to,
-            mode: Mode::Unknown,
-            sequence: "",
-            phases: &[],
-            count: 0,
-        };
-        phases::range(&[&l]).unwrap_or_default()
-    });
+    let version = span.map(|(from, to)| catalogue::span(from, to));
     (version, evidence, names)
 }

@@ -7,6 +7,7 @@
 //! arrive in an unusual order (the bare "task failed / phase failed / sequence failed"
 //! triple), create implicit phases and sequences that later lines name.
 
+pub mod catalogue;
 pub(crate) mod inference;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,6 @@ use std::collections::BTreeMap;
 use crate::health::{Health, SignalKind, TextSignal};
 use crate::parse::message::{Message, ServiceLine};
 use crate::parse::time::{Stamp, go_duration_ms};
-use crate::phases;
 use crate::report::{Failure, Outcome, Stall, State};
 
 /// How long a step may show no progress (log time) before a finished log counts as stalled.
@@ -228,10 +228,11 @@ pub struct Machine {
 
 fn guess_sequence(phase: &str) -> &'static str {
     // Prefer boot: its phase names overlap the least with other sequences.
-    if phases::LISTS.iter().any(|l| l.sequence == "boot" && l.phases.contains(&phase)) {
+    let lists = &catalogue::builtin().lists;
+    if lists.iter().any(|l| l.sequence == "boot" && l.phases.iter().any(|p| p == phase)) {
         return "boot";
     }
-    phases::LISTS.iter().find(|l| l.phases.contains(&phase)).map_or("", |l| l.sequence)
+    lists.iter().find(|l| l.phases.iter().any(|p| p == phase)).map_or("", |l| l.sequence.as_str())
 }
 
 impl Machine {
@@ -355,7 +356,7 @@ impl Machine {
                 return;
             }
         }
-        let Some(phase) = phases::phase_of_task(name) else { return };
+        let Some(phase) = catalogue::builtin().phase_of_task(name) else { return };
         if let Some(pi) = running {
             let p = &mut seq.phases[pi];
             if p.name == phase || p.name.is_empty() {
@@ -676,9 +677,9 @@ impl Machine {
         let name = if seq.name.is_empty() { guess_sequence(&phase.name) } else { seq.name.as_str() };
         Some(Failure {
             sequence: if name.is_empty() { "boot".to_owned() } else { name.to_owned() },
-            phase: Some(phase.name.clone())
-                .filter(|n| !n.is_empty())
-                .or_else(|| task.and_then(|t| phases::phase_of_task(&t.name)).map(str::to_owned)),
+            phase: Some(phase.name.clone()).filter(|n| !n.is_empty()).or_else(|| {
+                task.and_then(|t| catalogue::builtin().phase_of_task(&t.name)).map(str::to_owned)
+            }),
             phase_index: (phase.index > 0).then(|| format!("{}/{}", phase.index, seq.total.unwrap_or(0))),
             task: task.map(|t| t.name.clone()),
             error: task.and_then(|t| t.error.clone()),
