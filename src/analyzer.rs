@@ -473,3 +473,21 @@ fn talos_vocabulary(text: &str) -> bool {
 fn context_of(ring: &VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLine> {
     ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
 }
+
+impl crate::input::Sink for Analyzer<'_> {
+    fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
+        Analyzer::begin_input(self, name, default_node);
+    }
+
+    fn push_line(&mut self, line: RawLine<'_>) -> Vec<Progress> {
+        Analyzer::push_line(self, line)
+    }
+
+    fn warn(&mut self, msg: String) {
+        Analyzer::warn(self, msg);
+    }
+
+    fn lines(&self) -> u64 {
+        Analyzer::lines(self)
+    }
+}

@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 use analyzer::{AnalyzeOptions, Analyzer};
 use cli::{AnalyzeArgs, Cli, Command, Format};
 use error::Error;
-use input::source::{self, Source};
+use input::source::Source;
 use kb::Kb;
 
 /// Runs a parsed command line; returns the exit code.
@@ -127,7 +127,7 @@ fn analyze_cmd(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
                 input::bundle::feed(bundle, &mut an)?;
             }
             _ => {
-                source::feed_parallel(s, node.as_deref(), &mut an, workers)?;
+                parallel::feed(s, node.as_deref(), &mut an, workers)?;
             }
         }
         if an.lines() == before && multi {

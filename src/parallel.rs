@@ -20,8 +20,10 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use crate::analyzer::{Analyzer, Facts};
+use crate::error::Error;
 use crate::input::decode::Decoded;
-use crate::input::lines::RawLine;
+use crate::input::lines::{Flow, RawLine};
+use crate::input::source::{self, Source};
 use crate::kb::Kb;
 use crate::parse::envelope::{self, Dialect, Envelope, Level};
 use crate::parse::message;
@@ -181,6 +183,35 @@ impl<'scope> Pipeline<'scope> {
         }
         // Dropping the senders ends the workers; the scope joins them.
     }
+}
+
+/// [`source::feed`] for a whole input whose progress nobody watches (`analyze`), with
+/// `workers` threads preparing lines; 0 is [`source::feed`] on this thread.
+pub fn feed(
+    source: &Source,
+    default_node: Option<&str>,
+    analyzer: &mut Analyzer<'_>,
+    workers: usize,
+) -> Result<Flow, Error> {
+    if workers == 0 {
+        return source::feed(source, default_node, analyzer, &mut |_, _| Flow::Continue);
+    }
+    let what = source.description();
+    analyzer.begin_input(&source.name(), default_node);
+    let start_lines = analyzer.lines();
+    let kb = analyzer.kb();
+    let read = std::thread::scope(|scope| {
+        let mut pipe = Pipeline::start(scope, kb, workers);
+        let read = source::read_lines(source, &mut |line| {
+            pipe.push(line, analyzer);
+            Flow::Continue
+        });
+        // Lines read before an error or a NUL byte are analysed, as on one thread.
+        pipe.finish(analyzer);
+        read
+    });
+    let (flow, binary_at) = read?;
+    source::binary(analyzer, what, start_lines, binary_at).map(|()| flow)
 }
 
 /// A string of a [`Detached`] envelope: a byte range of the text it was parsed from, or its

@@ -29,8 +29,8 @@ use std::fs::{self, File};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use crate::analyzer::Analyzer;
 use crate::error::Error;
+use crate::input::Sink;
 use crate::input::lines::{Flow, LineSplitter, RawLine};
 
 /// Largest entry read from a zip, decompressed. Bigger entries are cut with a warning
@@ -249,7 +249,7 @@ fn service(id: &str) -> EntryKind {
 /// skipped (they are copies of machined's and would replay the boot a second time); its
 /// kernel lines are kept. Line numbers stay those of the file. A NUL byte stops that input
 /// with a warning.
-pub fn feed(bundle: Bundle, analyzer: &mut Analyzer<'_>) -> Result<(), Error> {
+pub fn feed(bundle: Bundle, analyzer: &mut dyn Sink) -> Result<(), Error> {
     let with_machined: BTreeSet<Option<String>> =
         bundle.inputs.iter().filter(|i| i.kind == EntryKind::Machined).map(|i| i.node.clone()).collect();
     for w in bundle.warnings {

@@ -6,9 +6,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
-use crate::analyzer::{Analyzer, Progress};
 use crate::error::Error;
+use crate::input::Sink;
 use crate::input::lines::{Flow, LineSplitter, RawLine};
+use crate::machine::Progress;
 
 /// Read size: large reads keep syscalls off the profile.
 const CHUNK: usize = 256 * 1024;
@@ -61,11 +62,11 @@ impl Source {
 
 /// Reads `source` to the end (or until `on_progress` stops it), feeding `analyzer`.
 /// `default_node` names lines without a node prefix.
-pub fn feed(
+pub fn feed<S: Sink>(
     source: &Source,
     default_node: Option<&str>,
-    analyzer: &mut Analyzer<'_>,
-    on_progress: &mut dyn FnMut(&Analyzer<'_>, &[Progress]) -> Flow,
+    analyzer: &mut S,
+    on_progress: &mut dyn FnMut(&S, &[Progress]) -> Flow,
 ) -> Result<Flow, Error> {
     let what = source.description();
     analyzer.begin_input(&source.name(), default_node);
@@ -77,38 +78,9 @@ pub fn feed(
     binary(analyzer, what, start_lines, binary_at).map(|()| flow)
 }
 
-/// [`feed`] for a whole input whose progress nobody watches (`analyze`), with `workers`
-/// threads preparing lines (see [`crate::parallel`]); 0 is [`feed`] on this thread.
-pub fn feed_parallel(
-    source: &Source,
-    default_node: Option<&str>,
-    analyzer: &mut Analyzer<'_>,
-    workers: usize,
-) -> Result<Flow, Error> {
-    if workers == 0 {
-        return feed(source, default_node, analyzer, &mut |_, _| Flow::Continue);
-    }
-    let what = source.description();
-    analyzer.begin_input(&source.name(), default_node);
-    let start_lines = analyzer.lines();
-    let kb = analyzer.kb();
-    let read = std::thread::scope(|scope| {
-        let mut pipe = crate::parallel::Pipeline::start(scope, kb, workers);
-        let read = read_lines(source, &mut |line| {
-            pipe.push(line, analyzer);
-            Flow::Continue
-        });
-        // Lines read before an error or a NUL byte are analysed, as on one thread.
-        pipe.finish(analyzer);
-        read
-    });
-    let (flow, binary_at) = read?;
-    binary(analyzer, what, start_lines, binary_at).map(|()| flow)
-}
-
 /// A NUL byte on line `binary_at`: an error when nothing came before it, else a warning.
-fn binary(
-    analyzer: &mut Analyzer<'_>,
+pub(crate) fn binary(
+    analyzer: &mut dyn Sink,
     what: String,
     start_lines: u64,
     binary_at: Option<u64>,
@@ -128,7 +100,7 @@ fn binary(
 
 /// Reads `source` line by line into `sink` until its end, a NUL byte (its line number is
 /// returned) or [`Flow::Stop`] from the sink.
-fn read_lines(
+pub(crate) fn read_lines(
     source: &Source,
     sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
 ) -> Result<(Flow, Option<u64>), Error> {
