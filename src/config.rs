@@ -12,6 +12,10 @@ use crate::render::RenderOptions;
 pub struct Env {
     /// stdout is a terminal.
     pub stdout_tty: bool,
+    /// stderr is a terminal (where `watch` draws its live table).
+    pub stderr_tty: bool,
+    /// `CI` is set to anything but empty or `false`.
+    pub ci: bool,
     /// NO_COLOR is set and not empty.
     pub no_color: bool,
     /// TERM=dumb.
@@ -27,6 +31,8 @@ impl Env {
     pub fn read() -> Env {
         Env {
             stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
+            ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
             columns: std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()),

@@ -47,6 +47,22 @@ pub fn code_for_fail_on(report: &Report, fail_on: FailOn) -> u8 {
     }
 }
 
+/// The exit code of `inspect`: [`DIAGNOSED`] when a deviation will break the boot, else [`OK`].
+pub fn code_for_inspect(report: &Report) -> u8 {
+    if report.findings.iter().any(|f| f.severity == Severity::Error) { DIAGNOSED } else { OK }
+}
+
+/// The exit code of `watch`: [`TOOL_ERROR`] when Docker failed it, else [`code_for`].
+pub fn code_for_watch(report: &Report, tool_error: bool) -> u8 {
+    if tool_error { TOOL_ERROR } else { code_for(report) }
+}
+
+/// The exit code of `rules test`: [`OK`] when every example and fixture passed, else
+/// [`DIAGNOSED`].
+pub fn code_for_rules_test(all_passed: bool) -> u8 {
+    if all_passed { OK } else { DIAGNOSED }
+}
+
 #[cfg(test)]
 mod fail_on_tests {
     use super::*;

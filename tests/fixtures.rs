@@ -41,7 +41,7 @@ fn fixture_snapshots() {
 fn knowledge_base_self_test() {
     let kb = Kb::builtin();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let rep = talos_doctor::rules_cmd::test_all(&kb, &dir);
+    let rep = talos_doctor::cmd::rules::test_all(&kb, &dir);
     let failures: Vec<String> = rep.failures.iter().map(|f| format!("{}: {}", f.subject, f.what)).collect();
     assert!(failures.is_empty(), "rules test failures:\n{}", failures.join("\n"));
     assert!(rep.fixtures >= 10, "only {} fixtures found", rep.fixtures);

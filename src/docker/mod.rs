@@ -11,7 +11,7 @@
 //!
 //! Everything async stays here; the analyzer it feeds is synchronous.
 
-pub mod cmd;
+pub(crate) mod client;
 pub mod endpoint;
 pub mod error;
 pub mod facts;

@@ -352,11 +352,6 @@ pub fn inspect_report(facts: &ContainerFacts) -> Report {
     }
 }
 
-/// Exit code of `inspect`: 1 when a deviation will break the boot, else 0.
-pub fn inspect_exit_code(report: &Report) -> i32 {
-    i32::from(report.findings.iter().any(|f| f.severity == Severity::Error))
-}
-
 /// Targets of setupSharedFilesystems that are not mount points in this container.
 pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
     spec_for(facts.version)

@@ -545,7 +545,7 @@ fn finish(
         }
         End::Done => {}
     }
-    let exit_code = if tool_error { crate::exit::TOOL_ERROR } else { crate::exit::code_for(&report) };
+    let exit_code = crate::exit::code_for_watch(&report, tool_error);
     let restarts = nodes.iter().map(|n| (n.facts.name.clone(), n.restarts)).collect();
     let ends = nodes.into_iter().map(|n| (n.facts.name, n.end)).collect();
     WatchResult { report, exit_code, message, ends, restarts }

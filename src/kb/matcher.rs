@@ -1,10 +1,11 @@
-//! Matching rules against lines, per node.
+//! Matching rules against lines, per node: scopes, `then`/`absent_after` conditions,
+//! evidence, and the findings' severity and text.
 //!
-//! One [`regex::RegexSet`] pass per line finds the rules whose `match` pattern hits; only
-//! those are checked against their scopes and conditions. In front of each set, a literal
-//! [`Prefilter`](super::prefilter::Prefilter) skips the set for lines that contain none of
-//! its patterns' prefixes, so the cost of a line that matches nothing is one SIMD literal
-//! scan, whatever the number of rules.
+//! Which rules' `match` pattern a text hits is not decided here: [`super::facts`] answers it
+//! once per distinct text (literal candidates from [`super::prefilter`], then each
+//! candidate's regex) and hands the rule ids in [`LineCtx::matched`]. Here only those rules
+//! are checked against the line's scopes, and the `then`/`absent_after` sets run only where
+//! the text's facts say one of their literals occurs and a fired rule waits for them.
 
 use std::collections::BTreeMap;
 
@@ -315,7 +316,7 @@ mod tests {
         )
         .unwrap();
         let kb = Kb::from_rules(rules).unwrap();
-        let fired = |log: &str| !crate::rules_cmd::analyze_text(&kb, log).findings.is_empty();
+        let fired = |log: &str| !crate::cmd::rules::analyze_text(&kb, log).findings.is_empty();
         let cases = [
             ("first\nsecond", true),
             ("first\nx\nx\nx\nsecond", false),

@@ -15,7 +15,7 @@ use crate::report::{Report, Severity};
 
 /// Runs a `rules` subcommand.
 pub fn run(args: &RulesArgs) -> Result<u8, Error> {
-    let kb = crate::load_kb(&args.rules)?;
+    let kb = super::load_kb(&args.rules)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let res = match &args.command {
@@ -33,7 +33,7 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         .map(|()| exit::OK),
         RulesCommand::Test { fixtures } => {
             let report = test_all(&kb, fixtures);
-            print_test(&report, &mut out).map(|()| if report.ok() { exit::OK } else { exit::DIAGNOSED })
+            print_test(&report, &mut out).map(|()| exit::code_for_rules_test(report.ok()))
         }
     };
     let res = res.and_then(|c| out.flush().map(|()| c));

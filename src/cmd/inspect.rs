@@ -1,0 +1,20 @@
+//! `inspect`: a container's settings against the known-good spec for its Talos version.
+
+use super::write_report;
+use crate::cli::InspectArgs;
+use crate::docker::client::{connect, docker_err, runtime};
+use crate::docker::facts::find_container;
+use crate::docker::preflight::inspect_report;
+use crate::error::Error;
+use crate::{config, exit};
+
+/// Runs `inspect`: exit 1 when a deviation breaks the boot, 0 otherwise, 2 on Docker errors.
+pub(crate) fn run(args: &InspectArgs, env: &config::Env) -> Result<u8, Error> {
+    let facts = runtime()?.block_on(async {
+        let docker = connect().await?;
+        find_container(&docker, &args.container).await.map_err(docker_err)
+    })?;
+    let report = inspect_report(&facts);
+    write_report(&report, &args.out, env, |_| Ok(()))?;
+    Ok(exit::code_for_inspect(&report))
+}

@@ -1,0 +1,59 @@
+//! The commands, one per file: [`analyze`], [`rules`], [`watch`], [`inspect`]. Each turns
+//! its arguments into a run of the pipeline and a report, writes the report through
+//! [`write_report`] (the one path to stdout and the CI files) and returns the exit code
+//! [`crate::exit`] picks.
+
+pub(crate) mod analyze;
+pub(crate) mod inspect;
+pub mod rules;
+pub(crate) mod watch;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use crate::cli::{Format, OutputArgs};
+use crate::config;
+use crate::error::Error;
+use crate::kb::Kb;
+use crate::render;
+use crate::report::Report;
+
+/// Loads the built-in rules plus `--rules` files.
+pub fn load_kb(paths: &[PathBuf]) -> Result<Kb, Error> {
+    let mut extra = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::Rules {
+            file: p.display().to_string(),
+            line: None,
+            msg: format!("cannot read it: {e}"),
+        })?;
+        extra.push((p.display().to_string(), text));
+    }
+    Kb::load(&extra)
+}
+
+/// Writes `report` as `out` asks: the CI files and the job summary first, then the report on
+/// stdout, then whatever `after` adds to it. A closed stdout (`| head`) is not an error: the
+/// diagnosis stands.
+pub(crate) fn write_report(
+    report: &Report,
+    out: &OutputArgs,
+    env: &config::Env,
+    after: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let opts = config::render_options(out, env);
+    colored::control::set_override(opts.color);
+    let summary = env.github_step_summary.as_deref().filter(|_| out.format == Format::Github);
+    render::write_ci_files(report, &out.ci, &opts, summary).map_err(Error::Output)?;
+    let stdout = io::stdout();
+    let mut w = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let written = (|| -> io::Result<()> {
+        render::render(out.format, report, &opts, &mut w)?;
+        after(&mut w)?;
+        w.flush()
+    })();
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,61 @@
+//! `watch`: follow Talos containers' logs live and stop with the report once the boot's
+//! verdict is known.
+//!
+//! Progress goes to stderr (a live table when stderr is a terminal and `CI` is unset, plain
+//! lines otherwise); stdout holds only the report, so `--format json` stays one document.
+
+use std::io;
+
+use super::{load_kb, write_report};
+use crate::analyzer::{AnalyzeOptions, Analyzer};
+use crate::cli::WatchArgs;
+use crate::config;
+use crate::docker::ContainerFacts;
+use crate::docker::client::{connect, docker_err, parse_since, runtime};
+use crate::docker::facts::{find_cluster, find_container};
+use crate::docker::watch::{WatchOptions, watch};
+use crate::error::Error;
+
+/// Runs `watch`.
+pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let since = args.since.as_deref().map(|s| parse_since(s, now)).transpose().map_err(Error::Usage)?;
+    let kb = load_kb(&args.out.rules)?;
+    let mut analyzer =
+        Analyzer::new(&kb, AnalyzeOptions { redact: !args.out.no_redact, ..AnalyzeOptions::default() });
+    let live = !args.plain && env.stderr_tty && !env.ci;
+    let opts = WatchOptions {
+        since,
+        tail: args.tail.clone(),
+        timeout: args.timeout,
+        stall_timeout: args.stall_timeout,
+        settle: args.settle,
+        live,
+        width: env.columns.unwrap_or(100).clamp(60, 200),
+    };
+    let result = runtime()?.block_on(async {
+        let docker = connect().await?;
+        let containers = match &args.cluster {
+            Some(cluster) => find_cluster(&docker, cluster).await.map_err(docker_err)?,
+            None => {
+                let mut v = Vec::new();
+                for name in &args.containers {
+                    let f = find_container(&docker, name).await.map_err(docker_err)?;
+                    if !v.iter().any(|c: &ContainerFacts| c.id == f.id) {
+                        v.push(f);
+                    }
+                }
+                v
+            }
+        };
+        let stderr = io::stderr();
+        let mut progress = stderr.lock();
+        Ok::<_, Error>(watch(&docker, containers, &opts, &mut analyzer, &mut progress).await)
+    })?;
+    if let Some(m) = &result.message {
+        eprintln!("talos-doctor: {m}");
+    }
+    write_report(&result.report, &args.out, env, |_| Ok(()))?;
+    Ok(result.exit_code)
+}
