@@ -116,3 +116,11 @@ else
         echo "watch latency: the failing line was not seen (see $bench_dir/watch.out)"
     fi
 fi
+
+# The shared workload (../shared/bench/): the same binary against rg on the 256 MiB log.
+echo
+if [ "${SHARED:-1}" = 0 ] || [ ! -d "${SHARED_BENCH:-$root/../shared/bench}" ]; then
+    echo "shared workload: skipped (SHARED=0 or no ../shared/bench)"
+else
+    bench/shared.sh "$td"
+fi

@@ -57,6 +57,8 @@ struct NodeState {
     boot_of_templates: u32,
     /// First line of this boot that states a failure in Talos' words (see `failure_word`).
     failure_line: Option<u64>,
+    /// Secrets that span lines (PEM blocks, a value under its key) in this node's stream.
+    redactor: crate::redact::Redactor,
 }
 
 /// Streaming analysis of one or more inputs.
@@ -135,6 +137,7 @@ impl<'k> Analyzer<'k> {
             templates: HashMap::new(),
             boot_of_templates: 1,
             failure_line: None,
+            redactor: crate::redact::Redactor::default(),
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
         self.last_node = Some(self.nodes.len() - 1);
@@ -289,8 +292,11 @@ impl<'k> Analyzer<'k> {
             absent_may: text_facts.absent_may,
         };
 
-        // The line as shown in evidence, built once and only when some evidence needs it.
-        let mut shown: Option<String> = None;
+        // The line as shown in evidence, built once and only when some evidence needs it. A
+        // line that is secret as a whole (inside a PEM block, a value under its key) shows as
+        // redacted; the check runs on every line because the state spans lines.
+        let secret = redact_on && st.redactor.line(&env.text);
+        let mut shown: Option<String> = secret.then(crate::redact::whole_line);
         let mut display = || shown.get_or_insert_with(|| scrub(line, redact_on)).clone();
         let ring = &st.ring;
         let mut make_ev = || Evidence {
@@ -352,7 +358,7 @@ impl<'k> Analyzer<'k> {
             };
             slot.0 = no;
             slot.1.clear();
-            slot.1.push_str(line);
+            slot.1.push_str(if secret { crate::redact::REDACTED } else { line });
             st.ring.push_back(slot);
         }
         progress

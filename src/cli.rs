@@ -31,6 +31,21 @@ pub enum Command {
     Watch(WatchArgs),
     /// Check a Talos container's settings against the known-good spec for its version.
     Inspect(InspectArgs),
+    /// Show which Talos component and source line printed a log line, and in which releases.
+    #[command(
+        after_help = "Example: talos-doctor explain-line '[talos] phase sharedFilesystems (6/10): failed'\n\
+        Exit codes: 0 every line was traced to Talos' source, 3 some line was not (kernel, \
+        kubelet, etcd or other text), 2 usage error."
+    )]
+    ExplainLine(ExplainLineArgs),
+}
+
+/// `explain-line`.
+#[derive(Debug, Args)]
+pub struct ExplainLineArgs {
+    /// Log lines as you see them (any envelope: docker, dmesg, talosctl, console).
+    #[arg(required = true, value_name = "LINE")]
+    pub lines: Vec<String>,
 }
 
 /// Output formats.

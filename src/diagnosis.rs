@@ -91,6 +91,17 @@ impl Analysis<'_> {
             }
         }
         let outcome = nodes.iter().map(|n| n.outcome).max().unwrap_or(Outcome::Unknown);
+        if self.redact {
+            // Every other text that comes from the log, whatever renders it.
+            for n in &mut nodes {
+                for e in n.mode_evidence.iter_mut().chain(n.version_evidence.iter_mut()) {
+                    *e = self.scrub(e);
+                }
+                if let Some(s) = &mut n.stall {
+                    s.reason = self.scrub(&s.reason);
+                }
+            }
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool::default(),
@@ -100,7 +111,7 @@ impl Analysis<'_> {
             stats: self.stats.clone(),
             inputs: self.inputs.to_vec(),
             unexplained,
-            warnings: self.warnings.to_vec(),
+            warnings: self.warnings.iter().map(|w| self.scrub(w)).collect(),
         }
     }
 
@@ -248,6 +259,7 @@ impl Analysis<'_> {
                     .map(|(k, t)| Template {
                         template: self.scrub(k),
                         count: t.count,
+                        source: crate::kb::messages::source_of_line(&t.first.text),
                         example: t.first.clone(),
                     })
                     .collect(),

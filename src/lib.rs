@@ -66,5 +66,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Rules(r) => cmd::rules::run(&r),
         Command::Watch(w) => cmd::watch::run(&w, &env),
         Command::Inspect(i) => cmd::inspect::run(&i, &env),
+        Command::ExplainLine(e) => cmd::explain::run(&e),
     }
 }

@@ -37,6 +37,10 @@ const TRIGGERS: &[&str] = &[
     "KEY",
     "assword",
     "ASSWORD",
+    "asswd",
+    "@",
+    "AKIA",
+    "ASIA",
 ];
 
 /// Shortest run of base64 characters that can be a PEM body line or a secret blob.
@@ -56,6 +60,8 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
     out = apply(out, |s| PEM_BLOCK.replace_all(s, format!("${{begin}}{REDACTED}${{end}}")));
     out = apply(out, |s| USERDATA.replace_all(s, format!("${{key}}{REDACTED}")));
+    out = apply(out, |s| URL_USERINFO.replace_all(s, format!("${{pre}}{REDACTED}@")));
+    out = apply(out, |s| AWS_PAIR.replace_all(s, format!("${{akid}}:{REDACTED}")));
     out = apply(out, |s| KEY_VALUE.replace_all(s, key_value));
     out = apply(out, |s| BEARER.replace_all(s, format!("${{key}}{REDACTED}")));
     out = apply(out, |s| JWT.replace_all(s, REDACTED));
@@ -120,10 +126,22 @@ static USERDATA: LazyLock<Regex> =
 /// `name: value`, `name=value`, `"name": "value"` for names ending in a secret word. The
 /// value check (length, digits) happens in [`key_value`].
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    // The key may sit in JSON, JSON inside JSON or kmsg escapes (`\"key\": \"v\"`), and a
+    // password may hold any printable character but the quote and blank that end it.
     Regex::new(
-        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|password|key-data|key)["']?\s*[:=]\s*["']?)(?P<value>[A-Za-z0-9+/=._~-]+)"#,
+        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|passwd|password|key-data|key)(?:\\*["']|\\x22)?\s*[:=]\s*(?:\\*["']|\\x22)?)(?P<value>[^\s"'\\,;}\]]+)"#,
     )
     .expect("valid regex")
+});
+
+/// `scheme://user:password@host`: the password part of URL userinfo.
+static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<pre>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@"']+:)[^\s/@"']+@"#).expect("valid regex")
+});
+
+/// An AWS access key id followed by its secret (`AKIA…:secret`, `AKIA… secret`).
+static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?P<akid>\b(?:AKIA|ASIA)[0-9A-Z]{16})[:/ ]+[A-Za-z0-9+/]{30,}").expect("valid regex")
 });
 
 static BEARER: LazyLock<Regex> =
@@ -142,16 +160,20 @@ static LONG_BLOB: LazyLock<Regex> =
 /// A whole word of base64, as a line inside a PEM block (64 columns) looks when it arrives
 /// alone.
 static PEM_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?P<pre>^|[\s"'])(?P<blob>[A-Za-z0-9+/]{40,199}={0,2})(?P<post>$|[\s"'])"#)
+    // Inside JSON a PEM body's lines are separated by the two characters `\n`.
+    Regex::new(r#"(?P<pre>^|[\s"']|\\[nt])(?P<blob>[A-Za-z0-9+/]{40,199}={0,2})(?P<post>$|[\s"']|\\[nrt])"#)
         .expect("valid regex")
 });
 
 fn key_value(c: &Captures<'_>) -> String {
-    let value = &c["value"];
+    let value = c["value"].trim_end_matches(['.', ')']);
     let word = c["word"].to_ascii_lowercase();
     let has_digit = value.bytes().any(|b| b.is_ascii_digit());
     let secret = if word == "key" || word == "key-data" {
         value.len() >= 16
+    } else if word == "password" || word == "passwd" {
+        // Passwords are short and plain; only the words that say there is none stay.
+        !value.is_empty() && !matches!(value.to_ascii_lowercase().as_str(), "none" | "null" | "empty" | "set")
     } else {
         value.len() >= 16 || (value.len() >= 8 && has_digit)
     };
@@ -267,4 +289,65 @@ mod tests {
             assert_eq!(redact(line), line);
         }
     }
+}
+
+/// Lines that belong to a secret as a whole, which no pattern on the line alone can see: the
+/// inside of a PEM private key block (the short last line too), and the value on the line
+/// after a secret key written alone (`aescbcEncryptionSecret:` then the value, or a wrapped
+/// `USERDATA=` run). One per input stream; [`Redactor::line`] is asked for every line.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    in_pem: bool,
+    value_next: bool,
+    in_blob: bool,
+}
+
+impl Redactor {
+    /// Whether `text` (the next line of the stream) is secret as a whole.
+    pub fn line(&mut self, text: &str) -> bool {
+        let t = text.trim();
+        if self.in_pem {
+            if t.contains("-----END") {
+                self.in_pem = false;
+            }
+            return true;
+        }
+        if t.contains("PRIVATE KEY-----") && !t.contains("-----END") {
+            self.in_pem = true;
+            return false;
+        }
+        let was_value = std::mem::take(&mut self.value_next);
+        let was_blob = std::mem::take(&mut self.in_blob);
+        let lower = t.to_ascii_lowercase();
+        let key_alone = lower.ends_with(':') || lower.ends_with('=');
+        if key_alone
+            && ["secret", "token", "password", "key", "userdata"]
+                .iter()
+                .any(|w| lower.trim_end_matches([':', '=', '"', ' ']).ends_with(w))
+        {
+            self.value_next = true;
+        }
+        // A long unbroken base64 run that ends the line may go on on the next one.
+        let b64_tail = t.len() >= MIN_BLOB
+            && t.bytes()
+                .rev()
+                .take(MIN_BLOB)
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='));
+        if b64_tail && (t.contains("USERDATA") || was_blob || looks_base64(t)) {
+            self.in_blob = true;
+        }
+        let word = !t.is_empty() && !t.contains(' ');
+        (was_value && word) || (was_blob && word && looks_base64(t))
+    }
+}
+
+fn looks_base64(t: &str) -> bool {
+    let body = t.trim_end_matches('=');
+    body.len() >= 8 && body.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
+}
+
+/// Masks a whole line that [`Redactor::line`] called secret, keeping its envelope-free shape
+/// readable as "a redacted line".
+pub fn whole_line() -> String {
+    REDACTED.to_owned()
 }

@@ -363,6 +363,10 @@ pub struct Template {
     pub count: u64,
     /// The first such line, with context.
     pub example: Evidence,
+    /// Extension: the Talos component and source line that print this message, from the
+    /// message catalogue (`kb::messages`), when Talos printed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Input statistics.

@@ -4,6 +4,7 @@
 //! [`crate::exit`] picks.
 
 pub(crate) mod analyze;
+pub(crate) mod explain;
 pub(crate) mod inspect;
 pub mod rules;
 pub(crate) mod watch;

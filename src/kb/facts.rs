@@ -70,7 +70,8 @@ impl Facts {
                     | Message::SequenceFailed { .. }
                     | Message::RebootCountdown { .. }
             ))
-        .then(|| fingerprint::mask_cached(&env.text));
+        // Secrets go before the mask: masked digits would no longer look like a secret.
+        .then(|| fingerprint::mask_cached(&crate::redact::redact(&env.text)));
         Facts { text, event, unparsed, template }
     }
 }

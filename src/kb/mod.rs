@@ -6,6 +6,7 @@
 pub(crate) mod facts;
 pub mod gate;
 pub mod matcher;
+pub mod messages;
 pub mod prefilter;
 pub mod rule;
 

@@ -435,6 +435,9 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         writeln!(w)?;
         for t in &u.templates {
             writeln!(w, "  {} ×{}  {}", p.m.arrow, t.count, t.template)?;
+            if let Some(src) = &t.source {
+                writeln!(w, "      printed by {src}")?;
+            }
             evidence(&p, std::slice::from_ref(&t.example), opts.width, w)?;
             writeln!(w)?;
         }

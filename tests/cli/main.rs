@@ -3,7 +3,9 @@
 
 mod ci;
 mod docker;
+mod explain;
 mod hostile;
+mod secrets;
 
 use std::io::Write;
 use std::path::PathBuf;
