@@ -52,9 +52,16 @@ pub fn code_for_inspect(report: &Report) -> u8 {
     if report.findings.iter().any(|f| f.severity == Severity::Error) { DIAGNOSED } else { OK }
 }
 
-/// The exit code of `watch`: [`TOOL_ERROR`] when Docker failed it, else [`code_for`].
-pub fn code_for_watch(report: &Report, tool_error: bool) -> u8 {
-    if tool_error { TOOL_ERROR } else { code_for(report) }
+/// The exit code of `watch`: [`TOOL_ERROR`] when Docker failed it, else [`code_for`]; a
+/// `--timeout` reached before every node had a verdict is a stall (the boot did not finish in
+/// the time the caller allowed), so never [`OK`] (diagnosis-contract.md, 2026-12-01), even
+/// for a container that printed nothing the analyzer could hold a node for.
+pub fn code_for_watch(report: &Report, tool_error: bool, timed_out: bool) -> u8 {
+    match (tool_error, code_for(report)) {
+        (true, _) => TOOL_ERROR,
+        (false, OK) if timed_out && report.outcome != Outcome::Succeeded => UNEXPLAINED,
+        (false, code) => code,
+    }
 }
 
 /// The exit code of `rules test`: [`OK`] when every example and fixture passed, else
@@ -96,6 +103,26 @@ mod fail_on_tests {
             unexplained: vec![],
             warnings: vec![],
         }
+    }
+
+    #[test]
+    fn a_watch_timeout_is_never_ok() {
+        use Outcome::*;
+        for (outcome, timed_out, want) in [
+            (Unknown, true, UNEXPLAINED),
+            (Running, true, UNEXPLAINED),
+            (Succeeded, true, OK),
+            (Unknown, false, OK),
+            (Stalled, true, UNEXPLAINED),
+        ] {
+            assert_eq!(
+                code_for_watch(&report(outcome, &[]), false, timed_out),
+                want,
+                "{outcome:?} {timed_out}"
+            );
+        }
+        assert_eq!(code_for_watch(&report(Failed, &[Severity::Error]), false, true), DIAGNOSED);
+        assert_eq!(code_for_watch(&report(Running, &[]), true, true), TOOL_ERROR);
     }
 
     #[test]

@@ -545,7 +545,7 @@ fn finish(
         }
         End::Done => {}
     }
-    let exit_code = crate::exit::code_for_watch(&report, tool_error);
+    let exit_code = crate::exit::code_for_watch(&report, tool_error, end == End::Timeout);
     let restarts = nodes.iter().map(|n| (n.facts.name.clone(), n.restarts)).collect();
     let ends = nodes.into_iter().map(|n| (n.facts.name, n.end)).collect();
     WatchResult { report, exit_code, message, ends, restarts }
