@@ -145,13 +145,7 @@ impl Analysis<'_> {
         if let Some(reason) = m.reboot_loop() {
             if matches!(outcome, Outcome::Running | Outcome::Unknown) {
                 outcome = Outcome::Stalled;
-                stall = Some(Stall {
-                    sequence: None,
-                    phase: None,
-                    task: None,
-                    reason,
-                    line: Some(m.boot.first_line),
-                });
+                stall = Some(Stall::outside_sequence(reason, m.boot.first_line));
             }
         }
         let (mode, mode_evidence) = decide_mode(st.mode, boot);
@@ -231,13 +225,8 @@ impl Analysis<'_> {
         if outcome == Outcome::Unknown && findings.is_empty() && !up {
             if let Some(l) = st.failure_line {
                 outcome = Outcome::Failed;
-                stall = Some(Stall {
-                    sequence: None,
-                    phase: None,
-                    task: None,
-                    reason: format!("line {l} reports a failure and nothing shows the node healthy"),
-                    line: Some(l),
-                });
+                let reason = format!("line {l} reports a failure and nothing shows the node healthy");
+                stall = Some(Stall::outside_sequence(reason, l));
             }
         }
         if explained && !outcome.is_bad() {

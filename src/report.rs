@@ -264,6 +264,13 @@ pub struct Stall {
     pub line: Option<u64>,
 }
 
+impl Stall {
+    /// A stall (or failure) known from a signal outside the sequencer: no step to point at.
+    pub fn outside_sequence(reason: String, line: u64) -> Stall {
+        Stall { sequence: None, phase: None, task: None, reason, line: Some(line) }
+    }
+}
+
 /// A failure signal outside the sequencer (see `health`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HealthSignal {

@@ -112,5 +112,5 @@ impl Machine {
 
 /// A signal as the reason of a stall (or of a failure outside the sequencer).
 fn signal_stall(sig: &crate::health::Signal) -> Stall {
-    Stall { sequence: None, phase: None, task: None, reason: sig.reason(), line: Some(sig.first_line) }
+    Stall::outside_sequence(sig.reason(), sig.first_line)
 }
