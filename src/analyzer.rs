@@ -215,8 +215,9 @@ impl<'k> Analyzer<'k> {
         let Facts { text: text_facts, template, .. } = facts;
         let zap = text_facts.zap.as_ref();
         vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
-        let task_hint =
-            env.task.map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
+        let task_hint = env
+            .task
+            .map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
         let progress = st.machine.step(no, env.time, msg, task_hint);
         if let Some(sig) = &text_facts.signal {
             let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());
@@ -260,9 +261,15 @@ impl<'k> Analyzer<'k> {
         };
         let service = service.or(env.service.as_deref());
         let boot = &st.machine.boot;
-        let seq = boot.sequences.iter().rev().find(|s| s.state == State::Running).or(boot.sequences.last());
-        let phase =
-            seq.and_then(|s| s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last()));
+        let seq = boot
+            .sequences
+            .iter()
+            .rev()
+            .find(|s| s.state == State::Running)
+            .or(boot.sequences.last());
+        let phase = seq.and_then(|s| {
+            s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last())
+        });
         let task_of_msg = match msg {
             Message::TaskStart { name, .. }
             | Message::TaskDone { name, .. }
@@ -312,7 +319,9 @@ impl<'k> Analyzer<'k> {
         if !st.after.is_empty() {
             let text = display();
             st.after.retain_mut(|(fi, ei, left)| {
-                if let Some(ev) = st.matcher.fired.get_mut(*fi).and_then(|f| f.evidence.get_mut(*ei)) {
+                if let Some(ev) =
+                    st.matcher.fired.get_mut(*fi).and_then(|f| f.evidence.get_mut(*ei))
+                {
                     if ev.line != no {
                         ev.after.push(ContextLine { line: no, text: text.clone() });
                         *left -= 1;
@@ -477,7 +486,9 @@ fn talos_vocabulary(text: &str) -> bool {
 
 /// Context lines for evidence, from the ring.
 fn context_of(ring: &VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLine> {
-    ring.iter().map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) }).collect()
+    ring.iter()
+        .map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) })
+        .collect()
 }
 
 impl crate::input::Sink for Analyzer<'_> {

@@ -12,8 +12,9 @@ use crate::machine::inference::{ModeVotes, decide_mode, infer_version};
 use crate::machine::{Boot, Machine, Sequence};
 use crate::redact::scrub;
 use crate::report::{
-    Evidence, Finding, HealthSignal, Mode, NodeReport, Outcome, PhaseReport, Report, SCHEMA_VERSION,
-    SequenceReport, Severity, Stall, State, Stats, TaskReport, Template, Tool, Unexplained,
+    Evidence, Finding, HealthSignal, Mode, NodeReport, Outcome, PhaseReport, Report,
+    SCHEMA_VERSION, SequenceReport, Severity, Stall, State, Stats, TaskReport, Template, Tool,
+    Unexplained,
 };
 
 /// The first-seen error template of a node's current boot, with how often it recurred.
@@ -79,7 +80,8 @@ impl Analysis<'_> {
             unexplained.extend(u);
         }
         // Most likely root cause first (see rules/SCHEMA.md "Ranking").
-        findings.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then(a.key.cmp(&b.key)));
+        findings
+            .sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then(a.key.cmp(&b.key)));
         let mut findings: Vec<Finding> = findings.into_iter().map(|f| f.finding).collect();
         // Evidence names its input only when there is more than one to tell apart.
         if self.inputs.len() <= 1 {
@@ -155,7 +157,9 @@ impl Analysis<'_> {
             .iter()
             .map(|s| sequence_report(s, names.get(&s.name), mode == Mode::Container))
             .collect();
-        for t in sequences.iter_mut().flat_map(|s| s.phases.iter_mut()).flat_map(|p| p.tasks.iter_mut()) {
+        for t in
+            sequences.iter_mut().flat_map(|s| s.phases.iter_mut()).flat_map(|p| p.tasks.iter_mut())
+        {
             t.error = t.error.as_deref().map(|e| self.scrub(e));
         }
         let failure = Machine::failure(boot).map(|mut f| {
@@ -166,7 +170,9 @@ impl Analysis<'_> {
                     let n: u32 = f.phase_index.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
                     if let Some(p) = s.phases.iter().find(|p| p.index == n) {
                         f.phase = Some(p.name.clone());
-                    } else if let Some(name) = names.get(&s.name).and_then(|v| v.get(n as usize - 1)) {
+                    } else if let Some(name) =
+                        names.get(&s.name).and_then(|v| v.get(n as usize - 1))
+                    {
                         f.phase = Some((*name).to_owned());
                     }
                     f.phase_index = Some(format!("{n}/{}", s.total.unwrap_or(0)));
@@ -178,7 +184,10 @@ impl Analysis<'_> {
         let mut findings = Vec::new();
         let mut vars = BTreeMap::new();
         vars.insert("node".to_owned(), m.node.clone());
-        vars.insert("talos_version".to_owned(), talos_version.clone().unwrap_or_else(|| "unknown".into()));
+        vars.insert(
+            "talos_version".to_owned(),
+            talos_version.clone().unwrap_or_else(|| "unknown".into()),
+        );
         for fired in st.fired {
             let rule = &self.kb.rules[fired.rule];
             if let Some(w) = &rule.spec.when_outcome {
@@ -201,10 +210,18 @@ impl Analysis<'_> {
                 node: m.node.clone(),
                 title: matcher::interpolate(&rule.spec.title, &v),
                 root_cause: matcher::interpolate(rule.spec.root_cause.trim(), &v),
-                remediation: rule.spec.remediation.iter().map(|r| matcher::interpolate(r, &v)).collect(),
+                remediation: rule
+                    .spec
+                    .remediation
+                    .iter()
+                    .map(|r| matcher::interpolate(r, &v))
+                    .collect(),
                 evidence: fired.evidence.clone(),
                 references: rule.spec.references.clone(),
-                fingerprint: fingerprint::fingerprint(&rule.spec.id, first.map_or("", |e| e.text.as_str())),
+                fingerprint: fingerprint::fingerprint(
+                    &rule.spec.id,
+                    first.map_or("", |e| e.text.as_str()),
+                ),
                 fixed_in: rule.spec.fixed_in.clone(),
                 occurrences: fired.occurrences,
                 boots: fired.boots,
@@ -221,11 +238,13 @@ impl Analysis<'_> {
         let explained = findings.iter().any(|f| f.finding.severity == Severity::Error);
         // A paste with no boot in view, nothing shown healthy and no rule that knows its lines
         // (not even as benign noise), but error lines: people paste what went wrong.
-        let up = boot.health.healthy_at.is_some() || boot.services.values().any(|s| s.state == "Running");
+        let up = boot.health.healthy_at.is_some()
+            || boot.services.values().any(|s| s.state == "Running");
         if outcome == Outcome::Unknown && findings.is_empty() && !up {
             if let Some(l) = st.failure_line {
                 outcome = Outcome::Failed;
-                let reason = format!("line {l} reports a failure and nothing shows the node healthy");
+                let reason =
+                    format!("line {l} reports a failure and nothing shows the node healthy");
                 stall = Some(Stall::outside_sequence(reason, l));
             }
         }
@@ -234,8 +253,11 @@ impl Analysis<'_> {
             outcome = Outcome::Failed;
         }
         let unexplained = (outcome.is_bad() && !explained).then(|| {
-            let anchor =
-                failure.as_ref().map(|f| f.line).or(stall.as_ref().and_then(|s| s.line)).unwrap_or(u64::MAX);
+            let anchor = failure
+                .as_ref()
+                .map(|f| f.line)
+                .or(stall.as_ref().and_then(|s| s.line))
+                .unwrap_or(u64::MAX);
             let mut ts: Vec<(&String, &TemplateEntry)> = st.templates.iter().collect();
             ts.sort_by_key(|(_, t)| {
                 (t.first.line.abs_diff(anchor).min(t.last_line.abs_diff(anchor)), t.first.line)
@@ -299,7 +321,11 @@ fn health_report(boot: &Boot) -> Vec<HealthSignal> {
         .collect()
 }
 
-fn sequence_report(s: &Sequence, names: Option<&Vec<&'static str>>, container: bool) -> SequenceReport {
+fn sequence_report(
+    s: &Sequence,
+    names: Option<&Vec<&'static str>>,
+    container: bool,
+) -> SequenceReport {
     let mut phases: Vec<PhaseReport> = s
         .phases
         .iter()

@@ -57,7 +57,9 @@ impl fmt::Display for Error {
             Error::Rules { file, line: Some(l), msg } => {
                 write!(f, "invalid rules file `{file}` at line {l}: {msg}")
             }
-            Error::Rules { file, line: None, msg } => write!(f, "invalid rules file `{file}`: {msg}"),
+            Error::Rules { file, line: None, msg } => {
+                write!(f, "invalid rules file `{file}`: {msg}")
+            }
             Error::Usage(m) => f.write_str(m),
             Error::Docker(m) => f.write_str(m),
             Error::Output(_) => f.write_str("failed to write output"),

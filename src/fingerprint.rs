@@ -88,7 +88,8 @@ pub fn mask_cached(text: &str) -> String {
     if let Some(hit) = MEMO.with(|m| m.borrow().exact.get(text).cloned()) {
         return hit;
     }
-    let skeleton: Box<[u8]> = text.bytes().map(|b| if matches!(b, b'1'..=b'9') { b'1' } else { b }).collect();
+    let skeleton: Box<[u8]> =
+        text.bytes().map(|b| if matches!(b, b'1'..=b'9') { b'1' } else { b }).collect();
     if let Some(hit) = MEMO.with(|m| m.borrow().shapes.get(&skeleton).cloned()) {
         return hit;
     }
@@ -122,7 +123,10 @@ fn re(pattern: &str) -> Regex {
 /// Times and UUIDs go first: they contain `:` and `-` runs the address patterns would eat.
 static SIMPLE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     vec![
-        (re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<TIME>"),
+        (
+            re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"),
+            "<TIME>",
+        ),
         (re(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?"), "<TIME>"),
         (re(r"\[\s*\d+\.\d+\]"), "[<TIME>]"),
         (re(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b"), "<TIME>"),
@@ -190,7 +194,10 @@ mod tests {
                 "[    3.292923] [talos] initialize sequence: 11 phase(s)",
                 "[<TIME>] [talos] initialize sequence: <N> phase(s)",
             ),
-            ("task startAllServices (1/1): done, 1m30.25s", "task startAllServices (<N>/<N>): done, <DUR>"),
+            (
+                "task startAllServices (1/1): done, 1m30.25s",
+                "task startAllServices (<N>/<N>): done, <DUR>",
+            ),
             ("install sequence: done: 3.767µs", "install sequence: done: <DUR>"),
             (
                 "Started task etcd (PID 2315) for container 4c3f1e0a9b8d7c6e5f4a",
@@ -243,7 +250,8 @@ mod tests {
         let lines = crate::test_support::fixture_lines();
         for line in &lines {
             // Other digits, `0` kept (same skeleton: the memo answers), and all rotated.
-            let same_zeros = crate::test_support::with_digits(line, |d| if d == 0 { 0 } else { d % 9 + 1 });
+            let same_zeros =
+                crate::test_support::with_digits(line, |d| if d == 0 { 0 } else { d % 9 + 1 });
             let rotated = crate::test_support::with_digits(line, |d| (d + 7) % 10);
             for t in [line, &same_zeros, &rotated, line] {
                 assert_eq!(mask_cached(t), mask(t), "{t}");

@@ -95,7 +95,9 @@ impl Signal {
         let c = &self.component;
         let times = if self.count > 1 { format!(", {} times", self.count) } else { String::new() };
         match self.kind {
-            SignalKind::Panic => format!("a Talos process panicked ({c}) at line {}", self.first_line),
+            SignalKind::Panic => {
+                format!("a Talos process panicked ({c}) at line {}", self.first_line)
+            }
             SignalKind::KernelPanic => {
                 format!("the kernel reported a panic, oops or BUG at line {}", self.first_line)
             }
@@ -106,10 +108,16 @@ impl Signal {
                 format!("controller {c} panicked (line {}{times})", self.first_line)
             }
             SignalKind::ClockJump => {
-                format!("the clock was moved by more than any correction can be (line {})", self.first_line)
+                format!(
+                    "the clock was moved by more than any correction can be (line {})",
+                    self.first_line
+                )
             }
             SignalKind::ServiceFailed => {
-                format!("service `{c}` failed at line {} and is not seen running again", self.first_line)
+                format!(
+                    "service `{c}` failed at line {} and is not seen running again",
+                    self.first_line
+                )
             }
             SignalKind::ServiceRestarting => format!(
                 "service `{c}` fails and is restarted (line {}{times}) and is not seen healthy again",
@@ -161,7 +169,9 @@ pub struct Health {
 
 impl Health {
     fn note(&mut self, kind: SignalKind, component: &str, line: u64, text: &str) {
-        if let Some(s) = self.signals.iter_mut().find(|s| s.kind == kind && s.component == component) {
+        if let Some(s) =
+            self.signals.iter_mut().find(|s| s.kind == kind && s.component == component)
+        {
             s.last_line = line;
             s.count = s.count.saturating_add(1);
             // Seen failing again after it recovered: the recovery did not last.
@@ -200,7 +210,9 @@ impl Health {
         // sequence, a shutdown): the cause is elsewhere, not in this service.
         let cancelled = text.contains("context canceled");
         match state {
-            "Failed" if !cancelled && !stopping => self.note(SignalKind::ServiceFailed, name, line, text),
+            "Failed" if !cancelled && !stopping => {
+                self.note(SignalKind::ServiceFailed, name, line, text)
+            }
             "Running" => {
                 self.stopped.retain(|(n, _)| n != name);
                 self.recover(name, SERVICE, line);
@@ -361,8 +373,9 @@ pub fn classify(text: &str) -> Option<TextSignal> {
 /// No clock correction can move time by more than it has run since 1970 (plus a margin for
 /// a clock set ahead): a larger jump is a misread timestamp, not a correction.
 fn impossible_jump_secs() -> f64 {
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1.8e9, |d| d.as_secs_f64());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1.8e9, |d| d.as_secs_f64());
     now + 2.0 * 365.25 * 86400.0
 }
 
@@ -413,7 +426,10 @@ mod tests {
         assert_eq!(go_duration_secs("1m2.5s"), Some(62.5));
         assert_eq!(go_duration_secs("-2h"), Some(-7200.0));
         assert_eq!(go_duration_secs("3.767µs").map(|s| (s * 1e9).round()), Some(3767.0));
-        assert_eq!(go_duration_secs("988553h9m32.333595896s").map(f64::round), Some(3_558_791_372.0));
+        assert_eq!(
+            go_duration_secs("988553h9m32.333595896s").map(f64::round),
+            Some(3_558_791_372.0)
+        );
         assert_eq!(go_duration_secs("x"), None);
         assert_eq!(go_duration_secs(""), None);
     }
@@ -422,7 +438,10 @@ mod tests {
     fn classify_table() {
         let t = |k, c: Option<&str>| Some(TextSignal::Trouble(k, c.map(str::to_owned)));
         let cases: &[(&str, Option<TextSignal>)] = &[
-            ("panic: runtime error: invalid memory address or nil pointer dereference", t(Panic, None)),
+            (
+                "panic: runtime error: invalid memory address or nil pointer dereference",
+                t(Panic, None),
+            ),
             ("fatal error: concurrent map writes", t(Panic, None)),
             ("panic=0 kernel flag found, sleeping forever", None),
             (
@@ -524,7 +543,12 @@ mod tests {
     fn weak_signals_need_repeats_and_no_health() {
         let mut h = Health::default();
         for l in 1..=3 {
-            h.on_controller_error(l, "network.LinkSpecController", "error <X>", "controller failed");
+            h.on_controller_error(
+                l,
+                "network.LinkSpecController",
+                "error <X>",
+                "controller failed",
+            );
         }
         assert_eq!(h.open().count(), 1);
         h.on_healthy(9);

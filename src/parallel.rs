@@ -63,7 +63,8 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
     let mut scratch = Vec::new();
     let mut spans = Vec::with_capacity(batch.lines.len());
     for &(no, a, b, truncated) in &batch.lines {
-        let raw = RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated, text: None };
+        let raw =
+            RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated, text: None };
         let (decoded_text, decoded) = Decoded::decode(&raw, &mut scratch);
         let start = text.len();
         let original = match normalize(&decoded_text) {
@@ -118,7 +119,11 @@ pub struct Pipeline<'scope> {
 
 impl<'scope> Pipeline<'scope> {
     /// Starts `workers` (at least one) preparing threads in `scope`.
-    pub fn start<'env>(scope: &'scope Scope<'scope, 'env>, kb: &'env Kb, workers: usize) -> Pipeline<'scope> {
+    pub fn start<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        kb: &'env Kb,
+        workers: usize,
+    ) -> Pipeline<'scope> {
         let mut to = Vec::new();
         let mut from = Vec::new();
         let mut handles = Vec::new();
@@ -136,7 +141,14 @@ impl<'scope> Pipeline<'scope> {
             to.push(tx);
             from.push(done_rx);
         }
-        Pipeline { to, from, in_flight: VecDeque::new(), next: 0, batch: Batch::default(), _handles: handles }
+        Pipeline {
+            to,
+            from,
+            in_flight: VecDeque::new(),
+            next: 0,
+            batch: Batch::default(),
+            _handles: handles,
+        }
     }
 
     /// Adds one line; a full batch goes to the next worker.

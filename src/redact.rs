@@ -92,8 +92,11 @@ fn needs_slow_path(b: &[u8]) -> bool {
     let mut b64_run = 0usize;
     let mut lower_run = 0usize;
     for (i, &c) in b.iter().enumerate() {
-        b64_run =
-            if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_') { b64_run + 1 } else { 0 };
+        b64_run = if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_') {
+            b64_run + 1
+        } else {
+            0
+        };
         if b64_run >= MIN_BLOB {
             return true;
         }
@@ -120,8 +123,9 @@ static PEM_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-static USERDATA: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?P<key>USERDATA\s*=\s*"?)[^\s"',;}\[\]]+"#).expect("valid regex"));
+static USERDATA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<key>USERDATA\s*=\s*"?)[^\s"',;}\[\]]+"#).expect("valid regex")
+});
 
 /// `name: value`, `name=value`, `"name": "value"` for names ending in a secret word. The
 /// value check (length, digits) happens in [`key_value`].
@@ -136,16 +140,19 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `scheme://user:password@host`: the password part of URL userinfo.
 static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?P<pre>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@"']+:)[^\s/@"']+@"#).expect("valid regex")
+    Regex::new(r#"(?P<pre>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@"']+:)[^\s/@"']+@"#)
+        .expect("valid regex")
 });
 
 /// An AWS access key id followed by its secret (`AKIA…:secret`, `AKIA… secret`).
 static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?P<akid>\b(?:AKIA|ASIA)[0-9A-Z]{16})[:/ ]+[A-Za-z0-9+/]{30,}").expect("valid regex")
+    Regex::new(r"(?P<akid>\b(?:AKIA|ASIA)[0-9A-Z]{16})[:/ ]+[A-Za-z0-9+/]{30,}")
+        .expect("valid regex")
 });
 
-static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?P<key>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex"));
+static BEARER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?P<key>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex")
+});
 
 static JWT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*").expect("valid regex")
@@ -173,7 +180,8 @@ fn key_value(c: &Captures<'_>) -> String {
         value.len() >= 16
     } else if word == "password" || word == "passwd" {
         // Passwords are short and plain; only the words that say there is none stay.
-        !value.is_empty() && !matches!(value.to_ascii_lowercase().as_str(), "none" | "null" | "empty" | "set")
+        !value.is_empty()
+            && !matches!(value.to_ascii_lowercase().as_str(), "none" | "null" | "empty" | "set")
     } else {
         value.len() >= 16 || (value.len() >= 8 && has_digit)
     };
@@ -186,7 +194,11 @@ fn pem_line(c: &Captures<'_>) -> String {
     let upper = blob.bytes().any(|b| b.is_ascii_uppercase());
     let lower = blob.bytes().any(|b| b.is_ascii_lowercase());
     let digit = blob.bytes().any(|b| b.is_ascii_digit());
-    if upper && lower && digit { format!("{}{REDACTED}{}", &c["pre"], &c["post"]) } else { c[0].to_string() }
+    if upper && lower && digit {
+        format!("{}{REDACTED}{}", &c["pre"], &c["post"])
+    } else {
+        c[0].to_string()
+    }
 }
 
 #[cfg(test)]

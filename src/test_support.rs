@@ -5,7 +5,9 @@ pub fn fixture_lines() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(dir).expect("fixtures") {
-        let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else { continue };
+        let Ok(log) = std::fs::read(entry.expect("entry").path().join("input.log")) else {
+            continue;
+        };
         lines.extend(String::from_utf8_lossy(&log).lines().map(str::to_owned));
     }
     lines

@@ -15,7 +15,8 @@ fn analyze(path: &Path, kb: &Kb) -> talos_doctor::report::Report {
     // Relative to the package root (the test's working directory): snapshots must not
     // depend on where the repository is checked out.
     let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path);
-    source::feed(&Source::File(rel.to_path_buf()), None, &mut a, &mut |_, _| Flow::Continue).unwrap();
+    source::feed(&Source::File(rel.to_path_buf()), None, &mut a, &mut |_, _| Flow::Continue)
+        .unwrap();
     a.report()
 }
 
@@ -42,7 +43,8 @@ fn knowledge_base_self_test() {
     let kb = Kb::builtin();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let rep = talos_doctor::cmd::rules::test_all(&kb, &dir);
-    let failures: Vec<String> = rep.failures.iter().map(|f| format!("{}: {}", f.subject, f.what)).collect();
+    let failures: Vec<String> =
+        rep.failures.iter().map(|f| format!("{}: {}", f.subject, f.what)).collect();
     assert!(failures.is_empty(), "rules test failures:\n{}", failures.join("\n"));
     assert!(rep.fixtures >= 10, "only {} fixtures found", rep.fixtures);
     assert_eq!(rep.fixtures_ok, rep.fixtures);
@@ -50,7 +52,8 @@ fn knowledge_base_self_test() {
 
 /// What a diagnosis decides, without the evidence text (which shows each line as given).
 fn verdict(report: &talos_doctor::report::Report) -> (String, Vec<(String, String)>, u8) {
-    let findings = report.findings.iter().map(|f| (f.id.clone(), format!("{:?}", f.severity))).collect();
+    let findings =
+        report.findings.iter().map(|f| (f.id.clone(), format!("{:?}", f.severity))).collect();
     (format!("{:?}", report.outcome), findings, talos_doctor::exit::code_for(report))
 }
 
@@ -77,9 +80,15 @@ fn encodings() -> Vec<Encoding> {
         ("kmsg escapes of quotes too", |l| l.replace('\\', "\\x5c").replace('"', "\\x22")),
         // A JSON viewer escapes what it shows once more; only lines with JSON fields are shown so.
         ("JSON inside JSON", |l| {
-            if l.contains("{\"") { l.replace('\\', "\\\\").replace('"', "\\\"") } else { l.to_owned() }
+            if l.contains("{\"") {
+                l.replace('\\', "\\\\").replace('"', "\\\"")
+            } else {
+                l.to_owned()
+            }
         }),
-        ("strings of the JSON escaped twice", |l| l.replace("\\\"", "\\\\\"").replace("\\n", "\\\\n")),
+        ("strings of the JSON escaped twice", |l| {
+            l.replace("\\\"", "\\\\\"").replace("\\n", "\\\\n")
+        }),
         ("CRLF", |l| format!("{l}\r")),
         ("caret-M", |l| format!("{l}^M")),
         ("HTML entities", |l| {

@@ -22,7 +22,8 @@ fn node_name_of(path: &Path) -> String {
 /// another input has the same stem (`a/input.log`, `b/input.log`), its parent folder too.
 fn unique_node_name(path: &Path, all: &[Source]) -> String {
     let stem = node_name_of(path);
-    let clash = all.iter().filter(|s| matches!(s, Source::File(p) if node_name_of(p) == stem)).count() > 1;
+    let clash =
+        all.iter().filter(|s| matches!(s, Source::File(p) if node_name_of(p) == stem)).count() > 1;
     match path.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
         Some(dir) if clash => format!("{dir}/{stem}"),
         _ if clash => path.display().to_string(),
@@ -33,7 +34,10 @@ fn unique_node_name(path: &Path, all: &[Source]) -> String {
 /// Runs `analyze`.
 pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
     let kb = load_kb(&a.out.rules)?;
-    let mut an = Analyzer::new(&kb, AnalyzeOptions { redact: !a.out.no_redact, ..AnalyzeOptions::default() });
+    let mut an = Analyzer::new(
+        &kb,
+        AnalyzeOptions { redact: !a.out.no_redact, ..AnalyzeOptions::default() },
+    );
     let sources: Vec<Source> = if a.files.is_empty() && a.container.is_none() {
         vec![Source::Stdin]
     } else {

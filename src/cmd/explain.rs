@@ -36,7 +36,11 @@ pub(crate) fn run(args: &ExplainLineArgs) -> Result<u8, Error> {
                     format!("{}-{}", m.first_release, m.last_release)
                 };
                 let weak = if m.weak { ", weak match" } else { "" };
-                writeln!(w, "{indent}{:?}  {} ({}{weak}), {range}", m.format, m.component, m.level)?;
+                writeln!(
+                    w,
+                    "{indent}{:?}  {} ({}{weak}), {range}",
+                    m.format, m.component, m.level
+                )?;
                 writeln!(w, "{indent}  {}", m.url)?;
             }
             writeln!(w)?;

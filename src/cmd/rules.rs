@@ -22,7 +22,9 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         RulesCommand::List => list(&kb, &mut out).map(|()| exit::OK),
         RulesCommand::Explain { id } => match kb.get(id) {
             Some(_) => explain(&kb, id, &mut out).map(|()| exit::OK),
-            None => return Err(Error::Usage(format!("no rule `{id}` (see `talos-doctor rules list`)"))),
+            None => {
+                return Err(Error::Usage(format!("no rule `{id}` (see `talos-doctor rules list`)")));
+            }
         },
         RulesCommand::Patterns => (|| {
             for r in &kb.rules {
@@ -167,16 +169,20 @@ pub fn test_all(kb: &Kb, dir: &Path) -> TestReport {
             rep.examples += 1;
             let r = analyze_text(&alone, ex);
             if !r.findings.iter().any(|f| f.id == id) {
-                rep.failures
-                    .push(Failure { subject: id.into(), what: format!("example does not match: {ex}") });
+                rep.failures.push(Failure {
+                    subject: id.into(),
+                    what: format!("example does not match: {ex}"),
+                });
             }
         }
         for ex in &rule.spec.counter_examples {
             rep.examples += 1;
             let r = analyze_text(&alone, ex);
             if r.findings.iter().any(|f| f.id == id) {
-                rep.failures
-                    .push(Failure { subject: id.into(), what: format!("counter-example matches: {ex}") });
+                rep.failures.push(Failure {
+                    subject: id.into(),
+                    what: format!("counter-example matches: {ex}"),
+                });
             }
         }
     }
@@ -203,7 +209,8 @@ pub fn test_all(kb: &Kb, dir: &Path) -> TestReport {
                 continue;
             }
         };
-        let want = case.get("root_cause_category").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let want =
+            case.get("root_cause_category").and_then(|v| v.as_str()).unwrap_or("").to_owned();
         let mut a = Analyzer::new(kb, AnalyzeOptions::default());
         let src = Source::File(d.join("input.log"));
         if let Err(e) = source::feed(&src, None, &mut a, &mut |_, _| Flow::Continue) {
@@ -232,10 +239,14 @@ pub fn test_all(kb: &Kb, dir: &Path) -> TestReport {
             e.1 += 1;
             rep.fixtures_ok += 1;
         } else {
-            let got =
-                r.findings.first().map_or("no finding".to_owned(), |f| format!("{} ({})", f.category, f.id));
-            rep.failures
-                .push(Failure { subject: name, what: format!("want {want}, got {got}, exit {code}") });
+            let got = r
+                .findings
+                .first()
+                .map_or("no finding".to_owned(), |f| format!("{} ({})", f.category, f.id));
+            rep.failures.push(Failure {
+                subject: name,
+                what: format!("want {want}, got {got}, exit {code}"),
+            });
         }
     }
     rep.rules_without_fixture =

@@ -18,12 +18,16 @@ use crate::error::Error;
 
 /// Runs `watch`.
 pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let since = args.since.as_deref().map(|s| parse_since(s, now)).transpose().map_err(Error::Usage)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let since =
+        args.since.as_deref().map(|s| parse_since(s, now)).transpose().map_err(Error::Usage)?;
     let kb = load_kb(&args.out.rules)?;
-    let mut analyzer =
-        Analyzer::new(&kb, AnalyzeOptions { redact: !args.out.no_redact, ..AnalyzeOptions::default() });
+    let mut analyzer = Analyzer::new(
+        &kb,
+        AnalyzeOptions { redact: !args.out.no_redact, ..AnalyzeOptions::default() },
+    );
     let live = !args.plain && env.stderr_tty && !env.ci;
     let opts = WatchOptions {
         since,

@@ -41,15 +41,21 @@ pub(crate) async fn connect() -> Result<bollard::Docker, Error> {
 /// For `analyze --container NAME`: feeds the container's whole log (no follow) into
 /// `analyzer` as input `docker:NAME`, node NAME, and returns the container's facts, so the
 /// caller can confirm the diagnosis with [`super::preflight::confirm`] on the final report.
-pub fn feed_container(analyzer: &mut Analyzer<'_>, name: &str) -> Result<super::ContainerFacts, Error> {
+pub fn feed_container(
+    analyzer: &mut Analyzer<'_>,
+    name: &str,
+) -> Result<super::ContainerFacts, Error> {
     use crate::input::lines::{Flow, LineSplitter};
     use futures_util::StreamExt;
     runtime()?.block_on(async {
         let docker = connect().await?;
         let facts = find_container(&docker, name).await.map_err(docker_err)?;
         analyzer.begin_input(&format!("docker:{}", facts.name), Some(&facts.name));
-        let opts =
-            bollard::query_parameters::LogsOptions { stdout: true, stderr: true, ..Default::default() };
+        let opts = bollard::query_parameters::LogsOptions {
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        };
         let mut stream = docker.logs(&facts.id, Some(opts));
         let mut splitter = LineSplitter::default();
         let mut sink = |l: crate::input::lines::RawLine<'_>| {
@@ -57,8 +63,9 @@ pub fn feed_container(analyzer: &mut Analyzer<'_>, name: &str) -> Result<super::
             Flow::Continue
         };
         while let Some(item) = stream.next().await {
-            let out =
-                item.map_err(|e| docker_err(super::Error::api(format!("read the logs of `{name}`"), &e)))?;
+            let out = item.map_err(|e| {
+                docker_err(super::Error::api(format!("read the logs of `{name}`"), &e))
+            })?;
             splitter.push(&out.into_bytes(), &mut sink);
         }
         splitter.finish(&mut sink);
@@ -74,7 +81,8 @@ mod tests {
 
     #[test]
     fn durations() {
-        let ok: &[(&str, u64)] = &[("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("0s", 0)];
+        let ok: &[(&str, u64)] =
+            &[("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("0s", 0)];
         for (s, secs) in ok {
             assert_eq!(parse_duration(s), Ok(Duration::from_secs(*secs)), "{s}");
         }

@@ -97,7 +97,8 @@ impl Endpoint {
     pub async fn connect(&self) -> Result<Docker, Error> {
         let unreachable = |e: bollard::errors::Error| Error::from_connect(e, self.clone());
         let docker = if let Some(path) = self.host.strip_prefix("unix://") {
-            Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION).map_err(unreachable)?
+            Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
+                .map_err(unreachable)?
         } else if self.host.starts_with("tcp://") || self.host.starts_with("http://") {
             Docker::connect_with_http(&self.host, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
                 .map_err(unreachable)?
@@ -113,8 +114,8 @@ fn context_endpoint(config_dir: &Path, name: &str) -> Result<Endpoint, Error> {
     let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let meta = config_dir.join("contexts").join("meta").join(hash).join("meta.json");
     let err = |reason: String| Error::Context { name: name.into(), reason };
-    let text =
-        std::fs::read_to_string(&meta).map_err(|e| err(format!("cannot read {}: {e}", meta.display())))?;
+    let text = std::fs::read_to_string(&meta)
+        .map_err(|e| err(format!("cannot read {}: {e}", meta.display())))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| err(format!("{}: {e}", meta.display())))?;
     let host = json

@@ -68,7 +68,9 @@ impl Error {
             return Error::Unreachable { endpoint, reason: "no such socket".into() };
         }
         let direct = match &e {
-            bollard::errors::Error::IOError { err } => Some(err as &(dyn std::error::Error + 'static)),
+            bollard::errors::Error::IOError { err } => {
+                Some(err as &(dyn std::error::Error + 'static))
+            }
             _ => None,
         };
         let mut source: Option<&(dyn std::error::Error + 'static)> = direct.or(Some(&e));
@@ -126,7 +128,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Unreachable { endpoint, reason } => {
-                write!(f, "cannot reach the Docker Engine at {endpoint}: {reason}; is the daemon running?")
+                write!(
+                    f,
+                    "cannot reach the Docker Engine at {endpoint}: {reason}; is the daemon running?"
+                )
             }
             Error::PermissionDenied { endpoint } => write!(
                 f,
@@ -180,12 +185,14 @@ mod tests {
 
     #[test]
     fn connect_errors_are_classified() {
-        let denied =
-            bollard::errors::Error::IOError { err: io::Error::from(io::ErrorKind::PermissionDenied) };
+        let denied = bollard::errors::Error::IOError {
+            err: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
         let e = Error::from_connect(denied, ep());
         assert!(matches!(e, Error::PermissionDenied { .. }));
         assert!(
-            e.to_string().starts_with("permission denied on the Docker socket unix:///var/run/docker.sock")
+            e.to_string()
+                .starts_with("permission denied on the Docker socket unix:///var/run/docker.sock")
         );
         let missing = bollard::errors::Error::SocketNotFoundError("/x.sock".into());
         let e = Error::from_connect(missing, ep());

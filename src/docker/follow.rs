@@ -214,7 +214,8 @@ async fn next_run(
         }
         if !announced_exit && (f.restarting || f.status == "exited" || f.status == "dead") {
             announced_exit = true;
-            let msg = Msg::Exited { idx, code: f.exit_code, oom: f.oom_killed, restarting: f.restarting };
+            let msg =
+                Msg::Exited { idx, code: f.exit_code, oom: f.oom_killed, restarting: f.restarting };
             if tx.send(msg).is_err() {
                 return None;
             }
@@ -292,7 +293,10 @@ mod tests {
     fn timestamps() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2024-11-20T09:14:03.5Z"), Some(1_732_094_043_500_000_000));
-        assert_eq!(parse_rfc3339("2024-11-20T10:14:03.000000001+01:00"), Some(1_732_094_043_000_000_001));
+        assert_eq!(
+            parse_rfc3339("2024-11-20T10:14:03.000000001+01:00"),
+            Some(1_732_094_043_000_000_001)
+        );
         assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z").map(|t| t < 0), Some(true));
         assert_eq!(parse_rfc3339("[talos]"), None);
         let (ts, rest) = split_timestamp(b"2024-11-20T09:14:03.123456789Z [talos] x");

@@ -194,7 +194,10 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                  `/opt/cni/bin`, so pods get no network; Docker volumes are filled from the \
                  image and are fine."
                     .into(),
-                vec!["use `-v /opt` (a Docker volume), or make sure `/opt/cni/bin` is populated".into()],
+                vec![
+                    "use `-v /opt` (a Docker volume), or make sure `/opt/cni/bin` is populated"
+                        .into(),
+                ],
                 format!("/opt is a {:?} mount", m.kind).to_lowercase(),
             ),
             Some(_) => {}
@@ -257,7 +260,10 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             "A fatal boot error makes Talos reboot, PID 1 exits and Docker starts the container \
              again: the failure becomes a restart loop and the log holds several boots."
                 .into(),
-            vec!["diagnose the first failed boot; `docker update --restart no` stops the loop".into()],
+            vec![
+                "diagnose the first failed boot; `docker update --restart no` stops the loop"
+                    .into(),
+            ],
             format!("HostConfig.RestartPolicy = {}", facts.restart_policy),
         );
     }
@@ -272,7 +278,9 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                 "The image `{}` has no version tag, so the spec of talosctl v1.6.5–v1.13 was used.",
                 facts.image
             ),
-            vec!["tag the image with its Talos version (`…/talos:v1.8.3`) for an exact check".into()],
+            vec![
+                "tag the image with its Talos version (`…/talos:v1.8.3`) for an exact check".into(),
+            ],
             format!("image {}", facts.image),
         );
     }
@@ -284,7 +292,8 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
 /// Mount layouts of a talosctl of another version than the image.
 fn skew(c: &mut Checker<'_>, facts: &ContainerFacts) {
     let Some(v) = facts.version else { return };
-    let old_layout = facts.mount_at("/var/lib/kubelet").is_some() && facts.mount_at("/var").is_none();
+    let old_layout =
+        facts.mount_at("/var/lib/kubelet").is_some() && facts.mount_at("/var").is_none();
     let new_layout = facts.read_only && facts.mount_at("/system/state").is_some();
     let layout = if v >= Version::new(1, 3, 0) && old_layout {
         Some("talosctl v1.0–v1.2 (volumes under /var/lib)")
@@ -392,7 +401,11 @@ pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
             .iter()
             .map(|t| {
                 let tmpfs = spec_for(facts.version).tmpfs.iter().any(|p| p == t);
-                format!("add `{}` (`{t}` is not a mount point in `{}`)", flag_for(t, tmpfs), facts.name)
+                format!(
+                    "add `{}` (`{t}` is not a mount point in `{}`)",
+                    flag_for(t, tmpfs),
+                    facts.name
+                )
             })
             .collect();
         (
@@ -416,8 +429,10 @@ pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
         before: Vec::new(),
         after: Vec::new(),
     };
-    if let Some(f) =
-        report.findings.iter_mut().find(|f| f.node == node && f.category == "container_missing_mounts")
+    if let Some(f) = report
+        .findings
+        .iter_mut()
+        .find(|f| f.node == node && f.category == "container_missing_mounts")
     {
         f.root_cause = format!("{} {sentence}", f.root_cause.trim_end());
         let mut remediation = fixes;
@@ -427,8 +442,9 @@ pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
         return;
     }
     let mut remediation = fixes;
-    remediation
-        .push("recreate the container with the known-good spec (`talos-doctor inspect` lists it)".into());
+    remediation.push(
+        "recreate the container with the known-good spec (`talos-doctor inspect` lists it)".into(),
+    );
     report.findings.insert(
         0,
         Finding {
@@ -478,7 +494,10 @@ mod tests {
             privileged: true,
             seccomp_unconfined: true,
             read_only: true,
-            mounts: mounts.iter().map(|(d, k)| MountFact { destination: (*d).into(), kind: *k }).collect(),
+            mounts: mounts
+                .iter()
+                .map(|(d, k)| MountFact { destination: (*d).into(), kind: *k })
+                .collect(),
             platform: Some("container".into()),
             userdata_len: Some(4096),
             restart_policy: "no".into(),
@@ -502,7 +521,13 @@ mod tests {
         let f = preflight(&bare);
         let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(ids[0], "TD-INSPECT-001");
-        for id in ["TD-INSPECT-002", "TD-INSPECT-003", "TD-INSPECT-004", "TD-INSPECT-009", "TD-INSPECT-012"] {
+        for id in [
+            "TD-INSPECT-002",
+            "TD-INSPECT-003",
+            "TD-INSPECT-004",
+            "TD-INSPECT-009",
+            "TD-INSPECT-012",
+        ] {
             assert!(ids.contains(&id), "{id} missing from {ids:?}");
         }
         let fixes: Vec<&String> = f.iter().flat_map(|f| &f.remediation).collect();

@@ -116,7 +116,13 @@ pub fn message_text(line: &str) -> String {
     s = s.strip_prefix("[talos] ").unwrap_or(s);
     let b = s.as_bytes();
     // `2024/11/20 09:14:03 ` (Go log default flags).
-    if b.len() > 20 && b[4] == b'/' && b[7] == b'/' && b[10] == b' ' && b[13] == b':' && b[19] == b' ' {
+    if b.len() > 20
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[19] == b' '
+    {
         s = &s[20..];
     }
     s.chars().filter(|c| !c.is_control()).collect()
@@ -148,7 +154,8 @@ mod tests {
     fn live_mode_redraws_in_place() {
         let mut buf = Vec::new();
         let mut d = Display::new(&mut buf, true, 80);
-        let row = Row { node: "n1".into(), phase: "boot 1/10 saveConfig".into(), ..Default::default() };
+        let row =
+            Row { node: "n1".into(), phase: "boot 1/10 saveConfig".into(), ..Default::default() };
         d.draw(std::slice::from_ref(&row));
         d.draw(&[row]);
         let s = String::from_utf8(buf).expect("utf8");

@@ -178,10 +178,20 @@ pub async fn watch(
     let mut nodes: Vec<Node> = Vec::new();
     let mut tasks = Vec::new();
     for (idx, facts) in containers.into_iter().enumerate() {
-        tasks.push(tokio::spawn(follow(docker.clone(), idx, facts.clone(), start.clone(), tx.clone())));
+        tasks.push(tokio::spawn(follow(
+            docker.clone(),
+            idx,
+            facts.clone(),
+            start.clone(),
+            tx.clone(),
+        )));
         nodes.push(Node {
             input: format!("docker:{}", facts.name),
-            row: Row { node: facts.name.clone(), phase: "waiting for logs".into(), ..Row::default() },
+            row: Row {
+                node: facts.name.clone(),
+                phase: "waiting for logs".into(),
+                ..Row::default()
+            },
             run_start: None,
             last_progress: now_ns(),
             phase: None,
@@ -253,7 +263,9 @@ fn verdict_word(o: Outcome, end: Option<&NodeEnd>) -> String {
         Some(NodeEnd::Removed) => "removed".into(),
         Some(NodeEnd::Lost(_)) => "daemon lost".into(),
         Some(NodeEnd::Stalled(_)) => "stalled".into(),
-        Some(NodeEnd::Exited { .. }) if !matches!(o, Outcome::Succeeded | Outcome::Failed) => "exited".into(),
+        Some(NodeEnd::Exited { .. }) if !matches!(o, Outcome::Succeeded | Outcome::Failed) => {
+            "exited".into()
+        }
         _ => o.as_str().into(),
     }
 }
@@ -281,8 +293,9 @@ fn handle(
             n.row.last = crate::redact::redact(&message_text(&text)).into_owned();
             // A sequence that ends in failure is decisive: Talos stops there, so the verdict
             // needs no settle window (only reboot noise follows).
-            let sequence_failed =
-                progress.iter().any(|p| matches!(p, Progress::SequenceFinished { state: State::Failed, .. }));
+            let sequence_failed = progress
+                .iter()
+                .any(|p| matches!(p, Progress::SequenceFinished { state: State::Failed, .. }));
             for p in progress {
                 on_progress(n, &p, ts, display);
             }
@@ -359,7 +372,11 @@ fn handle(
                 n.end = Some(NodeEnd::Removed);
             }
             let rows: Vec<Row> = nodes.iter().map(|n| n.row.clone()).collect();
-            display.note(&nodes[idx].facts.name, "container was removed while being watched", &rows);
+            display.note(
+                &nodes[idx].facts.name,
+                "container was removed while being watched",
+                &rows,
+            );
         }
         Msg::Lost { idx, reason } => {
             let n = &mut nodes[idx];
@@ -388,7 +405,8 @@ fn on_progress(n: &mut Node, p: &Progress, ts: Option<i128>, display: &mut Displ
         Progress::PhaseFinished { sequence, name, index, total, state, .. } => {
             n.phase = None;
             n.last_progress = at;
-            display.event(&node, &format!("{sequence} {index}/{total} {name} {}", state_word(*state)));
+            display
+                .event(&node, &format!("{sequence} {index}/{total} {name} {}", state_word(*state)));
         }
         Progress::SequenceFinished { name, state, .. } => {
             n.last_progress = at;
@@ -487,7 +505,9 @@ fn finish(
             (Some(NodeEnd::Exited { code, oom }), _) if open => {
                 let cur = current_phase();
                 let error = if *oom {
-                    format!("container exited with code {code} (OOM-killed) before the boot finished")
+                    format!(
+                        "container exited with code {code} (OOM-killed) before the boot finished"
+                    )
                 } else {
                     format!("container exited with code {code} before the boot finished")
                 };
@@ -526,9 +546,10 @@ fn finish(
             ));
         }
         if n.restarts > 0 {
-            report
-                .warnings
-                .push(format!("{name}: Docker restarted the container {} time(s) while watched", n.restarts));
+            report.warnings.push(format!(
+                "{name}: Docker restarted the container {} time(s) while watched",
+                n.restarts
+            ));
         }
         confirm(&mut report, name, &n.facts);
     }

@@ -197,7 +197,9 @@ fn slash_path(p: &Path) -> String {
 /// Picks the logs out of a bundle's file list (`/`-separated paths relative to its root)
 /// and says whose and what they are, in reading order. A folder is a node folder when it
 /// holds `dmesg.log`, `summary`, or a `service-logs/` folder.
-pub fn classify<'a>(names: impl Iterator<Item = &'a str>) -> Vec<(String, Option<String>, EntryKind)> {
+pub fn classify<'a>(
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<(String, Option<String>, EntryKind)> {
     let names: Vec<&str> = names.collect();
     let node_dirs: BTreeSet<&str> = names
         .iter()
@@ -221,7 +223,9 @@ pub fn classify<'a>(names: impl Iterator<Item = &'a str>) -> Vec<(String, Option
                 s => service(s),
             };
             (dir, kind)
-        } else if let Some(node_dir) = dir.strip_suffix("/service-logs").filter(|d| node_dirs.contains(d)) {
+        } else if let Some(node_dir) =
+            dir.strip_suffix("/service-logs").filter(|d| node_dirs.contains(d))
+        {
             (node_dir, service(stem))
         } else {
             continue;
@@ -250,8 +254,12 @@ fn service(id: &str) -> EntryKind {
 /// kernel lines are kept. Line numbers stay those of the file. A NUL byte stops that input
 /// with a warning.
 pub fn feed(bundle: Bundle, analyzer: &mut dyn Sink) -> Result<(), Error> {
-    let with_machined: BTreeSet<Option<String>> =
-        bundle.inputs.iter().filter(|i| i.kind == EntryKind::Machined).map(|i| i.node.clone()).collect();
+    let with_machined: BTreeSet<Option<String>> = bundle
+        .inputs
+        .iter()
+        .filter(|i| i.kind == EntryKind::Machined)
+        .map(|i| i.node.clone())
+        .collect();
     for w in bundle.warnings {
         analyzer.warn(w);
     }
@@ -279,7 +287,9 @@ pub fn feed(bundle: Bundle, analyzer: &mut dyn Sink) -> Result<(), Error> {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Input { what: format!("`{}`", input.name), source: e }),
+                Err(e) => {
+                    return Err(Error::Input { what: format!("`{}`", input.name), source: e });
+                }
             };
             flow = splitter.push(&buf[..n], &mut sink);
             if flow == Flow::Stop {
@@ -314,8 +324,8 @@ mod tests {
         let mut files = Vec::new();
         walk(&tree(), Path::new(""), 0, &mut files).expect("walk fixture");
         let mut zip = zip::ZipWriter::new(File::create(dest).expect("create zip"));
-        let opts =
-            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for f in files {
             zip.start_file(slash_path(&f), opts).expect("start file");
             zip.write_all(&fs::read(tree().join(&f)).expect("read fixture")).expect("write");
@@ -415,8 +425,8 @@ mod tests {
 
     #[test]
     fn a_plain_log_is_not_a_bundle() {
-        let log =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ci-support-bundle/tree/10.5.0.2/dmesg.log");
+        let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/ci-support-bundle/tree/10.5.0.2/dmesg.log");
         assert!(!is_bundle(&log));
         assert!(open(&log).expect("open").is_none());
     }

@@ -23,7 +23,10 @@ pub(crate) struct Decoded {
 impl Decoded {
     /// Decodes `raw` into `scratch` (reused between lines): ANSI escapes removed, invalid
     /// UTF-8 replaced. Returns the text and how it was made.
-    pub(crate) fn decode<'a>(raw: &RawLine<'a>, scratch: &'a mut Vec<u8>) -> (Cow<'a, str>, Decoded) {
+    pub(crate) fn decode<'a>(
+        raw: &RawLine<'a>,
+        scratch: &'a mut Vec<u8>,
+    ) -> (Cow<'a, str>, Decoded) {
         let mut d = Decoded {
             no: raw.no,
             len: raw.bytes.len() as u64,

@@ -52,7 +52,10 @@ impl Source {
             Source::File(p) => {
                 let meta = std::fs::metadata(p).map_err(err)?;
                 if meta.is_dir() {
-                    return Err(Error::NotText { what: self.description(), why: "it is a directory".into() });
+                    return Err(Error::NotText {
+                        what: self.description(),
+                        why: "it is a directory".into(),
+                    });
                 }
                 Ok(Box::new(File::open(p).map_err(err)?))
             }
@@ -92,8 +95,9 @@ pub(crate) fn binary(
                 why: format!("it holds binary data (a NUL byte on line {no})"),
             });
         }
-        analyzer
-            .warn(format!("{what} holds binary data (a NUL byte on line {no}); the rest of it was not read"));
+        analyzer.warn(format!(
+            "{what} holds binary data (a NUL byte on line {no}); the rest of it was not read"
+        ));
     }
     Ok(())
 }

@@ -23,8 +23,12 @@ static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::Laz
     (
         // ASCII case folding: the words are ASCII, and Unicode folding tables cost memory.
         Regex::new(&format!("(?i-u){}", ERRORISH.join("|"))).expect("static regex"),
-        AhoCorasick::builder().ascii_case_insensitive(true).build(ERRORISH).expect("static literals"),
-        Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#).expect("static regex"),
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(ERRORISH)
+            .expect("static literals"),
+        Regex::new(r#"(?:"platform": "|platform |"mode": ")([a-z][a-z0-9-]*)"#)
+            .expect("static regex"),
     )
 });
 
@@ -43,7 +47,12 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    pub(crate) fn of(kb: &Kb, line: &str, env: &envelope::Envelope<'_>, msg: &Message<'_>) -> Facts {
+    pub(crate) fn of(
+        kb: &Kb,
+        line: &str,
+        env: &envelope::Envelope<'_>,
+        msg: &Message<'_>,
+    ) -> Facts {
         let text = TextFacts::of(kb, &env.text);
         let (errorish_word, zap) = (text.errorish_word, text.zap.as_ref());
         let unparsed = !env.talos
@@ -158,7 +167,8 @@ impl TextFacts {
                 Some(b) if b.hash == hash && b.kb == kb.id && *b.text == *m.scratch => b.may,
                 _ => {
                     let may = kb.gate.may_match_blind(&m.scratch);
-                    *slot = Some(BlindSlot { kb: kb.id, hash, text: m.scratch.as_slice().into(), may });
+                    *slot =
+                        Some(BlindSlot { kb: kb.id, hash, text: m.scratch.as_slice().into(), may });
                     may
                 }
             };
@@ -294,19 +304,26 @@ mod tests {
         }
         // Rule literals with digits (`x509: `, `ext4-fs error`), after a text of the same
         // digit-blind shape that holds none.
-        for t in
-            ["x123: certificate signed by unknown authority", "x509: certificate signed by unknown authority"]
-        {
+        for t in [
+            "x123: certificate signed by unknown authority",
+            "x509: certificate signed by unknown authority",
+        ] {
             texts.push(t.into());
         }
-        for t in ["EXT2-fs error (device sda1): bad block", "EXT4-fs error (device sda1): bad block"] {
+        for t in
+            ["EXT2-fs error (device sda1): bad block", "EXT4-fs error (device sda1): bad block"]
+        {
             texts.push(t.into());
         }
         assert!(texts.len() > 1000);
         for round in 0..2 {
             for kb in [&full, &one] {
                 for t in &texts {
-                    assert_eq!(*TextFacts::of(kb, t), TextFacts::compute(kb, t), "round {round}: {t}");
+                    assert_eq!(
+                        *TextFacts::of(kb, t),
+                        TextFacts::compute(kb, t),
+                        "round {round}: {t}"
+                    );
                 }
             }
         }
@@ -317,7 +334,8 @@ mod tests {
     #[test]
     fn candidate_rules_equal_the_set() {
         let kb = Kb::builtin();
-        let set = regex::RegexSet::new(kb.rules.iter().map(|r| r.spec.pattern.as_str())).expect("set");
+        let set =
+            regex::RegexSet::new(kb.rules.iter().map(|r| r.spec.pattern.as_str())).expect("set");
         let (mut n, mut then, mut absent) = (0, 0, 0);
         for line in crate::test_support::fixture_lines() {
             let text = envelope::parse(&line).text.into_owned();
@@ -339,6 +357,9 @@ mod tests {
             }
         }
         assert!(n > 50, "only {n} matching lines");
-        assert!(then > 0 && absent > 0, "then {then}, absent_after {absent}: the fixtures test nothing");
+        assert!(
+            then > 0 && absent > 0,
+            "then {then}, absent_after {absent}: the fixtures test nothing"
+        );
     }
 }

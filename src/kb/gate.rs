@@ -43,7 +43,11 @@ pub fn digit_blind(text: &[u8], out: &mut Vec<u8>) {
 }
 
 impl Gate {
-    pub(super) fn new(rules: &prefilter::Candidates, others: &[Prefilter], words: &[&[&str]]) -> Gate {
+    pub(super) fn new(
+        rules: &prefilter::Candidates,
+        others: &[Prefilter],
+        words: &[&[&str]],
+    ) -> Gate {
         let Some(lits) = rules.literals() else {
             return Gate { ac: None, blind: None };
         };
@@ -54,7 +58,9 @@ impl Gate {
             };
             all.extend_from_slice(lits);
         }
-        all.extend(words.iter().flat_map(|ws| ws.iter()).map(|w| w.to_ascii_lowercase().into_bytes()));
+        all.extend(
+            words.iter().flat_map(|ws| ws.iter()).map(|w| w.to_ascii_lowercase().into_bytes()),
+        );
         let build = |lits: Vec<Vec<u8>>| {
             aho_corasick::AhoCorasick::builder()
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))

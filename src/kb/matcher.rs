@@ -141,14 +141,15 @@ impl NodeMatcher {
         // Run the sets only on lines whose text holds one of their literals (decided once per
         // distinct text, with the rules' literals) and while something waits for them.
         let awaits_recovery = ctx.absent_may
-            && self
-                .fired
-                .iter()
-                .any(|f| f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some());
+            && self.fired.iter().any(|f| {
+                f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some()
+            });
         if awaits_recovery {
             for i in kb.absent_set.matches(ctx.text).iter() {
                 let rule = kb.absent_rules[i];
-                for f in self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot) {
+                for f in
+                    self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot)
+                {
                     if f.evidence.first().is_some_and(|e| e.line < ctx.line) {
                         f.recovered = true;
                     }
@@ -187,7 +188,9 @@ impl NodeMatcher {
             if !applies(rule, ctx) {
                 continue;
             }
-            if let Some(fi) = self.fired.iter().position(|f| f.rule == ri && f.last_boot == self.boot) {
+            if let Some(fi) =
+                self.fired.iter().position(|f| f.rule == ri && f.last_boot == self.boot)
+            {
                 let f = &mut self.fired[fi];
                 f.occurrences += 1;
                 if f.evidence.len() < MAX_EVIDENCE && rule.then.is_none() {
@@ -280,7 +283,8 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> String {
         let after = &rest[open + 1..];
         match after.find('}') {
             Some(close)
-                if after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && close > 0 =>
+                if after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && close > 0 =>
             {
                 let key = &after[..close];
                 match vars.get(key) {

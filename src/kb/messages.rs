@@ -303,7 +303,8 @@ impl Catalogue {
                 continue;
             }
             // rarest word; among equally rare ones the longest (at least 3 bytes when there is one)
-            let best = ws.iter().copied().min_by_key(|w| (w.len() < 3, df[w], usize::MAX - w.len()));
+            let best =
+                ws.iter().copied().min_by_key(|w| (w.len() < 3, df[w], usize::MAX - w.len()));
             if let (Some(first), Some(b)) = (ws.first(), best)
                 && *first != b
             {
@@ -420,8 +421,9 @@ impl Catalogue {
             let m = &ms[i];
             if !in_rel(m) {
                 keep[i] = false;
-                moved_to[i] = (0..ms.len())
-                    .find(|&j| j != i && ms[j].depth == m.depth && parent[j] == parent[i] && in_rel(&ms[j]));
+                moved_to[i] = (0..ms.len()).find(|&j| {
+                    j != i && ms[j].depth == m.depth && parent[j] == parent[i] && in_rel(&ms[j])
+                });
             }
         }
         let mut new_index = vec![None; ms.len()];
@@ -439,7 +441,11 @@ impl Catalogue {
             if out.iter().any(|m| group(m) && !m.alt) {
                 continue;
             }
-            let best = out.iter().filter(|m| group(m)).map(|m| self.entries[m.entry].pat.literal_len).max();
+            let best = out
+                .iter()
+                .filter(|m| group(m))
+                .map(|m| self.entries[m.entry].pat.literal_len)
+                .max();
             if best == Some(self.entries[out[i].entry].pat.literal_len) {
                 out[i].alt = false;
             }
@@ -452,9 +458,9 @@ impl Catalogue {
         let mut out = Vec::new();
         let msg_partial = truncated && fields.is_none();
         let field_keys = fields.as_ref().filter(|f| f.complete).map(|f| f.keys());
-        let controller = fields
-            .as_ref()
-            .and_then(|f| f.pairs.iter().find(|(k, _)| k == "controller").and_then(|(_, v)| v.as_deref()));
+        let controller = fields.as_ref().and_then(|f| {
+            f.pairs.iter().find(|(k, _)| k == "controller").and_then(|(_, v)| v.as_deref())
+        });
         self.match_text(
             &msg,
             msg_partial,
@@ -555,18 +561,27 @@ impl Catalogue {
             }
             for id in self.candidates(variant, partial_ok) {
                 let e = &self.entries[id as usize];
-                if ctx == Ctx::Value && !VALUE_LEVELS.contains(&e.level.as_str()) || matched.contains(&id) {
+                if ctx == Ctx::Value && !VALUE_LEVELS.contains(&e.level.as_str())
+                    || matched.contains(&id)
+                {
                     continue;
                 }
                 let Some(res) = match_pattern(&e.pat, variant, partial_ok, true) else { continue };
                 matched.insert(id);
                 let fields_ok = field_keys.and_then(|have| {
-                    let want: Vec<&String> = e.keys.iter().filter(|k| *k != "*" && *k != "error").collect();
+                    let want: Vec<&String> =
+                        e.keys.iter().filter(|k| *k != "*" && *k != "error").collect();
                     (!want.is_empty()).then(|| want.iter().all(|k| have.contains(&k.as_str())))
                 });
                 // a cut text is partial even where the last hole took all of what was left
-                let mut m =
-                    self.make_match(id as usize, depth, parent, field, partial_ok || res.partial, fields_ok);
+                let mut m = self.make_match(
+                    id as usize,
+                    depth,
+                    parent,
+                    field,
+                    partial_ok || res.partial,
+                    fields_ok,
+                );
                 let lead_hole_words = matches!(e.pat.segs.first(), Some(Seg::Hole(_)))
                     && res.caps[0].is_some_and(|(a, b)| text[a..b].contains(' '));
                 m.weak = e.pat.solid < 8 || lead_hole_words;
@@ -758,7 +773,9 @@ const VALUE_LEVELS: &[&str] = &["errorf", "errnew", "grpc", "sprintf", "event", 
 
 fn level_rank(level: &str) -> u8 {
     match level {
-        "printf" | "info" | "warn" | "error" | "debug" | "fatal" | "panic" | "dpanic" | "event" => 0,
+        "printf" | "info" | "warn" | "error" | "debug" | "fatal" | "panic" | "dpanic" | "event" => {
+            0
+        }
         "errorf" | "errnew" | "grpc" => 1,
         "print" | "fprintf" => 2,
         _ => 3,
@@ -787,7 +804,8 @@ fn logger_name() -> &'static Regex {
 fn go_log_date() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? ").expect("regex")
+        Regex::new(r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? ")
+            .expect("regex")
     })
 }
 
@@ -1202,20 +1220,19 @@ fn compile(format: &str, prefix: bool) -> Pattern {
         })
     });
     let has_hole = segs.iter().any(|s| matches!(s, Seg::Hole(_)));
-    let solid =
-        if has_hole {
-            segs.iter()
-                .map(|s| {
-                    if let Seg::Lit(l) = s {
-                        l.bytes().filter(|c| !c.is_ascii_whitespace()).count()
-                    } else {
-                        0
-                    }
-                })
-                .sum()
-        } else {
-            usize::MAX
-        };
+    let solid = if has_hole {
+        segs.iter()
+            .map(|s| {
+                if let Seg::Lit(l) = s {
+                    l.bytes().filter(|c| !c.is_ascii_whitespace()).count()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    } else {
+        usize::MAX
+    };
     Pattern { segs, literal_len, solid, tail_hole }
 }
 
@@ -1260,7 +1277,9 @@ impl Hole {
                 let t = t.strip_prefix(['-', '+']).unwrap_or(t);
                 t.bytes().all(|c| c.is_ascii_digit())
             }
-            Hole::Quoted => s.is_empty() || s.starts_with('[') || quoted_body_ok(s.as_bytes(), false),
+            Hole::Quoted => {
+                s.is_empty() || s.starts_with('[') || quoted_body_ok(s.as_bytes(), false)
+            }
             Hole::Bool => "true".starts_with(s) || "false".starts_with(s),
             _ => true,
         }
@@ -1309,7 +1328,12 @@ struct Matcher<'a> {
 
 /// Matches `text` against a pattern from its start. With `anchored_end` the whole text must
 /// be explained; with `partial_ok` the text may end before the pattern does.
-fn match_pattern(p: &Pattern, text: &str, partial_ok: bool, anchored_end: bool) -> Option<MatchResult> {
+fn match_pattern(
+    p: &Pattern,
+    text: &str,
+    partial_ok: bool,
+    anchored_end: bool,
+) -> Option<MatchResult> {
     // quick reject: the first literal of a format that starts with one
     if let Some(Seg::Lit(l)) = p.segs.first()
         && !text.starts_with(l.as_str())
@@ -1435,8 +1459,11 @@ impl Matcher<'_> {
                     }
                     Some(Seg::Hole(_)) => {
                         let mut found = None;
-                        let ends: Vec<usize> =
-                            rest.char_indices().map(|(o, _)| pos + o).chain(std::iter::once(len)).collect();
+                        let ends: Vec<usize> = rest
+                            .char_indices()
+                            .map(|(o, _)| pos + o)
+                            .chain(std::iter::once(len))
+                            .collect();
                         for e in ends {
                             if h.accepts(&text[pos..e])
                                 && let Some(r) = self.go(i + 1, e)
@@ -1575,8 +1602,9 @@ mod tests {
         assert_eq!(err.depth, 1);
         // the event matched the text as printed, so the lower-cased form is the alternative
         assert!(err.alt);
-        let ms =
-            lookup("service[kubelet](Waiting): Waiting for service \"cri\" to be \"up\", time sync, network");
+        let ms = lookup(
+            "service[kubelet](Waiting): Waiting for service \"cri\" to be \"up\", time sync, network",
+        );
         let top = ms.iter().find(|m| m.depth == 1).expect("nested");
         assert_eq!(top.format, "Waiting for %s");
         assert!(ms.iter().filter(|m| m.format == "waiting for %s").all(|m| m.alt));
@@ -1657,7 +1685,8 @@ mod tests {
         let top = formats(&ms, 0);
         assert!(!top.is_empty() && top.iter().all(|f| *f == "controller failed"), "{top:?}");
         assert_eq!(ms[0].last_release, "main");
-        let p = ms.iter().find(|m| m.format.starts_with("controller %q panicked")).expect("panicked");
+        let p =
+            ms.iter().find(|m| m.format.starts_with("controller %q panicked")).expect("panicked");
         assert!(p.partial);
         assert_eq!(p.repo, "cosi-project/runtime");
     }
@@ -1703,7 +1732,8 @@ mod tests {
             .expect("line 1");
         assert!(r.partial);
         let p = compile("controller %q panicked: %s\n\n%s", false);
-        let r = match_pattern(&p, "controller \"a.B\" panicked: boom", false, true).expect("line 1");
+        let r =
+            match_pattern(&p, "controller \"a.B\" panicked: boom", false, true).expect("line 1");
         assert!(r.partial);
         // no newline in the format: the whole text still has to fit
         let p = compile("phase %s (%s): failed", false);
@@ -1723,7 +1753,9 @@ mod tests {
 
     #[test]
     fn task_logger_prefix() {
-        let ms = lookup("task startAllServices (1/1): 2024/11/02 05:26:48 service \"kubelet\" to be \"up\"");
+        let ms = lookup(
+            "task startAllServices (1/1): 2024/11/02 05:26:48 service \"kubelet\" to be \"up\"",
+        );
         let p = find(&ms, "[talos] task %s (%s): ");
         assert_eq!(p.level, "prefix");
         assert!(ms.iter().any(|m| m.depth >= 1 && m.format.contains("to be %q")), "{ms:#?}");
@@ -1750,11 +1782,21 @@ mod tests {
     #[test]
     fn typed_holes() {
         let p = compile("waiting %d second(s) for %q, %x %t %.2f%%", false);
-        assert!(match_pattern(&p, "waiting 3 second(s) for \"usb\", 0xff true 1.50%", false, true).is_some());
-        assert!(match_pattern(&p, "waiting x second(s) for \"usb\", 0xff true 1.50%", false, true).is_none());
-        assert!(match_pattern(&p, "waiting 3 second(s) for usb, 0xff true 1.50%", false, true).is_none());
         assert!(
-            match_pattern(&p, "waiting 3 second(s) for \"usb\", 0xff maybe 1.50%", false, true).is_none()
+            match_pattern(&p, "waiting 3 second(s) for \"usb\", 0xff true 1.50%", false, true)
+                .is_some()
+        );
+        assert!(
+            match_pattern(&p, "waiting x second(s) for \"usb\", 0xff true 1.50%", false, true)
+                .is_none()
+        );
+        assert!(
+            match_pattern(&p, "waiting 3 second(s) for usb, 0xff true 1.50%", false, true)
+                .is_none()
+        );
+        assert!(
+            match_pattern(&p, "waiting 3 second(s) for \"usb\", 0xff maybe 1.50%", false, true)
+                .is_none()
         );
         // text cut inside the %q
         let r = match_pattern(&p, "waiting 3 second(s) for \"us", true, true).expect("partial");
@@ -1762,7 +1804,9 @@ mod tests {
         // a %q ends at its closing quote: this is not a cut "controller %q already registered"
         let p = compile("controller %q already registered", false);
         assert!(match_pattern(&p, "controller \"k8s.X\" panicked: boo", true, true).is_none());
-        assert!(match_pattern(&p, "controller \"k8s.\\\"X\" already registered", false, true).is_some());
+        assert!(
+            match_pattern(&p, "controller \"k8s.\\\"X\" already registered", false, true).is_some()
+        );
         // a zap message's '%' is literal (gen.py writes it as %%)
         let p = compile("100%% done", false);
         assert!(match_pattern(&p, "100% done", false, true).is_some());

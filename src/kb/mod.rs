@@ -102,7 +102,9 @@ impl Kb {
         for (file, text) in files.chain(extra.iter().cloned()) {
             for rule in parse_file(&file, &text)? {
                 match rules.iter().position(|r| r.spec.id == rule.spec.id) {
-                    Some(i) if extra.iter().any(|(f, _)| *f == file) && !rules[i].origin.eq(&file) => {
+                    Some(i)
+                        if extra.iter().any(|(f, _)| *f == file) && !rules[i].origin.eq(&file) =>
+                    {
                         rules[i] = rule
                     }
                     Some(_) => {
@@ -121,29 +123,40 @@ impl Kb {
 
     /// Builds the sets for a list of compiled rules.
     pub fn from_rules(rules: Vec<Rule>) -> Result<Kb, Error> {
-        let set_err =
-            |e: regex::Error| Error::Rules { file: "(rules)".into(), line: None, msg: e.to_string() };
+        let set_err = |e: regex::Error| Error::Rules {
+            file: "(rules)".into(),
+            line: None,
+            msg: e.to_string(),
+        };
         let candidates = prefilter::Candidates::new(rules.iter().map(|r| r.spec.pattern.as_str()));
         let set = if candidates.usable() {
             None
         } else {
             Some(RegexSet::new(rules.iter().map(|r| r.spec.pattern.as_str())).map_err(set_err)?)
         };
-        let then_rules: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].then.is_some()).collect();
+        let then_rules: Vec<usize> =
+            (0..rules.len()).filter(|&i| rules[i].then.is_some()).collect();
         let then_set = RegexSet::new(
-            then_rules.iter().filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
+            then_rules
+                .iter()
+                .filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
         )
         .map_err(set_err)?;
         let absent_rules: Vec<usize> =
             (0..rules.len()).filter(|&i| rules[i].absent_after.is_some()).collect();
-        let absent_set =
-            RegexSet::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()))
-                .map_err(set_err)?;
+        let absent_set = RegexSet::new(
+            absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()),
+        )
+        .map_err(set_err)?;
         let prefilters = [
             Prefilter::new(
-                then_rules.iter().filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
+                then_rules
+                    .iter()
+                    .filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
             ),
-            Prefilter::new(absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref())),
+            Prefilter::new(
+                absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()),
+            ),
         ];
         let gate = Gate::new(&candidates, &prefilters, gate::GATE_WORDS);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -168,7 +181,8 @@ impl Kb {
     pub fn matching(&self, text: &str) -> Vec<u32> {
         let mut cands = Vec::new();
         if self.candidates.of(text, &mut cands) {
-            cands.retain(|&i| self.rules.get(i as usize).is_some_and(|r| r.re.get().is_match(text)));
+            cands
+                .retain(|&i| self.rules.get(i as usize).is_some_and(|r| r.re.get().is_match(text)));
             return cands;
         }
         match &self.set {
@@ -186,7 +200,8 @@ impl Kb {
 
     /// A knowledge base holding only `ids` (for testing one rule's examples alone).
     pub fn only(&self, ids: &[&str]) -> Kb {
-        let rules = self.rules.iter().filter(|r| ids.contains(&r.spec.id.as_str())).cloned().collect();
+        let rules =
+            self.rules.iter().filter(|r| ids.contains(&r.spec.id.as_str())).cloned().collect();
         Kb::from_rules(rules).expect("a subset of valid rules is valid")
     }
 }
@@ -220,9 +235,15 @@ fn compile(file: &str, text: &str, spec: RuleSpec) -> Result<Rule, Error> {
     };
     let opt = |what: &str, p: &Option<String>| p.as_deref().map(|p| re(what, p)).transpose();
     if !CATEGORIES.contains(&spec.category.as_str()) {
-        return Err(err(format!("rule `{}`: category `{}` is not in the taxonomy", spec.id, spec.category)));
+        return Err(err(format!(
+            "rule `{}`: category `{}` is not in the taxonomy",
+            spec.id, spec.category
+        )));
     }
-    if spec.id.trim().is_empty() || spec.title.trim().is_empty() || spec.root_cause.trim().is_empty() {
+    if spec.id.trim().is_empty()
+        || spec.title.trim().is_empty()
+        || spec.root_cause.trim().is_empty()
+    {
         return Err(err(format!("rule `{}`: id, title and root_cause must not be empty", spec.id)));
     }
     if spec.remediation.is_empty() {
@@ -249,7 +270,8 @@ fn compile(file: &str, text: &str, spec: RuleSpec) -> Result<Rule, Error> {
     };
     // Matched through the knowledge base's sets; the rule keeps them validated but lazy.
     let lazy = |what: &str, p: &str| {
-        rule::LazyRegex::new(p).map_err(|e| err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id)))
+        rule::LazyRegex::new(p)
+            .map_err(|e| err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id)))
     };
     let then = match &spec.then {
         Some(t) => Some((lazy("then.match", &t.pattern)?, t.within)),

@@ -59,7 +59,8 @@ impl Prefilter {
         if !any {
             return Prefilter { exact: None, folded: None, usable: true, lits: Vec::new() };
         }
-        let lits: Vec<Vec<u8>> = exact.iter().chain(&folded).map(|l| l.to_ascii_lowercase()).collect();
+        let lits: Vec<Vec<u8>> =
+            exact.iter().chain(&folded).map(|l| l.to_ascii_lowercase()).collect();
         let build = |lits: Vec<Vec<u8>>, fold: bool| -> Result<Option<AhoCorasick>, ()> {
             let keep = implied_dropped(lits);
             if keep.is_empty() {
@@ -147,7 +148,12 @@ impl Candidates {
         let mut folded = Vec::new();
         for (i, p) in patterns.into_iter().enumerate() {
             let Some(req) = required_literals(p) else {
-                return Candidates { ac: None, keys: Vec::new(), owners: Vec::new(), folded: Vec::new() };
+                return Candidates {
+                    ac: None,
+                    keys: Vec::new(),
+                    owners: Vec::new(),
+                    folded: Vec::new(),
+                };
             };
             if p.contains("(?i") {
                 folded.push(i as u32);

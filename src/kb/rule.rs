@@ -148,6 +148,7 @@ impl LazyRegex {
 
     /// The compiled regex.
     pub fn get(&self) -> &Regex {
-        self.cell.get_or_init(|| Regex::new(&self.pattern).expect("validated when the rule was loaded"))
+        self.cell
+            .get_or_init(|| Regex::new(&self.pattern).expect("validated when the rule was loaded"))
     }
 }

@@ -128,7 +128,11 @@ fn first_of(v: &str) -> Result<VersionKey, String> {
 fn last_of(v: Option<&str>) -> Result<VersionKey, String> {
     let Some(v) = v else { return Ok(OPEN) };
     let k = first_of(v)?;
-    Ok(if v.split(['-', '+']).next().unwrap_or(v).matches('.').count() < 2 { (k.0, k.1, 99) } else { k })
+    Ok(if v.split(['-', '+']).next().unwrap_or(v).matches('.').count() < 2 {
+        (k.0, k.1, 99)
+    } else {
+        k
+    })
 }
 
 /// The built-in catalogue, parsed on first use.
@@ -187,7 +191,9 @@ impl Catalogue {
             .filter(|l| l.sequence == obs.sequence)
             .filter(|l| mode.is_none_or(|m| m == l.mode))
             .filter(|l| obs.total.is_none_or(|n| n == l.len()))
-            .filter(|l| obs.seen.iter().all(|(i, name)| l.phases.is_empty() || l.name(*i) == Some(*name)))
+            .filter(|l| {
+                obs.seen.iter().all(|(i, name)| l.phases.is_empty() || l.name(*i) == Some(*name))
+            })
             .filter(|_| obs.total.is_some() || !obs.seen.is_empty())
             .collect()
     }
@@ -235,7 +241,10 @@ pub fn span(from: VersionKey, to: VersionKey) -> String {
 pub fn expected_names<'c>(cands: &[&'c PhaseList], total: u32) -> Option<Vec<&'c str>> {
     let named: Vec<_> = cands.iter().filter(|l| !l.phases.is_empty() && l.len() == total).collect();
     let first = named.first()?;
-    named.iter().all(|l| l.phases == first.phases).then(|| first.phases.iter().map(String::as_str).collect())
+    named
+        .iter()
+        .all(|l| l.phases == first.phases)
+        .then(|| first.phases.iter().map(String::as_str).collect())
 }
 
 /// Parses `v1.8.3` / `v1.10.0-beta.1` into a key.
@@ -252,7 +261,12 @@ pub fn parse_version(v: &str) -> Option<VersionKey> {
 mod tests {
     use super::*;
 
-    fn infer(seq: &str, total: Option<u32>, seen: &[(u32, &str)], mode: Option<Mode>) -> Option<String> {
+    fn infer(
+        seq: &str,
+        total: Option<u32>,
+        seen: &[(u32, &str)],
+        mode: Option<Mode>,
+    ) -> Option<String> {
         let obs = Observed { sequence: seq, total, seen: seen.to_vec() };
         range(&builtin().candidates(&obs, mode))
     }
@@ -263,17 +277,33 @@ mod tests {
         let cases: &[Case<'_>] = &[
             ("boot", Some(10), &[(1, "saveConfig")], Some(Mode::Container), Some("v1.6.5–v1.9")),
             ("boot", Some(10), &[(1, "validateConfig")], Some(Mode::Container), Some("v1.0–v1.2")),
-            ("boot", Some(10), &[(6, "sharedFilesystems")], Some(Mode::Container), Some("v1.0–v1.9")),
+            (
+                "boot",
+                Some(10),
+                &[(6, "sharedFilesystems")],
+                Some(Mode::Container),
+                Some("v1.0–v1.9"),
+            ),
             ("boot", Some(8), &[], None, Some("v1.10+")),
             ("boot", Some(12), &[(7, "sharedFilesystems")], Some(Mode::Container), Some("v1.5")),
             ("boot", Some(19), &[(17, "labelControlPlane")], None, Some("v1.2")),
-            ("initialize", Some(4), &[(1, "systemRequirements")], Some(Mode::Container), Some("v1.6–v1.8")),
+            (
+                "initialize",
+                Some(4),
+                &[(1, "systemRequirements")],
+                Some(Mode::Container),
+                Some("v1.6–v1.8"),
+            ),
             ("initialize", Some(2), &[], Some(Mode::Container), Some("v1.9+")),
             ("boot", Some(99), &[], None, None),
             ("boot", None, &[], None, None),
         ];
         for (seq, total, seen, mode, want) in cases {
-            assert_eq!(infer(seq, *total, seen, *mode).as_deref(), *want, "{seq} {total:?} {seen:?}");
+            assert_eq!(
+                infer(seq, *total, seen, *mode).as_deref(),
+                *want,
+                "{seq} {total:?} {seen:?}"
+            );
         }
     }
 

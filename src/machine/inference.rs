@@ -19,7 +19,11 @@ pub(crate) struct ModeVotes {
 }
 
 /// Casts the votes of one line: its envelope and the platform its text names.
-pub(crate) fn vote_mode(v: &mut ModeVotes, env: &envelope::Envelope<'_>, platform: Option<&(Mode, String)>) {
+pub(crate) fn vote_mode(
+    v: &mut ModeVotes,
+    env: &envelope::Envelope<'_>,
+    platform: Option<&(Mode, String)>,
+) {
     if env.dialect.container_stamp {
         v.container += 1;
     }
@@ -69,7 +73,11 @@ pub(crate) type Names = HashMap<String, Vec<&'static str>>;
 
 /// The Talos version (or range) the boot's sequences, phases and tasks fit, with the
 /// evidence and the phase names it implies.
-pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<String>, Vec<String>, Names) {
+pub(crate) fn infer_version(
+    m: &Machine,
+    boot: &Boot,
+    mode: Mode,
+) -> (Option<String>, Vec<String>, Names) {
     let mut evidence = Vec::new();
     let mut names: Names = HashMap::new();
     let list_mode = match mode {
@@ -124,7 +132,8 @@ pub(crate) fn infer_version(m: &Machine, boot: &Boot, mode: Mode) -> (Option<Str
     for s in &boot.sequences {
         for p in &s.phases {
             for t in &p.tasks {
-                let Some(tv) = catalogue::builtin().task_versions.iter().find(|v| v.task == t.name) else {
+                let Some(tv) = catalogue::builtin().task_versions.iter().find(|v| v.task == t.name)
+                else {
                     continue;
                 };
                 let (from, to) = (&tv.from, &tv.to);

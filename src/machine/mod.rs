@@ -250,7 +250,8 @@ impl Machine {
     /// A reboot loop: [`REBOOT_LOOP_BOOTS`] boots or more and not one finished its boot
     /// sequence (each ended by a reboot, not by a failure the log shows).
     pub fn reboot_loop(&self) -> Option<String> {
-        let done = |b: &Boot| b.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done);
+        let done =
+            |b: &Boot| b.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done);
         let n = self.boots() as usize;
         (n >= REBOOT_LOOP_BOOTS && !done(&self.boot) && !self.earlier.iter().any(done))
             .then(|| format!("the node booted {n} times without finishing a boot (a reboot loop)"))
@@ -310,7 +311,8 @@ impl Machine {
         if let Some(pi) = seq.phases.iter().rposition(|p| p.index == index && p.name == name) {
             return pi;
         }
-        if let Some(pi) = seq.phases.iter().rposition(|p| p.index == 0 && p.state == State::Running) {
+        if let Some(pi) = seq.phases.iter().rposition(|p| p.index == 0 && p.state == State::Running)
+        {
             let p = &mut seq.phases[pi];
             p.name = name.to_owned();
             p.index = index;
@@ -507,7 +509,8 @@ impl Machine {
                     total,
                 });
             }
-            Message::PhaseDone { name, index, total, .. } | Message::PhaseFailed { name, index, total } => {
+            Message::PhaseDone { name, index, total, .. }
+            | Message::PhaseFailed { name, index, total } => {
                 let failed = matches!(msg, Message::PhaseFailed { .. });
                 let si = self.ensure_seq(guess_sequence(name), Some(total), line);
                 let pi = self.phase_for_end(si, name, index, line);
@@ -619,7 +622,8 @@ impl Machine {
                     || self.boot.failure.is_some()
                     || self.boot.sequences.iter().any(|s| {
                         s.state == State::Failed
-                            || (s.state == State::Running && STOP_SEQUENCES.contains(&s.name.as_str()))
+                            || (s.state == State::Running
+                                && STOP_SEQUENCES.contains(&s.name.as_str()))
                     });
                 self.boot.health.on_service(line, name, state, text, stopping);
             }
@@ -630,7 +634,13 @@ impl Machine {
     }
 
     /// What the text of a line says about health (see [`health::classify`]).
-    pub fn on_text_signal(&mut self, line: u64, signal: &TextSignal, component: Option<&str>, text: &str) {
+    pub fn on_text_signal(
+        &mut self,
+        line: u64,
+        signal: &TextSignal,
+        component: Option<&str>,
+        text: &str,
+    ) {
         match signal {
             TextSignal::Trouble(kind, named) => {
                 let comp = named.as_deref().or(component).unwrap_or(match kind {
@@ -669,7 +679,9 @@ fn failure_of(seq: &Sequence, line: u64) -> Failure {
     Failure {
         sequence: seq.name.clone(),
         phase: phase.map(|p| p.name.clone()).filter(|n| !n.is_empty()),
-        phase_index: phase.filter(|p| p.index > 0).map(|p| format!("{}/{}", p.index, seq.total.unwrap_or(0))),
+        phase_index: phase
+            .filter(|p| p.index > 0)
+            .map(|p| format!("{}/{}", p.index, seq.total.unwrap_or(0))),
         task: task.map(|t| t.name.clone()),
         error: task.and_then(|t| t.error.clone()),
         line: task.map_or(line, |t| t.line),
@@ -740,14 +752,18 @@ mod tests {
                      boot sequence: done: 2s");
         let s = &m.boot.sequences[0];
         assert_eq!(s.state, State::Done);
-        assert_eq!(s.phases[0].tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(
+            s.phases[0].tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["x", "y"]
+        );
         assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Succeeded);
         assert_eq!(s.duration_ms, Some(2000.0));
     }
 
     #[test]
     fn restart_loop_counts_boots() {
-        let one = "initialize sequence: 2 phase(s)\nboot sequence: 8 phase(s)\nboot sequence: failed\n";
+        let one =
+            "initialize sequence: 2 phase(s)\nboot sequence: 8 phase(s)\nboot sequence: failed\n";
         let m = run(&format!("{one}{one}{one}"));
         assert_eq!(m.boots(), 3);
         let m = run(&one.repeat(20));

@@ -17,27 +17,31 @@ impl Machine {
         let seq = boot.sequences.iter().rev().find(|s| {
             s.phases.iter().any(|p| {
                 p.state == State::Failed
-                    || p.tasks
-                        .iter()
-                        .any(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
+                    || p.tasks.iter().any(|t| {
+                        t.state == State::Failed && t.error.as_deref() != Some("cancelled")
+                    })
             })
         })?;
         let phase = seq.phases.iter().rev().find(|p| {
             p.state == State::Failed
-                || p.tasks.iter().any(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
+                || p.tasks
+                    .iter()
+                    .any(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
         })?;
         let task = phase
             .tasks
             .iter()
             .filter(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
             .min_by_key(|t| t.line);
-        let name = if seq.name.is_empty() { guess_sequence(&phase.name) } else { seq.name.as_str() };
+        let name =
+            if seq.name.is_empty() { guess_sequence(&phase.name) } else { seq.name.as_str() };
         Some(Failure {
             sequence: if name.is_empty() { "boot".to_owned() } else { name.to_owned() },
             phase: Some(phase.name.clone()).filter(|n| !n.is_empty()).or_else(|| {
                 task.and_then(|t| catalogue::builtin().phase_of_task(&t.name)).map(str::to_owned)
             }),
-            phase_index: (phase.index > 0).then(|| format!("{}/{}", phase.index, seq.total.unwrap_or(0))),
+            phase_index: (phase.index > 0)
+                .then(|| format!("{}/{}", phase.index, seq.total.unwrap_or(0))),
             task: task.map(|t| t.name.clone()),
             error: task.and_then(|t| t.error.clone()),
             line: task.map(|t| t.line).or(phase.line).unwrap_or(0),
@@ -46,7 +50,8 @@ impl Machine {
 
     /// Outcome of a boot, with the stall explanation when stalled.
     pub fn outcome_of(boot: &Boot) -> (Outcome, Option<Stall>) {
-        if Self::failure(boot).is_some() || boot.sequences.iter().any(|s| s.state == State::Failed) {
+        if Self::failure(boot).is_some() || boot.sequences.iter().any(|s| s.state == State::Failed)
+        {
             return (Outcome::Failed, None);
         }
         // A signal outside the sequencer decides even after `boot sequence: done`: a node
@@ -94,7 +99,9 @@ impl Machine {
         if let Some(sig) = open {
             return (Outcome::Stalled, Some(signal_stall(sig)));
         }
-        if let (Some(Stamp::Wall(last)), Some(Stamp::Wall(progress))) = (boot.last_time, boot.last_progress) {
+        if let (Some(Stamp::Wall(last)), Some(Stamp::Wall(progress))) =
+            (boot.last_time, boot.last_progress)
+        {
             if last - progress >= STALL_AFTER_SECS && running.is_some() {
                 let mins = ((last - progress) / 60.0).round();
                 return (

@@ -163,8 +163,8 @@ fn is_facility(s: &str) -> bool {
 /// The syslog facilities, as a list: the specification of [`is_facility`].
 #[cfg(test)]
 const FACILITIES: &[&str] = &[
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
 
 /// `user: warning: [2022-08-06T20:06:35.921770935Z]: ` (`talosctl dmesg`, server format
@@ -225,7 +225,8 @@ fn legacy_level(i: &str) -> Option<(&str, Level)> {
 
 fn kernel_stamp(i: &str) -> Res<'_, f64> {
     let (r, num) =
-        delimited((char('['), space0), recognize((digit1, char('.'), digit1)), char(']')).parse(i)?;
+        delimited((char('['), space0), recognize((digit1, char('.'), digit1)), char(']'))
+            .parse(i)?;
     // PRINTK_CALLER adds `[T123]` (thread) or `[C1]` (CPU); nothing else may be eaten here,
     // least of all the `[talos]` that follows.
     let (r, _) = opt(preceded(
@@ -317,7 +318,8 @@ fn node_prefix(i: &str) -> Option<(&str, &str)> {
 /// zap development encoder: `2024-06-10T10:32:11.123Z\tERROR\tmsg\t{json}`.
 fn zap_dev(i: &str) -> Res<'_, (f64, Option<Level>)> {
     let (r, t) = terminated(rfc3339, char('\t')).parse(i)?;
-    let (r, lvl) = terminated(take_while1(|c: char| c.is_ascii_alphabetic()), char('\t')).parse(r)?;
+    let (r, lvl) =
+        terminated(take_while1(|c: char| c.is_ascii_alphabetic()), char('\t')).parse(r)?;
     Ok((r, (t, Level::parse(lvl))))
 }
 
@@ -447,15 +449,20 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
         let level = talos_level.or(level).flatten();
         let time = talos_time.or(ts).or(time).flatten();
         outer.level = outer.level.or(level.as_deref().and_then(Level::parse));
-        outer.time =
-            outer.time.or(time.as_deref().and_then(|s| rfc3339(s).ok()).map(|(_, t)| Stamp::Wall(t)));
+        outer.time = outer
+            .time
+            .or(time.as_deref().and_then(|s| rfc3339(s).ok()).map(|(_, t)| Stamp::Wall(t)));
         return None;
     }
-    let serde_json::Value::Object(map) = serde_json::from_str::<serde_json::Value>(raw).ok()? else {
+    let serde_json::Value::Object(map) = serde_json::from_str::<serde_json::Value>(raw).ok()?
+    else {
         return None;
     };
-    let level =
-        map.get("talos-level").or_else(|| map.get("level")).and_then(|v| v.as_str()).and_then(Level::parse);
+    let level = map
+        .get("talos-level")
+        .or_else(|| map.get("level"))
+        .and_then(|v| v.as_str())
+        .and_then(Level::parse);
     let time = map
         .get("talos-time")
         .or_else(|| map.get("ts"))
@@ -470,7 +477,9 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
     let mut text = inner.text.into_owned();
     let extra: Vec<String> = map
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "msg" | "talos-time" | "talos-level" | "talos-service"))
+        .filter(|(k, _)| {
+            !matches!(k.as_str(), "msg" | "talos-time" | "talos-level" | "talos-service")
+        })
         .map(|(k, v)| format!("{}: {}", serde_json::Value::String(k.clone()), v))
         .collect();
     if !extra.is_empty() {
@@ -486,7 +495,10 @@ fn json_line<'a>(raw: &'a str, outer: &mut Envelope<'a>) -> Option<Envelope<'a>>
         talos: inner.talos,
         initramfs: inner.initramfs,
         task: None,
-        service: map.get("talos-service").and_then(|v| v.as_str()).map(|s| Cow::Owned(s.to_owned())),
+        service: map
+            .get("talos-service")
+            .and_then(|v| v.as_str())
+            .map(|s| Cow::Owned(s.to_owned())),
         dialect: Dialect { json: true, ..inner.dialect },
         text: Cow::Owned(text),
     })
@@ -498,7 +510,8 @@ pub fn is_bare_timestamp(s: &str) -> bool {
     let t = s.trim();
     !t.is_empty()
         && t.len() <= 40
-        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | ':' | ' ' | '.' | 'T' | 'Z'))
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | ':' | ' ' | '.' | 'T' | 'Z'))
         && t.chars().filter(char::is_ascii_digit).count() >= 8
 }
 
@@ -555,7 +568,13 @@ mod tests {
             ),
             (
                 "[talos] [initramfs] booting Talos v1.12.0",
-                Want { node: None, talos: true, task: None, text: "booting Talos v1.12.0", wall: false },
+                Want {
+                    node: None,
+                    talos: true,
+                    task: None,
+                    text: "booting Talos v1.12.0",
+                    wall: false,
+                },
             ),
             (
                 "172.20.0.2: 2024/06/10 10:32:11.123456 [talos] phase env (4/15): 1 tasks(s)",
@@ -595,9 +614,18 @@ mod tests {
             ),
             (
                 "boot sequence: failed",
-                Want { node: None, talos: false, task: None, text: "boot sequence: failed", wall: false },
+                Want {
+                    node: None,
+                    talos: false,
+                    task: None,
+                    text: "boot sequence: failed",
+                    wall: false,
+                },
             ),
-            ("2024/10/09 12:53:24 limited GOMAXPROCS to 4", w(None, false, "limited GOMAXPROCS to 4")),
+            (
+                "2024/10/09 12:53:24 limited GOMAXPROCS to 4",
+                w(None, false, "limited GOMAXPROCS to 4"),
+            ),
             (
                 r#"{"msg":"[talos] 2024/10/09 12:53:26 task setupSharedFilesystems (1/1): failed: invalid argument","talos-level":"info","talos-service":"machined","talos-time":"2024-10-09T12:53:26.5Z"}"#,
                 w(None, true, "task setupSharedFilesystems (1/1): failed: invalid argument"),
@@ -671,7 +699,9 @@ mod tests {
             assert_eq!(looks_like_ip(c), c.parse::<std::net::IpAddr>().is_ok(), "{c:?}");
         }
         // Every octet value and a few malformed ones, exhaustively.
-        for o in (0..300).map(|n: u32| n.to_string()).chain(["00", "000", "-1", "+1", "1a"].map(String::from))
+        for o in (0..300)
+            .map(|n: u32| n.to_string())
+            .chain(["00", "000", "-1", "+1", "1a"].map(String::from))
         {
             let ip = format!("10.{o}.0.1");
             assert_eq!(looks_like_ip(&ip), ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
@@ -681,7 +711,8 @@ mod tests {
     /// The nom parser `dmesg_prefix` replaced, kept as its specification.
     fn dmesg_prefix_nom(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
         let (r, _) = space0.parse(i)?;
-        let (r, fac) = terminated(take_while1(|c: char| c.is_ascii_alphanumeric()), tag(": ")).parse(r)?;
+        let (r, fac) =
+            terminated(take_while1(|c: char| c.is_ascii_alphanumeric()), tag(": ")).parse(r)?;
         if !FACILITIES.contains(&fac) {
             return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
         }

@@ -63,7 +63,9 @@ impl EventKind {
             | Message::SequenceError { .. }
             | Message::FatalSequencer { .. } => EventKind::SequenceFailed,
             Message::Service(s) if s.state == "Failed" => EventKind::ServiceFailed,
-            Message::Service(s) if s.text.contains("going to restart") => EventKind::ServiceRestarting,
+            Message::Service(s) if s.text.contains("going to restart") => {
+                EventKind::ServiceRestarting
+            }
             Message::Service(s) if s.text.starts_with("Waiting for") => EventKind::ServiceWaiting,
             Message::Service(_) => EventKind::Any,
             _ if zap.is_some_and(|z| z.error.is_some() || z.msg.ends_with("failed")) => {
@@ -72,7 +74,9 @@ impl EventKind {
             _ if matches!(signal, Some(TextSignal::Trouble(SignalKind::ClockJump, _))) => {
                 EventKind::ClockJump
             }
-            _ if !env.talos && (env.dialect.console || env.facility == Some("kern")) => EventKind::Kernel,
+            _ if !env.talos && (env.dialect.console || env.facility == Some("kern")) => {
+                EventKind::Kernel
+            }
             _ => EventKind::Any,
         }
     }

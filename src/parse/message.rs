@@ -15,7 +15,10 @@ use serde::de;
 
 /// A sequencer or service event; everything else is [`Message::Other`].
 #[derive(Debug, Clone, PartialEq)]
-#[expect(missing_docs, reason = "fields are named after the format verbs they hold, documented per variant")]
+#[expect(
+    missing_docs,
+    reason = "fields are named after the format verbs they hold, documented per variant"
+)]
 pub enum Message<'a> {
     /// `%s sequence: %d phase(s)`
     SequenceStart { name: &'a str, phases: u32 },
@@ -124,13 +127,15 @@ fn task(i: &str) -> Res<'_, Message<'_>> {
 
 fn sequence_error(i: &str) -> Res<'_, Message<'_>> {
     let (r, (_, phase, _, sequence, _, error)) =
-        (tag("error running phase "), uint, tag(" in "), ident, tag(" sequence: "), rest).parse(i)?;
+        (tag("error running phase "), uint, tag(" in "), ident, tag(" sequence: "), rest)
+            .parse(i)?;
     Ok((r, Message::SequenceError { phase, sequence, error }))
 }
 
 fn fatal_sequencer(i: &str) -> Res<'_, Message<'_>> {
     let (r, (_, sequence, _, error)) =
-        (tag("fatal sequencer error in \""), take_until("\""), tag("\" sequence: "), rest).parse(i)?;
+        (tag("fatal sequencer error in \""), take_until("\""), tag("\" sequence: "), rest)
+            .parse(i)?;
     Ok((r, Message::FatalSequencer { sequence, error }))
 }
 
@@ -140,7 +145,9 @@ fn service(i: &str) -> Res<'_, Message<'_>> {
     // of a substring searcher built per line: service lines are among the most frequent.
     let end = memchr::memchr_iter(b']', r.as_bytes())
         .find(|&p| r.as_bytes().get(p + 1) == Some(&b'('))
-        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(r, nom::error::ErrorKind::TakeUntil)))?;
+        .ok_or_else(|| {
+            nom::Err::Error(nom::error::Error::new(r, nom::error::ErrorKind::TakeUntil))
+        })?;
     // `]` is ASCII: `end` is a char boundary.
     let name = &r[..end];
     let (r, (_, state, _, text)) = (tag("]("), ident, tag("): "), rest).parse(&r[end..])?;
@@ -342,7 +349,10 @@ mod tests {
         use Message::*;
         let cases: Vec<(&str, Message<'_>)> = vec![
             ("boot sequence: 10 phase(s)", SequenceStart { name: "boot", phases: 10 }),
-            ("install sequence: done: 3.767µs", SequenceDone { name: "install", duration: "3.767µs" }),
+            (
+                "install sequence: done: 3.767µs",
+                SequenceDone { name: "install", duration: "3.767µs" },
+            ),
             ("boot sequence: failed", SequenceFailed { name: "boot" }),
             (
                 "emergencyVolumeCleanup sequence: 0 phase(s)",
@@ -370,15 +380,29 @@ mod tests {
             ),
             (
                 "task setupSharedFilesystems (1/1): failed: invalid argument",
-                TaskFailed { name: "setupSharedFilesystems", index: 1, total: 1, error: "invalid argument" },
+                TaskFailed {
+                    name: "setupSharedFilesystems",
+                    index: 1,
+                    total: 1,
+                    error: "invalid argument",
+                },
             ),
             (
                 "task diskSizeCheck (1/1): skipping disk size check",
-                TaskLog { name: "diskSizeCheck", index: 1, total: 1, text: "skipping disk size check" },
+                TaskLog {
+                    name: "diskSizeCheck",
+                    index: 1,
+                    total: 1,
+                    text: "skipping disk size check",
+                },
             ),
             (
                 "error running phase 6 in boot sequence: task 1/1: failed, invalid argument",
-                SequenceError { phase: 6, sequence: "boot", error: "task 1/1: failed, invalid argument" },
+                SequenceError {
+                    phase: 6,
+                    sequence: "boot",
+                    error: "task 1/1: failed, invalid argument",
+                },
             ),
             (
                 "fatal sequencer error in \"boot\" sequence: code:FATAL message:\"x\"",

@@ -76,7 +76,12 @@ fn frac(b: &[u8], at: usize) -> (f64, usize) {
 fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
     // One bounds check for the fixed part, then plain indexing.
     let f: &[u8; 19] = b.get(..19)?.try_into().ok()?;
-    if f[4] != date_sep || f[7] != date_sep || !mid.contains(&f[10]) || f[13] != b':' || f[16] != b':' {
+    if f[4] != date_sep
+        || f[7] != date_sep
+        || !mid.contains(&f[10])
+        || f[13] != b':'
+        || f[16] != b':'
+    {
         return None;
     }
     let num = |at: usize, n: usize| digits(f, at, n);

@@ -20,7 +20,8 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         write_finding(f, single_input(report), w)?;
     }
     for node in report.nodes.iter().filter(|n| n.outcome.is_bad()) {
-        let explained = report.findings.iter().any(|f| f.severity == Severity::Error && f.node == node.node);
+        let explained =
+            report.findings.iter().any(|f| f.severity == Severity::Error && f.node == node.node);
         if explained {
             continue;
         }
@@ -155,7 +156,8 @@ pub(crate) mod sample {
             input: Some(input.into()),
             before: vec![ContextLine {
                 line: line - 1,
-                text: "[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): starting".into(),
+                text: "[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): starting"
+                    .into(),
             }],
             after: vec![],
         }
@@ -335,15 +337,19 @@ mod tests {
 
     #[test]
     fn verbose_adds_notices() {
-        let out =
-            render_to_string(&sample::report(), &RenderOptions { verbose: true, ..RenderOptions::default() });
+        let out = render_to_string(
+            &sample::report(),
+            &RenderOptions { verbose: true, ..RenderOptions::default() },
+        );
         assert!(out.lines().any(|l| l.starts_with("::notice title=TD-NOISE-001")), "{out}");
     }
 
     #[test]
     fn every_annotation_is_one_line() {
-        let out =
-            render_to_string(&sample::report(), &RenderOptions { verbose: true, ..RenderOptions::default() });
+        let out = render_to_string(
+            &sample::report(),
+            &RenderOptions { verbose: true, ..RenderOptions::default() },
+        );
         for line in out.lines() {
             assert!(
                 line.starts_with("::error ")

@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use colored::Colorize;
 
 use super::RenderOptions;
-use crate::report::{Evidence, Finding, NodeReport, Outcome, Report, SequenceReport, Severity, State};
+use crate::report::{
+    Evidence, Finding, NodeReport, Outcome, Report, SequenceReport, Severity, State,
+};
 
 struct Marks {
     done: &'static str,
@@ -155,9 +157,18 @@ fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
                     .flatten()
                     .collect::<Vec<_>>()
                     .join(&format!(" {} ", p.m.sep));
-                if at.is_empty() { format!(": {}", s.reason) } else { format!(" in {at}: {}", s.reason) }
+                if at.is_empty() {
+                    format!(": {}", s.reason)
+                } else {
+                    format!(" in {at}: {}", s.reason)
+                }
             });
-            format!("{} {}{who}{}", p.yellow(p.m.running), p.yellow("boot STALLED"), why.unwrap_or_default())
+            format!(
+                "{} {}{who}{}",
+                p.yellow(p.m.running),
+                p.yellow("boot STALLED"),
+                why.unwrap_or_default()
+            )
         }
         Outcome::Succeeded => {
             let took = n
@@ -192,7 +203,12 @@ fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
         }
         // No boot in view (e.g. `inspect`), but known problems: lead with them.
         Outcome::Unknown if top.is_some() => {
-            format!("{} {}{who}: {}", p.red(p.m.failed), p.red("problems found"), top.unwrap_or_default())
+            format!(
+                "{} {}{who}: {}",
+                p.red(p.m.failed),
+                p.red("problems found"),
+                top.unwrap_or_default()
+            )
         }
         Outcome::Unknown => format!("? no Talos boot sequence seen{who}"),
     }
@@ -206,7 +222,10 @@ fn node_header(p: &P<'_>, n: &NodeReport) -> String {
     }
     bits.push(format!(
         "{} mode",
-        serde_json::to_value(n.mode).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        serde_json::to_value(n.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     ));
     if n.boots > 1 {
         bits.push(format!(
@@ -226,7 +245,8 @@ fn node_header(p: &P<'_>, n: &NodeReport) -> String {
 fn timeline(p: &P<'_>, seqs: &[SequenceReport], w: &mut dyn Write) -> io::Result<()> {
     for s in seqs {
         let dur = s.duration_ms.map(|d| format!(" in {}", duration(d))).unwrap_or_default();
-        let count = s.phase_count.map(|c| format!("{c} phase(s)")).unwrap_or_else(|| "phases ?".into());
+        let count =
+            s.phase_count.map(|c| format!("{c} phase(s)")).unwrap_or_else(|| "phases ?".into());
         let state = match s.state {
             State::Done => format!("done{dur}"),
             State::Failed => p.red("failed"),
@@ -254,7 +274,8 @@ fn timeline(p: &P<'_>, seqs: &[SequenceReport], w: &mut dyn Write) -> io::Result
             writeln!(w, "      {} {idx} {:<width$}  {what}", p.mark(ph.state), ph.name)?;
             if matches!(ph.state, State::Failed | State::Running) {
                 for t in &ph.tasks {
-                    let err = t.error.as_deref().map(|e| format!(": {}", p.red(e))).unwrap_or_default();
+                    let err =
+                        t.error.as_deref().map(|e| format!(": {}", p.red(e))).unwrap_or_default();
                     let line = t.line.map(|l| p.dim(&format!("  (line {l})"))).unwrap_or_default();
                     writeln!(w, "            {} task {}{err}{line}", p.mark(t.state), t.name)?;
                 }
@@ -369,7 +390,8 @@ fn finding(
         writeln!(w, "    {}", p.dim(&format!("(fixed in Talos {v})")))?;
     }
     writeln!(w)?;
-    let times = if f.occurrences > 1 { format!(" (seen {} times", f.occurrences) } else { String::new() };
+    let times =
+        if f.occurrences > 1 { format!(" (seen {} times", f.occurrences) } else { String::new() };
     let boots = if f.boots > 1 {
         format!("{} in {} boots)", if times.is_empty() { " (" } else { ", " }, f.boots)
     } else if times.is_empty() {
@@ -410,8 +432,11 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         }
         writeln!(w)?;
     }
-    let shown: Vec<&Finding> =
-        report.findings.iter().filter(|f| opts.verbose || f.severity >= Severity::Warning).collect();
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| opts.verbose || f.severity >= Severity::Warning)
+        .collect();
     let hidden = report.findings.len() - shown.len();
     if !shown.is_empty() {
         let head = if shown[0].severity == Severity::Error {

@@ -37,7 +37,9 @@ fn build(report: &Report, opts: &RenderOptions) -> JUnitReport {
         for f in orphans.iter().filter(|f| f.severity == Severity::Error) {
             suite.add_test_case(finding_case(f, "talos-doctor"));
         }
-        suite.set_system_out(notes(orphans.iter().copied().filter(|f| f.severity != Severity::Error)));
+        suite.set_system_out(notes(
+            orphans.iter().copied().filter(|f| f.severity != Severity::Error),
+        ));
         junit.add_test_suite(suite);
     }
     junit
@@ -70,7 +72,10 @@ fn suite(report: &Report, node: &NodeReport, opts: &RenderOptions) -> TestSuite 
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         match top {
             Some(f) => {
-                status.set_message(f.title.clone()).set_type(f.id.clone()).set_description(details(f));
+                status
+                    .set_message(f.title.clone())
+                    .set_type(f.id.clone())
+                    .set_description(details(f));
             }
             None => {
                 let why = node.stall.as_ref().map_or_else(
@@ -109,7 +114,10 @@ fn phase_status(
         let task = phase.tasks.iter().find(|t| t.state == phase.state);
         match top {
             Some(f) => {
-                status.set_message(f.title.clone()).set_type(f.id.clone()).set_description(details(f));
+                status
+                    .set_message(f.title.clone())
+                    .set_type(f.id.clone())
+                    .set_description(details(f));
             }
             None => {
                 let what = match task {
@@ -168,7 +176,8 @@ fn notes<'a>(findings: impl Iterator<Item = &'a Finding>) -> String {
 
 /// The failure body: root cause, remediation, evidence, references.
 fn details(f: &Finding) -> String {
-    let mut s = format!("{} [{}, {}]\n\n{}\n", f.id, f.category, f.severity.as_str(), f.root_cause.trim());
+    let mut s =
+        format!("{} [{}, {}]\n\n{}\n", f.id, f.category, f.severity.as_str(), f.root_cause.trim());
     if !f.remediation.is_empty() {
         s.push_str("\nRemediation:\n");
         for (i, step) in f.remediation.iter().enumerate() {

@@ -86,7 +86,12 @@ fn write_node_row(n: &NodeReport, opts: &RenderOptions, w: &mut dyn Write) -> io
     )
 }
 
-fn write_finding(no: usize, f: &Finding, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+fn write_finding(
+    no: usize,
+    f: &Finding,
+    opts: &RenderOptions,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let mark = match (f.severity, opts.unicode) {
         (Severity::Error, true) => "❌ ",
         (Severity::Warning, true) => "⚠️ ",

@@ -61,7 +61,8 @@ pub fn write_ci_files(
         std::io::Error::new(e.kind(), format!("`{}`: {e}", path.display()))
     };
     use crate::cli::Format;
-    let outputs = [(&ci.junit, Format::Junit), (&ci.sarif, Format::Sarif), (&ci.markdown, Format::Markdown)];
+    let outputs =
+        [(&ci.junit, Format::Junit), (&ci.sarif, Format::Sarif), (&ci.markdown, Format::Markdown)];
     for (path, format) in outputs {
         let Some(path) = path else { continue };
         let write = || -> std::io::Result<()> {

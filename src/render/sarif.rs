@@ -173,14 +173,21 @@ fn build<'a>(report: &'a Report, opts: &RenderOptions) -> Log<'a> {
                         artifact_location: ArtifactLocation {
                             uri: uri(e.input.as_deref().unwrap_or(fallback_uri)),
                         },
-                        region: Region { start_line: e.line.max(1), snippet: Text { text: e.text.clone() } },
+                        region: Region {
+                            start_line: e.line.max(1),
+                            snippet: Text { text: e.text.clone() },
+                        },
                     },
                 })
                 .into_iter()
                 .collect(),
             partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
             occurrence_count: (f.occurrences > 1).then_some(f.occurrences),
-            properties: ResultProperties { node: &f.node, category: &f.category, recovered: f.recovered },
+            properties: ResultProperties {
+                node: &f.node,
+                category: &f.category,
+                recovered: f.recovered,
+            },
         })
         .collect();
     Log {
@@ -238,7 +245,8 @@ fn rule(f: &Finding) -> Rule<'_> {
 }
 
 fn message(f: &Finding) -> String {
-    let node = if f.node == "-" || f.node.is_empty() { String::new() } else { format!("[{}] ", f.node) };
+    let node =
+        if f.node == "-" || f.node.is_empty() { String::new() } else { format!("[{}] ", f.node) };
     format!("{node}{}: {}", f.title, f.root_cause.trim())
 }
 
@@ -287,7 +295,10 @@ mod tests {
     /// checked by hand (`tests/cli/ci.rs` also validates against the OASIS schema file).
     #[test]
     fn has_what_the_schema_requires() {
-        let v = render_value(&sample::report(), &RenderOptions { verbose: true, ..RenderOptions::default() });
+        let v = render_value(
+            &sample::report(),
+            &RenderOptions { verbose: true, ..RenderOptions::default() },
+        );
         assert_eq!(v["version"], "2.1.0");
         assert_eq!(v["$schema"], SCHEMA_URI);
         let runs = v["runs"].as_array().expect("runs");

@@ -11,7 +11,8 @@ const FORMATS: [&str; 6] = ["human", "json", "github", "junit", "sarif", "markdo
 
 /// A fresh scratch directory under the target dir, unique per test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ci-{name}-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ci-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -81,7 +82,9 @@ fn sarif_has_the_required_fields() {
     assert_eq!(result["ruleId"], "TD-CTR-001");
     assert_eq!(result["level"], "error");
     assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 67);
-    assert!(result["partialFingerprints"]["talosDoctor/v1"].as_str().is_some_and(|f| f.len() == 16));
+    assert!(
+        result["partialFingerprints"]["talosDoctor/v1"].as_str().is_some_and(|f| f.len() == 16)
+    );
 }
 
 /// Validates against the OASIS schema file with Python's `jsonschema` (Draft 4), when
@@ -90,8 +93,15 @@ fn sarif_has_the_required_fields() {
 fn sarif_validates_against_the_oasis_schema() {
     let dir = scratch("sarif-schema");
     let sarif = dir.join("out.sarif");
-    let o = TestCommand::new(&["analyze", "--format", "human", "--sarif", &path_str(&sarif), &fixture(SEED)])
-        .run();
+    let o = TestCommand::new(&[
+        "analyze",
+        "--format",
+        "human",
+        "--sarif",
+        &path_str(&sarif),
+        &fixture(SEED),
+    ])
+    .run();
     assert_eq!(code(&o), 1, "{}", err(&o));
     let schema = root().join("fixtures/ci-sarif/sarif-schema-2.1.0.json");
     let script = "import json,sys,jsonschema\n\
@@ -101,12 +111,18 @@ fn sarif_validates_against_the_oasis_schema() {
         .args(["-c", script, &path_str(&schema), &path_str(&sarif)])
         .output();
     match py {
-        Ok(p) if p.status.success() => assert_eq!(String::from_utf8_lossy(&p.stdout).trim(), "valid"),
+        Ok(p) if p.status.success() => {
+            assert_eq!(String::from_utf8_lossy(&p.stdout).trim(), "valid")
+        }
         Ok(p) if String::from_utf8_lossy(&p.stderr).contains("No module named 'jsonschema'") => {
-            eprintln!("skipped: python3 has no jsonschema module; required fields are checked by hand");
+            eprintln!(
+                "skipped: python3 has no jsonschema module; required fields are checked by hand"
+            );
         }
         Ok(p) => panic!("SARIF does not validate: {}", String::from_utf8_lossy(&p.stderr)),
-        Err(e) => eprintln!("skipped: python3 not runnable ({e}); required fields are checked by hand"),
+        Err(e) => {
+            eprintln!("skipped: python3 not runnable ({e}); required fields are checked by hand")
+        }
     }
 }
 
@@ -138,7 +154,8 @@ fn extra_formats_are_written_in_the_same_run() {
 
 #[test]
 fn unwritable_report_file_is_a_tool_error() {
-    let o = TestCommand::new(&["analyze", "--junit", "/nonexistent-dir/r.xml", &fixture(SEED)]).run();
+    let o =
+        TestCommand::new(&["analyze", "--junit", "/nonexistent-dir/r.xml", &fixture(SEED)]).run();
     assert_eq!(code(&o), 2, "{}", err(&o));
     assert!(err(&o).contains("/nonexistent-dir/r.xml"), "{}", err(&o));
 }
@@ -168,12 +185,17 @@ fn fail_on_maps_findings_to_the_exit_status() {
 
 #[test]
 fn client_symptoms_rank_below_the_node_cause() {
-    let o =
-        TestCommand::new(&["analyze", "--format", "json", &fixture("ci-talosctl-create-then-docker-logs")])
-            .run();
+    let o = TestCommand::new(&[
+        "analyze",
+        "--format",
+        "json",
+        &fixture("ci-talosctl-create-then-docker-logs"),
+    ])
+    .run();
     assert_eq!(code(&o), 1, "{}", err(&o));
     let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
-    let ids: Vec<&str> = v["findings"].as_array().unwrap().iter().filter_map(|f| f["id"].as_str()).collect();
+    let ids: Vec<&str> =
+        v["findings"].as_array().unwrap().iter().filter_map(|f| f["id"].as_str()).collect();
     assert_eq!(ids.first(), Some(&"TD-CTR-001"), "{ids:?}");
     assert!(ids.contains(&"TD-CLI-001") && ids.contains(&"TD-CLI-003"), "{ids:?}");
 }
@@ -197,7 +219,8 @@ fn support_zip(dest: &Path) {
     use std::io::Write;
     let tree = root().join("fixtures/ci-support-bundle/tree");
     let mut zip = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     let mut stack = vec![tree.clone()];
     let mut files = Vec::new();
     while let Some(d) = stack.pop() {
@@ -244,19 +267,32 @@ fn support_zip_is_read_per_node() {
 fn planted_secrets_appear_in_no_output() {
     let long_blob = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo".repeat(7);
     let secrets: Vec<(String, String)> = vec![
-        ("USERDATA=dmVyc2lvbjogdjFhbHBoYTEKZGVidWc6IGZhbHNlCg==".into(), "dmVyc2lvbjogdjFhbHBoYTEK".into()),
+        (
+            "USERDATA=dmVyc2lvbjogdjFhbHBoYTEKZGVidWc6IGZhbHNlCg==".into(),
+            "dmVyc2lvbjogdjFhbHBoYTEK".into(),
+        ),
         ("machine: token: abcdef.0123456789abcdef".into(), "0123456789abcdef".into()),
         ("    secret: Kq9wRmZ2c3V0dGVyYm94c2VjcmV0MTIzNDU2Nzg=".into(), "Kq9wRmZ2c3V0dGVy".into()),
         ("bootstraptoken: 0a1b2c.0a1b2c3d4e5f6a7b".into(), "0a1b2c3d4e5f6a7b".into()),
-        ("aescbcEncryptionSecret: 9yQ0b3RhbGx5c2VjcmV0a2V5MTIzNDU2Nzg5MGFi".into(), "9yQ0b3RhbGx5".into()),
-        ("secretboxEncryptionSecret: c2VjcmV0Ym94c2VjcmV0MTIzNDU2Nzg5MGFiY2Q=".into(), "c2VjcmV0Ym94".into()),
-        ("  key: LS0tLS1CRUdJTiBFRDI1NTE5IFBSSVZBVEUgS0VZLS0tLS0K".into(), "LS0tLS1CRUdJTiBFRDI1".into()),
+        (
+            "aescbcEncryptionSecret: 9yQ0b3RhbGx5c2VjcmV0a2V5MTIzNDU2Nzg5MGFi".into(),
+            "9yQ0b3RhbGx5".into(),
+        ),
+        (
+            "secretboxEncryptionSecret: c2VjcmV0Ym94c2VjcmV0MTIzNDU2Nzg5MGFiY2Q=".into(),
+            "c2VjcmV0Ym94".into(),
+        ),
+        (
+            "  key: LS0tLS1CRUdJTiBFRDI1NTE5IFBSSVZBVEUgS0VZLS0tLS0K".into(),
+            "LS0tLS1CRUdJTiBFRDI1".into(),
+        ),
         (
             "MIIEowIBAAKCAQEA7VJTUt9Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6d".into(),
             "MIIEowIBAAKCAQEA7VJTUt9".into(),
         ),
         (
-            "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0YWxvcyJ9.c2lnbmF0dXJlMTIz".into(),
+            "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0YWxvcyJ9.c2lnbmF0dXJlMTIz"
+                .into(),
             "eyJzdWIiOiJ0YWxvcyJ9".into(),
         ),
         (
@@ -268,14 +304,17 @@ fn planted_secrets_appear_in_no_output() {
     ];
     let seed = std::fs::read_to_string(fixture(SEED)).unwrap();
     let lines: Vec<&str> = seed.lines().collect();
-    let fail_at = lines.iter().position(|l| l.contains("setupSharedFilesystems (1/1): failed")).unwrap();
+    let fail_at =
+        lines.iter().position(|l| l.contains("setupSharedFilesystems (1/1): failed")).unwrap();
     let dir = scratch("secrets");
     for (planted, needle) in &secrets {
         let mut log: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
         log.insert(fail_at + 1, format!("[talos] 2024/11/20 09:14:03 {planted}"));
         let log = log.join("\n") + "\n";
         let leaked = |text: &str| text.contains(needle.as_str());
-        let raw = TestCommand::new(&["analyze", "--format", "json", "--no-redact"]).stdin(log.clone()).run();
+        let raw = TestCommand::new(&["analyze", "--format", "json", "--no-redact"])
+            .stdin(log.clone())
+            .run();
         assert!(
             leaked(&out(&raw)),
             "the planted line is not shown at all, so this test proves nothing: {planted}"

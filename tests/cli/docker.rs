@@ -91,7 +91,11 @@ fn container(verb: &[&str], name: &str, args: &[&str], tag: &str) -> Ctr {
         .arg(&image)
         .output()
         .expect("docker runs");
-    assert!(out.status.success(), "docker {verb:?} {name}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker {verb:?} {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     guard
 }
 
@@ -325,9 +329,14 @@ fn inspect_bare_container_lists_each_fix_and_hides_userdata() {
     let _c = container(&["create"], &name, &["-e", &userdata, "-e", "OTHER=also-secret"], "latest");
     let human = td(&["inspect", &name], &[]);
     assert_eq!(human.code, 1, "stderr: {}", human.stderr);
-    for fix in
-        ["--privileged", "--tmpfs /run", "--tmpfs /system", "-v /var", "-v /etc/cni", "-e PLATFORM=container"]
-    {
+    for fix in [
+        "--privileged",
+        "--tmpfs /run",
+        "--tmpfs /system",
+        "-v /var",
+        "-v /etc/cni",
+        "-e PLATFORM=container",
+    ] {
         assert!(human.stdout.contains(fix), "{fix} missing:\n{}", human.stdout);
     }
     let json = td(&["inspect", &name, "--format", "json"], &[]);
@@ -341,9 +350,15 @@ fn inspect_bare_container_lists_each_fix_and_hides_userdata() {
     for id in ["TD-INSPECT-001", "TD-INSPECT-004", "TD-INSPECT-009", "TD-INSPECT-012"] {
         assert!(ids.contains(&id), "{id} not in {ids:?}");
     }
-    let cats: Vec<&str> =
-        r["findings"].as_array().into_iter().flatten().filter_map(|f| f["category"].as_str()).collect();
-    assert!(cats.contains(&"container_missing_mounts") && cats.contains(&"container_not_privileged"));
+    let cats: Vec<&str> = r["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["category"].as_str())
+        .collect();
+    assert!(
+        cats.contains(&"container_missing_mounts") && cats.contains(&"container_not_privileged")
+    );
     assert!(human.stdout.contains("v1.6.5–v1.13"), "{}", human.stdout);
 }
 
@@ -385,8 +400,12 @@ fn inspect_container_created_with_the_documented_flags_passes() {
     let out = td(&["inspect", &name, "--format", "json"], &[]);
     assert_eq!(out.code, 0, "stdout: {}\nstderr: {}", out.stdout, out.stderr);
     let r = out.json();
-    let errors: Vec<&Value> =
-        r["findings"].as_array().into_iter().flatten().filter(|f| f["severity"] == "error").collect();
+    let errors: Vec<&Value> = r["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["severity"] == "error")
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(node(&r, &name)["talos_version"], "v1.8.3");
 }
@@ -442,7 +461,9 @@ impl Relay {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
-                let (Ok(client), Ok(server)) = (client, UnixStream::connect(&upstream)) else { continue };
+                let (Ok(client), Ok(server)) = (client, UnixStream::connect(&upstream)) else {
+                    continue;
+                };
                 let pipe = |mut from: UnixStream, mut to: UnixStream| {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
@@ -494,7 +515,12 @@ impl Drop for Relay {
 
 /// `watch --format json` of a new replay container through a [`Relay`], on which `act` is
 /// done `after` the start: the container's name and the run.
-fn watch_through_relay(what: &str, replay: &[&str], after: Duration, act: fn(&Relay)) -> (String, Out) {
+fn watch_through_relay(
+    what: &str,
+    replay: &[&str],
+    after: Duration,
+    act: fn(&Relay),
+) -> (String, Out) {
     let name = unique(what);
     let relay = Relay::start(&name);
     let _c = run_replay(&name, replay);
@@ -514,7 +540,8 @@ fn watch_survives_a_daemon_restart_mid_stream() {
         return;
     }
     let replay = ["-e", "LOG=fail", "-e", "DELAY=0.05", "-e", "END=exit:1"];
-    let (name, out) = watch_through_relay("relaycut", &replay, Duration::from_millis(1500), Relay::cut);
+    let (name, out) =
+        watch_through_relay("relaycut", &replay, Duration::from_millis(1500), Relay::cut);
     assert_eq!(out.code, 1, "stderr: {}", out.stderr);
     let r = out.json();
     assert_eq!(r["outcome"], "failed", "{r:#}");
@@ -522,8 +549,10 @@ fn watch_survives_a_daemon_restart_mid_stream() {
     // Re-attached after the cut without reading any line twice or losing one: the failing
     // task's line has the number it has in the log.
     let log = include_str!("../docker/logs/fail.log");
-    let want =
-        log.lines().position(|l| l.contains("setupSharedFilesystems (1/1): failed")).map(|i| i as u64 + 1);
+    let want = log
+        .lines()
+        .position(|l| l.contains("setupSharedFilesystems (1/1): failed"))
+        .map(|i| i as u64 + 1);
     assert_eq!(node(&r, &name)["failure"]["line"].as_u64(), want, "{r:#}");
 }
 
@@ -533,11 +562,16 @@ fn watch_daemon_gone_mid_stream_exits_2_with_partial_report() {
         return;
     }
     let replay = ["-e", "LOG=stall", "-e", "DELAY=0.2", "-e", "END=hang"];
-    let (name, out) = watch_through_relay("relaygone", &replay, Duration::from_secs(3), Relay::close);
+    let (name, out) =
+        watch_through_relay("relaygone", &replay, Duration::from_secs(3), Relay::close);
     assert_eq!(out.code, 2, "stderr: {}", out.stderr);
     // Progress lines, then one line that says what happened.
     let last = out.stderr.trim().lines().last().unwrap_or_default();
-    assert!(last.contains(&format!("lost the Docker Engine while watching `{name}`")), "{}", out.stderr);
+    assert!(
+        last.contains(&format!("lost the Docker Engine while watching `{name}`")),
+        "{}",
+        out.stderr
+    );
     assert!(last.contains("the report is partial"), "{}", out.stderr);
     let r = out.json();
     assert!(node(&r, &name)["lines"].as_u64().unwrap_or(0) > 0, "{r:#}");

@@ -17,7 +17,9 @@ fn explain_line_traces_a_sequencer_line_to_its_source() {
 
 #[test]
 fn explain_line_says_when_talos_did_not_print_a_line() {
-    let o = TestCommand::new(&["explain-line", "[    1.234567] usb 1-1: new high-speed USB device"]).run();
+    let o =
+        TestCommand::new(&["explain-line", "[    1.234567] usb 1-1: new high-speed USB device"])
+            .run();
     assert_eq!(code(&o), 3);
     assert!(out(&o).contains("not in the Talos message catalogue"));
 }

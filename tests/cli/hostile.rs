@@ -121,9 +121,13 @@ fn limited(args: &[&str]) -> Output {
     if !cfg!(target_os = "linux") || !Path::new("/bin/sh").exists() {
         return TestCommand::new(args).run();
     }
-    let quoted: Vec<String> = args.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
-    let script =
-        format!("ulimit -v 150000 && exec '{}' {}", env!("CARGO_BIN_EXE_talos-doctor"), quoted.join(" "));
+    let quoted: Vec<String> =
+        args.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
+    let script = format!(
+        "ulimit -v 150000 && exec '{}' {}",
+        env!("CARGO_BIN_EXE_talos-doctor"),
+        quoted.join(" ")
+    );
     Command::new("/bin/sh")
         .arg("-c")
         .arg(script)
@@ -146,8 +150,11 @@ fn crlf_reads_like_lf() {
 
 #[test]
 fn ansi_escapes_are_stripped_and_counted() {
-    let coloured: String =
-        String::from_utf8(seed()).unwrap().lines().map(|l| format!("\x1b[32m{l}\x1b[0m\n")).collect();
+    let coloured: String = String::from_utf8(seed())
+        .unwrap()
+        .lines()
+        .map(|l| format!("\x1b[32m{l}\x1b[0m\n"))
+        .collect();
     let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(coloured.into_bytes()).run();
     calm(&o, 1);
     assert_eq!(code(&o), 1);
@@ -183,7 +190,8 @@ fn empty_input_is_a_clear_error() {
 #[test]
 fn interleaved_nodes_are_told_apart() {
     let fail = String::from_utf8(seed()).unwrap();
-    let ok = String::from_utf8(read(&fixture("real-022-success-rpi4-controlplane-bootstrap"))).unwrap();
+    let ok =
+        String::from_utf8(read(&fixture("real-022-success-rpi4-controlplane-bootstrap"))).unwrap();
     let strip = |l: &str| l.split_once(": ").map_or(l, |(_, r)| r).to_owned();
     let a: Vec<String> = fail.lines().map(|l| format!("10.9.0.1: {l}")).collect();
     let b: Vec<String> = ok.lines().map(|l| format!("10.9.0.2: {}", strip(l))).collect();
@@ -211,7 +219,9 @@ fn interleaved_nodes_are_told_apart() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["node"].as_str().unwrap().to_owned(), n["outcome"].as_str().unwrap().to_owned()))
+        .map(|n| {
+            (n["node"].as_str().unwrap().to_owned(), n["outcome"].as_str().unwrap().to_owned())
+        })
         .collect();
     assert!(nodes.contains(&("10.9.0.1".into(), "failed".into())), "{nodes:?}");
     assert!(nodes.contains(&("10.9.0.2".into(), "succeeded".into())), "{nodes:?}");
@@ -227,7 +237,9 @@ fn out_of_order_timestamps_do_not_confuse_it() {
         let year = if i % 2 == 0 { "2031" } else { "2019" };
         *l = l.replacen("2024/", &format!("{year}/"), 1);
     }
-    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(lines.join("\n").into_bytes()).run();
+    let o = TestCommand::new(&["analyze", "--format", "json"])
+        .stdin(lines.join("\n").into_bytes())
+        .run();
     calm(&o, 1);
     assert_eq!(code(&o), 1);
     assert_eq!(first_finding(&o), "TD-CTR-001");
@@ -254,7 +266,9 @@ fn unreadable_file_is_a_clear_error() {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o000)).unwrap();
     }
     if std::fs::read(&f).is_ok() {
-        eprintln!("skipped: running as root (or without Unix permissions), the file stays readable");
+        eprintln!(
+            "skipped: running as root (or without Unix permissions), the file stays readable"
+        );
         return;
     }
     let o = TestCommand::new(&["analyze", &f]).run();

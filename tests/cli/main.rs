@@ -161,7 +161,9 @@ fn several_files_are_several_nodes() {
 
 #[test]
 fn successful_boot_exits_zero() {
-    let o = TestCommand::new(&["analyze", &fixture("real-022-success-rpi4-controlplane-bootstrap")]).run();
+    let o =
+        TestCommand::new(&["analyze", &fixture("real-022-success-rpi4-controlplane-bootstrap")])
+            .run();
     assert_eq!(code(&o), 0, "{}", out(&o));
     assert!(out(&o).contains("boot succeeded"));
 }
@@ -234,7 +236,9 @@ fn bad_inputs_get_one_line_errors() {
 #[test]
 fn messy_bytes_are_counted_not_fatal() {
     let mut log = Vec::new();
-    log.extend_from_slice(b"\x1b[32m[talos] 2024/11/20 09:14:03 boot sequence: 10 phase(s)\x1b[0m\r\n");
+    log.extend_from_slice(
+        b"\x1b[32m[talos] 2024/11/20 09:14:03 boot sequence: 10 phase(s)\x1b[0m\r\n",
+    );
     log.extend_from_slice(b"[talos] 2024/11/20 09:14:03 bad \xff\xfe utf8\n");
     log.extend_from_slice(
         b"[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): failed: invalid argument\r\n",
@@ -254,8 +258,10 @@ fn gzip_input_is_read() {
     let dir = std::env::temp_dir().join(format!("td-gz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let gz = dir.join("boot.log.gz");
-    let mut enc =
-        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
     enc.write_all(&read(&fixture(SEED))).unwrap();
     enc.finish().unwrap();
     let o = TestCommand::new(&["analyze", gz.to_str().unwrap()]).run();
@@ -353,8 +359,9 @@ fn threads_give_the_same_report() {
 
     let mut messy = Vec::new();
     for i in 0..3000 {
-        messy
-            .extend_from_slice(format!("\x1b[32m[talos] 2024/11/20 09:14:03 line {i}\x1b[0m\r\n").as_bytes());
+        messy.extend_from_slice(
+            format!("\x1b[32m[talos] 2024/11/20 09:14:03 line {i}\x1b[0m\r\n").as_bytes(),
+        );
         messy.extend_from_slice(b"[talos] 2024/11/20 09:14:03 bad \xff\xfe utf8 error\n");
         messy.extend_from_slice(br#"{"msg":"[talos] 2024/10/09 12:53:26 renew failed {\"error\": \"x\"}","talos-level":"warn","talos-time":"2024-10-09T12:53:26.5Z"}"#);
         messy.push(b'\n');
@@ -363,7 +370,9 @@ fn threads_give_the_same_report() {
     messy.extend_from_slice(
         b"\n[talos] 2024/11/20 09:14:03 task setupSharedFilesystems (1/1): failed: invalid argument\n",
     );
-    messy.extend_from_slice(b"[talos] 2024/11/20 09:14:03 boot sequence: failed\nafter \0 nul\nnever read\n");
+    messy.extend_from_slice(
+        b"[talos] 2024/11/20 09:14:03 boot sequence: failed\nafter \0 nul\nnever read\n",
+    );
     let dir = std::env::temp_dir().join(format!("td-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("messy.log");

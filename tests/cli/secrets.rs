@@ -111,7 +111,16 @@ fn outputs(log_path: &str, dir: &std::path::Path, extra: &[&str]) -> String {
     let mut all = String::new();
     let files = ["r.xml", "r.sarif", "r.md"].map(|f| dir.join(f).display().to_string());
     let runs: [Vec<&str>; 3] = [
-        vec!["--format", "json", "--junit", &files[0], "--sarif", &files[1], "--markdown", &files[2]],
+        vec![
+            "--format",
+            "json",
+            "--junit",
+            &files[0],
+            "--sarif",
+            &files[1],
+            "--markdown",
+            &files[2],
+        ],
         vec!["--format", "github"],
         vec!["--format", "human", "--suggest-rule"],
     ];
@@ -137,7 +146,11 @@ fn planted_secrets_never_reach_any_output() {
         for env in ENVELOPES {
             let plain = log_for(env, &lines, &secret);
             cases.push((format!("{what} / text / {env}"), secret.clone(), plain.clone()));
-            cases.push((format!("{what} / json_lines / {env}"), secret.clone(), json_lines(&plain)));
+            cases.push((
+                format!("{what} / json_lines / {env}"),
+                secret.clone(),
+                json_lines(&plain),
+            ));
         }
     }
     // Two workers: the corpus is a few hundred runs of the binary.
@@ -148,7 +161,8 @@ fn planted_secrets_never_reach_any_output() {
             .enumerate()
             .map(|(w, chunk)| {
                 s.spawn(move || {
-                    let dir = std::env::temp_dir().join(format!("td-secrets-{}-{w}", std::process::id()));
+                    let dir =
+                        std::env::temp_dir().join(format!("td-secrets-{}-{w}", std::process::id()));
                     std::fs::create_dir_all(&dir).unwrap();
                     let path = dir.join("in.log");
                     let p = path.display().to_string();
@@ -156,7 +170,9 @@ fn planted_secrets_never_reach_any_output() {
                     for (name, secret, log) in chunk {
                         std::fs::write(&path, log).unwrap();
                         let leaked = outputs(&p, &dir, &[]).contains(secret.as_str());
-                        let o = TestCommand::new(&["analyze", "--format", "json", "--no-redact", &p]).run();
+                        let o =
+                            TestCommand::new(&["analyze", "--format", "json", "--no-redact", &p])
+                                .run();
                         res.push((name.clone(), leaked, out(&o).contains(secret.as_str())));
                     }
                     let _ = std::fs::remove_dir_all(&dir);
@@ -168,7 +184,13 @@ fn planted_secrets_never_reach_any_output() {
     });
     let leaks: Vec<&str> = results.iter().filter(|r| r.1).map(|r| r.0.as_str()).collect();
     let hidden: Vec<&str> = results.iter().filter(|r| !r.2).map(|r| r.0.as_str()).collect();
-    assert!(leaks.is_empty(), "{} of {} logs leaked:\n{}", leaks.len(), results.len(), leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "{} of {} logs leaked:\n{}",
+        leaks.len(),
+        results.len(),
+        leaks.join("\n")
+    );
     assert!(
         hidden.is_empty(),
         "the control (--no-redact) must show every planted secret:\n{}",
