@@ -59,6 +59,34 @@ struct NodeState {
     failure_line: Option<u64>,
     /// Secrets that span lines (PEM blocks, a value under its key) in this node's stream.
     redactor: crate::redact::Redactor,
+    /// First line of the record the last line belonged to (a record's continuation lines
+    /// share it).
+    record_head: u64,
+    /// Records that ended in `context canceled` (at most [`MAX_CANCELLED`]): see
+    /// [`is_continuation`].
+    cancelled: Vec<u64>,
+    /// Lines of the kernel's own start (see [`kernel_early_boot`]).
+    early_kernel: u64,
+}
+
+/// Cancelled records remembered per node; a log of nothing else keeps its first ones.
+const MAX_CANCELLED: usize = 256;
+
+/// A line that continues the record before it rather than starting one: the kernel's
+/// `/dev/kmsg` dictionary (` SUBSYSTEM=nvme`, ` DEVICE=c245:1`, printed by `dmesg -x` and
+/// under each record of some consoles) and the tab-indented lines of a Go multi-error
+/// (`1 error(s) occurred:` then `\t* failed to pull image …`), which Talos prints as one
+/// message over several lines. They belong to the node and the record of the line before.
+fn is_continuation(line: &str) -> bool {
+    let b = line.as_bytes();
+    match b.first() {
+        Some(b'\t') => b.len() > 1,
+        Some(b' ') => {
+            let key = b[1..].iter().take_while(|c| c.is_ascii_uppercase() || **c == b'_').count();
+            key > 0 && b.get(1 + key) == Some(&b'=')
+        }
+        _ => false,
+    }
 }
 
 /// Streaming analysis of one or more inputs.
@@ -138,6 +166,9 @@ impl<'k> Analyzer<'k> {
             boot_of_templates: 1,
             failure_line: None,
             redactor: crate::redact::Redactor::default(),
+            record_head: 0,
+            cancelled: Vec::new(),
+            early_kernel: 0,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
         self.last_node = Some(self.nodes.len() - 1);
@@ -193,9 +224,11 @@ impl<'k> Analyzer<'k> {
         msg: &Message<'_>,
         facts: Facts,
     ) -> Vec<Progress> {
-        let ni = match env.node {
-            Some(n) => self.node_index(n),
-            None => {
+        let continuation = is_continuation(line);
+        let ni = match (continuation, self.last_node, env.node) {
+            (true, Some(i), _) => i,
+            (_, _, Some(n)) => self.node_index(n),
+            (_, _, None) => {
                 let d = std::mem::take(&mut self.default_node);
                 let i = self.node_index(&d);
                 self.default_node = d;
@@ -206,12 +239,33 @@ impl<'k> Analyzer<'k> {
         let kb = self.kb;
         let redact_on = self.opts.redact;
         let ctx_n = self.opts.context;
-        if facts.unparsed {
+        let early = kernel_early_boot(&env.text);
+        if facts.unparsed && !continuation && !early {
             self.stats.unparsed_lines += 1;
         }
 
         let st = &mut self.nodes[ni];
         st.lines += 1;
+        if !continuation {
+            st.record_head = no;
+        }
+        // Go's `context.Canceled` ends the error chain of an operation its caller stopped
+        // (a service restarted by bootstrap or a config change, a node shutting down): the
+        // record reports the stop, not a cause, wherever in the record it is said.
+        if env.text.contains("context canceled") {
+            let head = st.record_head;
+            for l in [head, no] {
+                if !st.cancelled.contains(&l) && st.cancelled.len() < MAX_CANCELLED {
+                    st.cancelled.push(l);
+                }
+            }
+            if head != no {
+                st.machine.boot.health.withdraw(head);
+                if st.failure_line == Some(head) {
+                    st.failure_line = None;
+                }
+            }
+        }
         let Facts { text: text_facts, template, .. } = facts;
         let zap = text_facts.zap.as_ref();
         vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
@@ -233,7 +287,9 @@ impl<'k> Analyzer<'k> {
         if let Some((controller, shape)) = &text_facts.controller_failure {
             st.machine.boot.health.on_controller_error(no, controller, shape, &env.text);
         }
+        st.early_kernel += u64::from(early);
         if env.talos
+            || early
             || !matches!(msg, Message::Other)
             || zap.is_some()
             || !text_facts.matched.is_empty()
@@ -410,6 +466,8 @@ impl<'k> Analyzer<'k> {
                     mode: &st.mode,
                     templates: &st.templates,
                     failure_line: st.failure_line,
+                    cancelled: &st.cancelled,
+                    early_kernel: st.early_kernel,
                     lines: st.lines,
                 })
                 .collect(),
@@ -449,6 +507,26 @@ fn talosctl_progress(text: &str) -> bool {
 }
 
 /// A pasted line without any envelope is still Talos' when it names what Talos runs or does.
+/// What the EFI stub and the kernel print before any driver or init runs: the loader
+/// (`EFI stub: Loaded initrd …`, `Decompressing Linux…`) and the kernel's first lines
+/// (`Linux version …`, `Command line: …`). A console that shows nothing else stopped there:
+/// the kernel hung early, or its console moved to another device (`console=`).
+fn kernel_early_boot(text: &str) -> bool {
+    const EARLY: &[&str] = &[
+        "EFI stub: ",
+        "Linux version ",
+        "Booting Linux on physical CPU",
+        "Command line: ",
+        "Kernel command line: ",
+        "Decompressing Linux",
+        "Booting the kernel",
+        "Loading Linux ",
+        "Loading initial ramdisk",
+    ];
+    matches!(text.as_bytes().first(), Some(b'E' | b'L' | b'B' | b'C' | b'K' | b'D'))
+        && EARLY.iter().any(|p| text.starts_with(p))
+}
+
 fn talos_vocabulary(text: &str) -> bool {
     const WORDS: &[&str] = &[
         "talos",
@@ -506,5 +584,27 @@ impl crate::input::Sink for Analyzer<'_> {
 
     fn lines(&self) -> u64 {
         Analyzer::lines(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_continuation;
+
+    #[test]
+    fn continuation_lines() {
+        for (line, want) in [
+            (" SUBSYSTEM=nvme", true),
+            (" DEVICE=c245:1", true),
+            ("\tfailed to pull image \"x\": context canceled", true),
+            ("\t* 172.20.1.4: service \"kubelet\" not in expected state", true),
+            (" lower=case", false),
+            (" [talos] service[etcd](Running)", false),
+            ("\t", false),
+            ("[talos] task x (1/1): done", false),
+            ("", false),
+        ] {
+            assert_eq!(is_continuation(line), want, "{line:?}");
+        }
     }
 }

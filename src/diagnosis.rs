@@ -36,6 +36,10 @@ pub(crate) struct NodeView<'a> {
     pub(crate) templates: &'a HashMap<String, TemplateEntry>,
     /// First line of this boot that states a failure in Talos' words.
     pub(crate) failure_line: Option<u64>,
+    /// Records that ended in `context canceled` (their first lines).
+    pub(crate) cancelled: &'a [u64],
+    /// Lines that are the kernel's own start (EFI stub, `Linux version`).
+    pub(crate) early_kernel: u64,
     pub(crate) lines: u64,
 }
 
@@ -195,7 +199,14 @@ impl Analysis<'_> {
                     continue;
                 }
             }
-            let severity = matcher::severity(rule, fired);
+            let mut severity = matcher::severity(rule, fired);
+            // Evidence that is all cancelled operations shows what was stopped, not why.
+            if severity == Severity::Error
+                && !fired.evidence.is_empty()
+                && fired.evidence.iter().all(|e| st.cancelled.contains(&e.line))
+            {
+                severity = Severity::Warning;
+            }
             let mut v = vars.clone();
             // Captures are log text: mask secrets in them like in evidence.
             v.extend(fired.captures.iter().map(|(k, c)| (k.clone(), self.scrub(c))));
@@ -247,6 +258,19 @@ impl Analysis<'_> {
                     format!("line {l} reports a failure and nothing shows the node healthy");
                 stall = Some(Stall::outside_sequence(reason, l));
             }
+        }
+        // A console of nothing but the kernel's first lines: it never got further.
+        if outcome == Outcome::Unknown
+            && findings.is_empty()
+            && st.lines > 0
+            && st.early_kernel == st.lines
+        {
+            outcome = Outcome::Stalled;
+            let reason = format!(
+                "the console ends in the kernel's early boot (line {}): nothing after the loader and the kernel's first lines was printed; the kernel hung early or its console is on another device (`console=` kernel arguments)",
+                st.lines
+            );
+            stall = Some(Stall::outside_sequence(reason, st.lines));
         }
         if explained && !outcome.is_bad() {
             // A known failure after (or without) a visible boot: the node is not healthy.

@@ -33,6 +33,8 @@ pub enum SignalKind {
     Maintenance,
     /// The same controller failed the same way on every reconcile.
     ControllerFailing,
+    /// The kernel failed reads or writes of a disk, or gave the disk up.
+    DiskIo,
 }
 
 impl SignalKind {
@@ -45,6 +47,7 @@ impl SignalKind {
                 | SignalKind::ControllerPanic
                 | SignalKind::ClockJump
                 | SignalKind::ServiceFailed
+                | SignalKind::DiskIo
         )
     }
 
@@ -66,6 +69,7 @@ impl SignalKind {
             SignalKind::ServiceCycling => "service_cycling",
             SignalKind::Maintenance => "maintenance",
             SignalKind::ControllerFailing => "controller_failing",
+            SignalKind::DiskIo => "disk_io",
         }
     }
 }
@@ -129,6 +133,10 @@ impl Signal {
             ),
             SignalKind::Maintenance => format!(
                 "the node entered maintenance mode at line {} and waits for a machine config",
+                self.first_line
+            ),
+            SignalKind::DiskIo => format!(
+                "the kernel reports I/O errors on disk `{c}` (line {}{times}): the disk or its controller is failing",
                 self.first_line
             ),
             SignalKind::ControllerFailing => {
@@ -241,6 +249,14 @@ impl Health {
         }
     }
 
+    /// The record starting at `line` turned out to end in `context canceled` (on a later
+    /// continuation line): a service failure it reported was a cancellation.
+    pub fn withdraw(&mut self, line: u64) {
+        self.signals.retain(|s| {
+            !(s.kind == SignalKind::ServiceFailed && s.first_line == line && s.count == 1)
+        });
+    }
+
     /// A line that [`classify`] gave a kind to.
     pub fn on_signal(&mut self, line: u64, kind: SignalKind, component: &str, text: &str) {
         self.note(kind, component, line, text);
@@ -306,6 +322,9 @@ pub const SIGNAL_WORDS: &[&str] = &[
     "config loaded successfully",
     "storing config in memory",
     "running and ready",
+    "i/o error",
+    "after reset failure",
+    "offline device",
 ];
 
 /// Reads a message text for [`TextSignal`]s. The texts are those of the Talos source and
@@ -344,6 +363,9 @@ pub fn classify(text: &str) -> Option<TextSignal> {
     {
         return Some(TextSignal::Trouble(KernelPanic, Some("kernel".to_owned())));
     }
+    if let Some(dev) = disk_io_error(t) {
+        return Some(TextSignal::Trouble(DiskIo, Some(dev)));
+    }
     if let Some(r) = t.strip_prefix("adjusting time (jump) by ") {
         let dur = r.split([' ', ',']).next().unwrap_or("");
         if go_duration_secs(dur).is_some_and(|s| s.abs() > impossible_jump_secs()) {
@@ -368,6 +390,66 @@ pub fn classify(text: &str) -> Option<TextSignal> {
         return Some(TextSignal::Healthy);
     }
     None
+}
+
+/// Whether a controller's error is one that controller-runtime's retry is made for: the
+/// Kubernetes API or etcd not reachable, not yet authorising this node, or slow (Talos starts
+/// them itself, later in the same boot, so `k8s.*` and `etcd.*` controllers fail this way on
+/// every healthy control plane until they are up), or a write that lost a race with another
+/// writer. The runner retries with backoff (`restarting controller in …`); only the same
+/// failure on every reconcile ([`CONTROLLER_REPEATS`]) says the wait does not end.
+pub fn is_transient_error(error: &str) -> bool {
+    const TRANSIENT: &[&str] = &[
+        "connection refused",
+        "i/o timeout",
+        "context deadline exceeded",
+        "deadline exceeded",
+        "TLS handshake timeout",
+        "connection reset by peer",
+        "no route to host",
+        "network is unreachable",
+        "Authorization error",
+        "Unauthorized",
+        "an error on the server",
+        "the server is currently unable",
+        "the server has asked for the client to provide credentials",
+        "the object has been modified",
+        "etcdserver: request timed out",
+        "etcdserver: leader changed",
+        "etcdserver: no leader",
+        "is not ready",
+        "not ready yet",
+        "unexpected EOF",
+        "use of closed network connection",
+        "http2: client connection lost",
+        "the server was unable to return a response in the time allotted",
+    ];
+    let e = error.trim_end();
+    e.ends_with(": EOF") || e == "EOF" || TRANSIENT.iter().any(|t| e.contains(t))
+}
+
+/// The disk a kernel block-layer error names, for disks that hold data: the block layer's
+/// `I/O error, dev nvme1n1, sector …` (`blk_print_req_error`; `print_req_error: I/O error,
+/// dev sda` before 5.x), `Buffer I/O error on dev sda1`, the NVMe driver giving a controller
+/// up (`nvme nvme1: Disabling device after reset failure`) and SCSI's `rejecting I/O to
+/// offline device`. Optical drives, floppies, loop and RAM devices are left out: VMs probe
+/// empty ones on every boot and they fail harmlessly.
+fn disk_io_error(t: &str) -> Option<String> {
+    let dev = if let Some(p) = t.find("I/O error, dev ").or_else(|| t.find("I/O error on dev ")) {
+        let r = &t[p..];
+        let r = &r[r.find("dev ").map_or(0, |i| i + 4)..];
+        r.split([',', ' ', ':']).next().unwrap_or("")
+    } else if t.contains("Disabling device after reset failure") {
+        // `nvme nvme1: Disabling …`: the driver's device name before the colon.
+        t.split(':').next().unwrap_or("").rsplit(' ').next().unwrap_or("")
+    } else if t.contains("rejecting I/O to offline device") {
+        // `sd 0:0:0:0: rejecting I/O …`
+        t.split(": rejecting").next().unwrap_or("")
+    } else {
+        return None;
+    };
+    let throwaway = ["sr", "fd", "loop", "ram", "zram"];
+    (!dev.is_empty() && !throwaway.iter().any(|p| dev.starts_with(p))).then(|| dev.to_owned())
 }
 
 /// No clock correction can move time by more than it has run since 1970 (plus a margin for
@@ -478,6 +560,18 @@ mod tests {
                 Some(TextSignal::Healthy),
             ),
             ("phase env (4/10): 2 tasks(s)", None),
+            (
+                "I/O error, dev nvme1n1, sector 604840256 op 0x1:(WRITE) flags 0x100000",
+                t(DiskIo, Some("nvme1n1")),
+            ),
+            ("print_req_error: I/O error, dev sda, sector 2048", t(DiskIo, Some("sda"))),
+            ("Buffer I/O error on dev vda3, logical block 0", t(DiskIo, Some("vda3"))),
+            ("nvme nvme1: Disabling device after reset failure: -19", t(DiskIo, Some("nvme1"))),
+            ("sd 2:0:0:0: rejecting I/O to offline device", t(DiskIo, Some("sd 2:0:0:0"))),
+            // Empty virtual drives fail their probe on every VM boot.
+            ("I/O error, dev fd0, sector 0", None),
+            ("I/O error, dev sr0, sector 0 op 0x0:(READ)", None),
+            ("blk_update_request: I/O error, dev loop3, sector 12", None),
         ];
         for (text, want) in cases {
             assert_eq!(&classify(text), want, "{text}");
@@ -503,6 +597,10 @@ mod tests {
             "storing config in memory",
             "machine is running and ready",
             "adjusting time (jump) by 988553h via x",
+            "I/O error, dev sda, sector 1",
+            "Buffer I/O error on dev sda1, logical block 0",
+            "nvme nvme0: Disabling device after reset failure: -19",
+            "sd 0:0:0:0: rejecting I/O to offline device",
         ] {
             let lower = text.to_ascii_lowercase();
             assert!(classify(text).is_some() || text.contains("Oops: 5"), "{text}");
@@ -537,6 +635,36 @@ mod tests {
         assert_eq!(h.open().count(), 0);
         h.on_service(4, "apid", "Failed", "Failed to create runner: timeout", false);
         assert_eq!(h.open().next().map(|s| s.kind), Some(ServiceFailed));
+    }
+
+    #[test]
+    fn transient_controller_errors() {
+        for (e, want) in [
+            (
+                "Get \"https://127.0.0.1:7445/api/v1/nodes\": dial tcp 127.0.0.1:7445: connect: connection refused",
+                true,
+            ),
+            (
+                "an error on the server (\"Authorization error (user=apiserver-kubelet-client)\") has prevented the request from succeeding",
+                true,
+            ),
+            ("etcdserver: request timed out", true),
+            ("error getting kubernetes endpoints: Get \"https://10.0.0.1:6443\": EOF", true),
+            ("failed to load config via platform nocloud: expected a mapping node", false),
+            ("error creating wireguard link: operation not supported", false),
+            ("failed to lock PCR 11, as it is in the wrong state", false),
+        ] {
+            assert_eq!(is_transient_error(e), want, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_cancelled_record_withdraws_its_service_failure() {
+        let mut h = Health::default();
+        h.on_service(6, "etcd", "Failed", "Failed to run pre stage: 1 error(s) occurred:", false);
+        assert_eq!(h.open().count(), 1);
+        h.withdraw(6);
+        assert_eq!(h.open().count(), 0);
     }
 
     #[test]

@@ -207,7 +207,13 @@ impl TextFacts {
             errorish_word: is_errorish(errorish_ac, errorish_re, text),
             signal: health::classify(text),
             controller_failure,
-            failure_word: failure_word(text),
+            // A reconcile that failed on an error the retry is made for is not yet a
+            // failure: only its repetition is (`controller_failure` counts it).
+            failure_word: failure_word(text)
+                && !zap.as_ref().is_some_and(|z| {
+                    z.controller.is_some()
+                        && z.error.as_deref().is_some_and(health::is_transient_error)
+                }),
             zap,
             platform: platform_named(text, platform_re),
             then_may: kb.prefilters[0].may_match(text),
@@ -252,7 +258,13 @@ fn fx_hash(bytes: &[u8]) -> u64 {
 fn failure_word(text: &str) -> bool {
     let b = text.as_bytes();
     let has = |w: &[u8]| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    (has(b"fail") || has(b"Error response from daemon")) && !has(b"recovered") && !has(b"retrying")
+    (has(b"fail") || has(b"Error response from daemon"))
+        && !has(b"recovered")
+        && !has(b"retrying")
+        // A cancelled operation is not a failure, but talosctl's health check finding a
+        // service still `[Failed]` after one is (`service %q not in expected state %q:
+        // current state [%s] %s`, cmd/talosctl/pkg/talos/check).
+        && (!has(b"context canceled") || has(b"not in expected state"))
 }
 
 /// The platform a line names (`platform container`, `"platform": "metal"`), with the line as
