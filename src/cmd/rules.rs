@@ -23,7 +23,9 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         RulesCommand::Explain { id } => match kb.get(id) {
             Some(_) => explain(&kb, id, &mut out).map(|()| exit::OK),
             None => {
-                return Err(Error::Usage(format!("no rule `{id}` (see `talos-doctor rules list`)")));
+                return Err(Error::Usage(format!(
+                    "no rule `{id}` (see `talos-doctor rules list`)"
+                )));
             }
         },
         RulesCommand::Patterns => (|| {

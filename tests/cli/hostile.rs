@@ -81,16 +81,24 @@ fn invalid_utf8_is_counted_and_the_diagnosis_stands() {
 }
 
 #[test]
-fn nul_bytes_first_is_an_error_later_a_warning() {
-    let o = TestCommand::new(&["analyze"]).stdin(b"abc\0def\n".to_vec()).run();
+fn binary_first_is_an_error_a_nul_later_is_dropped_and_counted() {
+    // A real binary (this test's own executable) is refused after a bounded sniff.
+    let exe = std::fs::read(env!("CARGO_BIN_EXE_talos-doctor")).unwrap();
+    let o = TestCommand::new(&["analyze"]).stdin(exe[..64 * 1024].to_vec()).run();
     one_line_error(&o, "binary");
-    let mut log = seed();
-    log.extend(b"x\0y\nmore\n");
-    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(log).run();
-    calm(&o, 2);
-    assert_eq!(code(&o), 1);
+    // One NUL byte in the middle (line 3) no longer ends the analysis there: the failure
+    // after it is found, and the warning says what and where.
+    let text = String::from_utf8(seed()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(2, "x\0y");
+    let o = TestCommand::new(&["analyze", "--format", "json"])
+        .stdin(lines.join("\n").into_bytes())
+        .run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
     let w = json(&o)["warnings"].to_string();
-    assert!(w.contains("NUL"), "{w}");
+    assert!(w.contains("1 NUL byte on 1 line dropped (first on line 3)"), "{w}");
 }
 
 #[test]
