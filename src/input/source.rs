@@ -340,10 +340,23 @@ pub(crate) fn read_stream<'r>(
             Sniff::Text => break head,
         }
     };
-    let mut reader = Cursor::new(head).chain(reader);
     let mut splitter = LineSplitter::default();
-    let mut buf = vec![0u8; CHUNK];
     let mut flow = Flow::Continue;
+    if (head.len() as u64) < cap.unwrap_or(u64::MAX).min(SNIFF as u64) {
+        // The whole input was peeked: no read buffer (many small files stay cheap).
+        account.bytes = head.len() as u64;
+        flow = splitter.push(&head, sink);
+        if splitter.nul_run() > MAX_NUL_RUN {
+            account.zero_run_at = Some(splitter.lines() + 1);
+        }
+        if flow == Flow::Continue {
+            flow = splitter.finish(sink);
+        }
+        account.split = *splitter.stats();
+        return Ok((flow, account));
+    }
+    let mut reader = Cursor::new(head).chain(reader);
+    let mut buf = vec![0u8; CHUNK];
     loop {
         let room = cap.map_or(CHUNK as u64, |c| c.saturating_sub(account.bytes)).min(CHUNK as u64);
         if room == 0 {
