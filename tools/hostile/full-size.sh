@@ -20,7 +20,7 @@ run() {
     local rc=0
     /usr/bin/time -f '%e s %M KiB' -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
     local t; t=$(tail -1 "$TMP/time")
-    local note; note=$(grep -v '^Command exited' "$TMP/err" | tail -1 | cut -c1-70)
+    local note; note=$( (grep -v '^Command exited' "$TMP/err" || true) | tail -1 | cut -c1-70)
     ROWS+=("$(printf '| %-34s | %14s | %4s | %s |' "$name" "$t" "$rc" "$note")")
     echo "${ROWS[-1]}" >&2
 }
