@@ -98,6 +98,8 @@ pub struct Analyzer<'k> {
     last_node: Option<usize>,
     input: String,
     inputs: Vec<String>,
+    /// The same names, to list each once in time independent of how many there are.
+    input_set: std::collections::HashSet<String>,
     default_node: String,
     stats: Stats,
     warnings: Vec<String>,
@@ -114,6 +116,7 @@ impl<'k> Analyzer<'k> {
             last_node: None,
             input: "-".into(),
             inputs: Vec::new(),
+            input_set: std::collections::HashSet::new(),
             default_node: "-".into(),
             stats: Stats::default(),
             warnings: Vec::new(),
@@ -125,7 +128,7 @@ impl<'k> Analyzer<'k> {
     pub fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
         self.input = name.to_owned();
         // Live sources switch back and forth between inputs: list each once.
-        if !self.inputs.iter().any(|i| i == name) {
+        if self.input_set.insert(name.to_owned()) {
             self.inputs.push(name.to_owned());
         }
         self.default_node = default_node.unwrap_or("-").to_owned();

@@ -1,5 +1,6 @@
 //! `analyze`: files, standard input, support bundles and `--container`, into one report.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::{load_kb, write_report};
@@ -10,23 +11,23 @@ use crate::input::source::Source;
 use crate::{config, docker, exit, input, parallel, suggest};
 
 fn node_name_of(path: &Path) -> String {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("-");
-    let mut name = name;
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let mut name: &str = if name.is_empty() { "-" } else { &name };
     for ext in [".gz", ".log", ".txt"] {
         name = name.strip_suffix(ext).unwrap_or(name);
     }
-    name.to_owned()
+    input::visible(name).into_owned()
 }
 
 /// A node name for a file among several: its stem (`cp1` for `logs/cp1.log.gz`), or, when
 /// another input has the same stem (`a/input.log`, `b/input.log`), its parent folder too.
-fn unique_node_name(path: &Path, all: &[Source]) -> String {
+/// `stems` counts the stems of all inputs (one pass, not one per input).
+fn unique_node_name(path: &Path, stems: &HashMap<String, usize>) -> String {
     let stem = node_name_of(path);
-    let clash =
-        all.iter().filter(|s| matches!(s, Source::File(p) if node_name_of(p) == stem)).count() > 1;
-    match path.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
-        Some(dir) if clash => format!("{dir}/{stem}"),
-        _ if clash => path.display().to_string(),
+    let clash = stems.get(&stem).copied().unwrap_or(0) > 1;
+    match path.parent().and_then(|d| d.file_name()).map(|d| d.to_string_lossy()) {
+        Some(dir) if clash => format!("{}/{stem}", input::visible(&dir)),
+        _ if clash => input::visible(&path.display().to_string()).into_owned(),
         _ => stem,
     }
 }
@@ -44,18 +45,28 @@ pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
         a.files.iter().map(|f| Source::from_arg(f)).collect()
     };
     let multi = sources.len() > 1;
+    let mut stems: HashMap<String, usize> = HashMap::new();
+    if multi {
+        for s in &sources {
+            if let Source::File(p) = s {
+                *stems.entry(node_name_of(p)).or_default() += 1;
+            }
+        }
+    }
     let workers = usize::from(a.threads.unwrap_or(0));
+    // What a lone directory or archive held, for the error when it gave no line.
+    let mut fed = None;
     for s in &sources {
         let node = a.node.clone().or_else(|| match s {
-            Source::File(p) if multi => Some(unique_node_name(p, &sources)),
+            Source::File(p) if multi => Some(unique_node_name(p, &stems)),
             _ => None,
         });
         let before = an.lines();
         match s {
-            Source::File(p) if input::bundle::is_bundle(p) => {
-                let err = |source| Error::Input { what: s.description(), source };
-                let bundle = input::bundle::open(p).map_err(err)?.unwrap_or_default();
-                input::bundle::feed(bundle, &mut an)?;
+            // Opened once each: a FIFO or a pipe (`<(…)`) is never read twice.
+            Source::File(p) if p.is_dir() => fed = Some(input::bundle::feed_dir(p, &mut an)?),
+            Source::File(p) if input::bundle::is_zip_file(p) => {
+                fed = Some(input::bundle::feed_zip_file(p, &mut an)?);
             }
             _ => {
                 parallel::feed(s, node.as_deref(), &mut an, workers)?;
@@ -76,7 +87,16 @@ pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
             (false, None, Some(c)) => format!("the log of container `{c}`"),
             (false, None, None) => "the input".to_owned(),
         };
-        return Err(Error::NotText { what, why: "it is empty: there is no log to analyze".into() });
+        let why = match fed {
+            Some(f) if !multi && f.logs == 0 && f.not_logs > 0 => format!(
+                "it holds no log: {} file{}, none named like one (*.log, *.txt, *.log.N, *.gz, \
+                 *.zip)",
+                f.not_logs,
+                if f.not_logs == 1 { "" } else { "s" }
+            ),
+            _ => "it is empty: there is no log to analyze".into(),
+        };
+        return Err(Error::NotText { what, why });
     }
     let mut report = an.report();
     // Not a healthy boot: nothing here is from Talos (diagnosis-contract.md, 2026-12-01).

@@ -23,7 +23,7 @@ use crate::report::Report;
 pub fn load_kb(paths: &[PathBuf]) -> Result<Kb, Error> {
     let mut extra = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::Rules {
+        let text = crate::input::source::read_rules_file(p).map_err(|e| Error::Rules {
             file: p.display().to_string(),
             line: None,
             msg: format!("cannot read it: {e}"),

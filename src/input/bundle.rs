@@ -1,4 +1,5 @@
-//! Support bundles: the zip `talosctl support` writes, or a directory of collected logs.
+//! Support bundles: the zip `talosctl support` writes, a directory of collected logs, or any
+//! zip of logs.
 //!
 //! `talosctl support` (v1.7+, collectors in `siderolabs/go-talos-support`) writes one folder
 //! per node named as given to `--nodes`, plus `cluster/` for Kubernetes objects:
@@ -16,29 +17,52 @@
 //!
 //! v1.4–v1.6 (talos `pkg/cluster/support.go`) wrote service logs directly at
 //! `<node>/<id>.log` and pod logs at `<node>/kube-system/`. Both layouts are recognised,
-//! also inside one extra top-level folder (a re-zipped or unpacked bundle).
+//! at any depth (a re-zipped or unpacked bundle), also gzip'd (`dmesg.log.gz`).
 //!
-//! [`open`] lists the machined log, dmesg, controller-runtime and service logs of each node
-//! as [`BundleInput`]s; pod logs, resources and state files are left out. A directory that
-//! is not a bundle yields its `*.log`/`*.txt` files with no node, for the analyzer to
-//! attribute. Note that dmesg repeats the `[talos]` lines machined logs, so a consumer
-//! following boot sequences should take them from [`EntryKind::Machined`] when both exist.
+//! [`listing`] picks the machined log, dmesg, controller-runtime and service logs of each
+//! node; pod logs, resources and state files of a node are bundle parts and are left out
+//! without a word. Every other file named like a log (`*.log`, `*.txt`, rotated `*.log.1`,
+//! any of them `.gz`) is read with no node, for the analyzer to attribute; a `*.zip` is read as
+//! an archive in turn (at most [`MAX_NESTING`] deep). What else is left out is counted in one
+//! warning per kind, with the first names.
+//!
+//! Directories are walked without recursion, following symbolic links, with a guard against
+//! loops (a folder or file reached twice is read once) and a generous depth cap
+//! ([`MAX_DEPTH`]); files are opened one at a time. Zip entries are streamed one at a time;
+//! each is cut at [`MAX_ENTRY_BYTES`] inflated and an archive (with what it nests) at
+//! [`MAX_ARCHIVE_BYTES`], so that a zip bomb costs bounded time and memory. Note that dmesg
+//! repeats the `[talos]` lines machined logs, so [`feed_dir`] and [`feed_zip_file`] skip them
+//! for a node whose machined log is present.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File};
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::input::Sink;
-use crate::input::lines::{Flow, LineSplitter, RawLine};
+use crate::input::lines::{Flow, RawLine};
+use crate::input::source::{self, Account, size};
+use crate::input::{Sink, visible};
 
-/// Largest entry read from a zip, decompressed. Bigger entries are cut with a warning
-/// (a guard against zip bombs; real machined logs are a few MiB).
-pub const MAX_ENTRY_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest entry read from a zip, inflated. Bigger entries are cut with a warning (real
+/// machined logs are a few MiB, the largest seen 530 MB).
+pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
 
-/// How deep a directory is searched for logs.
-const MAX_DEPTH: usize = 4;
+/// Largest total read from one archive given on the command line, inflated, nested archives
+/// included: the rest is counted in a warning (a guard against zip bombs).
+pub const MAX_ARCHIVE_BYTES: u64 = 4 << 30;
+
+/// A zip inside a zip cannot be read without seeking: it is held in memory up to this size.
+pub const MAX_NESTED_ZIP: u64 = 64 * 1024 * 1024;
+
+/// How many archives deep a zip in a zip is read.
+pub const MAX_NESTING: usize = 4;
+
+/// How deep a directory is searched for logs; deeper folders are counted in a warning.
+pub const MAX_DEPTH: usize = 256;
+
+/// How many names a warning about left-out files shows.
+const SHOWN: usize = 3;
 
 /// What a bundle entry holds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,196 +75,137 @@ pub enum EntryKind {
     ControllerRuntime,
     /// Another Talos service's log (`apid`, `etcd`, `kubelet`, …).
     Service(String),
-    /// A log file in a directory that is not a support bundle.
+    /// A log file outside a support-bundle layout.
     Other,
+    /// A zip archive, read in turn.
+    Archive,
 }
 
-/// One log to analyze.
-pub struct BundleInput {
-    /// The node folder it came from (`--nodes` value: IP or hostname); `None` outside a
-    /// bundle layout.
-    pub node: Option<String>,
-    /// Input name for messages and evidence: `support.zip:10.5.0.2/dmesg.log`, or the file
-    /// path for directories.
-    pub name: String,
-    /// What it holds.
-    pub kind: EntryKind,
-    /// The bytes (zip entries are decompressed up front; directory files are opened).
-    pub reader: Box<dyn Read + Send>,
-}
-
-impl std::fmt::Debug for BundleInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BundleInput")
-            .field("node", &self.node)
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The logs of a bundle, in order: by node, then machined, dmesg, controller-runtime,
-/// services by name.
+/// The logs of a file list: the entries to read, in reading order, and what was left out.
 #[derive(Debug, Default)]
-pub struct Bundle {
-    /// The logs.
-    pub inputs: Vec<BundleInput>,
-    /// Problems that did not stop reading (an entry cut at [`MAX_ENTRY_BYTES`]).
-    pub warnings: Vec<String>,
+pub struct Listing {
+    /// (index in the names, node folder, kind), by node, then machined, dmesg,
+    /// controller-runtime, services by name; then the other logs and archives by name.
+    pub logs: Vec<(usize, Option<String>, EntryKind)>,
+    /// Indices of the files not named like logs (outside a node folder).
+    pub not_logs: Vec<usize>,
 }
 
-/// Whether `path` is a zip archive (by its magic number) or a directory: the inputs
-/// [`open`] reads. A plain log file is neither.
-pub fn is_bundle(path: &Path) -> bool {
-    path.is_dir() || is_zip(path).unwrap_or(false)
+/// What [`feed_dir`] or [`feed_zip_file`] read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fed {
+    /// Logs read (or tried).
+    pub logs: usize,
+    /// Files left out because they are not named like logs.
+    pub not_logs: usize,
 }
 
-/// Reads a support zip or a directory. Returns `Ok(None)` for anything else (a plain log).
-pub fn open(path: &Path) -> io::Result<Option<Bundle>> {
-    if path.is_dir() {
-        return read_dir(path).map(Some);
-    }
-    if is_zip(path)? {
-        return read_zip(path).map(Some);
-    }
-    Ok(None)
+/// Whether the file at `path` starts like a zip archive. Only a regular file is opened (a
+/// FIFO or a pipe would lose the bytes looked at).
+pub fn is_zip_file(path: &Path) -> bool {
+    let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
+    regular && File::open(path).is_ok_and(|mut f| starts_like_zip(&mut f))
 }
 
-fn is_zip(path: &Path) -> io::Result<bool> {
+fn starts_like_zip(f: &mut File) -> bool {
     let mut magic = [0u8; 4];
-    let mut f = File::open(path)?;
-    let mut n = 0;
-    while n < magic.len() {
-        match f.read(&mut magic[n..])? {
-            0 => break,
-            k => n += k,
+    let ok = f.read_exact(&mut magic).is_ok();
+    ok && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06")
+}
+
+fn strip_gz(name: &str) -> &str {
+    name.strip_suffix(".gz").unwrap_or(name)
+}
+
+/// `x.log`, `x.txt`, `x.log.3`, each also `.gz`.
+fn log_named(file: &str) -> bool {
+    let f = strip_gz(file);
+    if f.ends_with(".log") || f.ends_with(".txt") {
+        return true;
+    }
+    match f.rsplit_once('.') {
+        Some((stem, n)) => {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && stem.ends_with(".log")
         }
+        None => false,
     }
-    Ok(n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06"))
 }
 
-fn read_zip(path: &Path) -> io::Result<Bundle> {
-    let mut archive = zip::ZipArchive::new(File::open(path)?).map_err(io::Error::other)?;
-    let mut names = Vec::with_capacity(archive.len());
-    for i in 0..archive.len() {
-        let entry = archive.by_index(i).map_err(io::Error::other)?;
-        if entry.is_file() {
-            names.push((entry.name().to_string(), i));
-        }
-    }
-    let by_name: BTreeMap<&str, usize> = names.iter().map(|(n, i)| (n.as_str(), *i)).collect();
-    let mut bundle = Bundle::default();
-    for (rel, node, kind) in classify(by_name.keys().copied()) {
-        let mut entry = archive.by_index(by_name[rel.as_str()]).map_err(io::Error::other)?;
-        let mut data = Vec::with_capacity(entry.size().min(MAX_ENTRY_BYTES) as usize);
-        (&mut entry).take(MAX_ENTRY_BYTES).read_to_end(&mut data)?;
-        if entry.size() > MAX_ENTRY_BYTES {
-            bundle.warnings.push(format!(
-                "`{rel}` in `{}` is larger than {MAX_ENTRY_BYTES} bytes; only its start was read",
-                path.display()
-            ));
-        }
-        bundle.inputs.push(BundleInput {
-            node,
-            name: format!("{}:{rel}", path.display()),
-            kind,
-            reader: Box::new(Cursor::new(data)),
-        });
-    }
-    Ok(bundle)
-}
-
-fn read_dir(root: &Path) -> io::Result<Bundle> {
-    let mut files = Vec::new();
-    walk(root, Path::new(""), 0, &mut files)?;
-    let names: Vec<String> = files.iter().map(|p| slash_path(p)).collect();
-    let mut listed = classify(names.iter().map(String::as_str));
-    if listed.is_empty() {
-        listed = names
-            .iter()
-            .filter(|n| n.ends_with(".log") || n.ends_with(".txt"))
-            .map(|n| (n.clone(), None, EntryKind::Other))
-            .collect();
-    }
-    let mut bundle = Bundle::default();
-    for (rel, node, kind) in listed {
-        let full = root.join(&rel);
-        bundle.inputs.push(BundleInput {
-            node,
-            name: full.display().to_string(),
-            kind,
-            reader: Box::new(File::open(&full)?),
-        });
-    }
-    Ok(bundle)
-}
-
-fn walk(root: &Path, rel: &Path, depth: usize, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(root.join(rel))?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(fs::DirEntry::file_name);
-    for e in entries {
-        let ty = e.file_type()?;
-        let child = rel.join(e.file_name());
-        if ty.is_dir() && depth < MAX_DEPTH {
-            walk(root, &child, depth + 1, out)?;
-        } else if ty.is_file() {
-            out.push(child);
-        }
-    }
-    Ok(())
-}
-
-fn slash_path(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
-
-/// Picks the logs out of a bundle's file list (`/`-separated paths relative to its root)
-/// and says whose and what they are, in reading order. A folder is a node folder when it
-/// holds `dmesg.log`, `summary`, or a `service-logs/` folder.
-pub fn classify<'a>(
-    names: impl Iterator<Item = &'a str>,
-) -> Vec<(String, Option<String>, EntryKind)> {
-    let names: Vec<&str> = names.collect();
+/// Picks the logs out of a file list (`/`-separated paths relative to its root) and says
+/// whose and what they are, in reading order. A folder is a node folder when it holds
+/// `dmesg.log`, `summary`, or a `service-logs/` folder.
+pub fn listing(names: &[&str]) -> Listing {
     let node_dirs: BTreeSet<&str> = names
         .iter()
         .filter_map(|n| {
             let (dir, file) = n.rsplit_once('/')?;
-            if file == "dmesg.log" || file == "summary" {
+            if strip_gz(file) == "dmesg.log" || file == "summary" {
                 return Some(dir);
             }
             let (node_dir, sub) = dir.rsplit_once('/').unwrap_or(("", dir));
             (sub == "service-logs" && !node_dir.is_empty()).then_some(node_dir)
         })
         .collect();
-    let mut out: Vec<(String, Option<String>, EntryKind)> = Vec::new();
-    for name in names {
-        let Some((dir, file)) = name.rsplit_once('/') else { continue };
-        let Some(stem) = file.strip_suffix(".log") else { continue };
-        let (node_dir, kind) = if node_dirs.contains(dir) {
+    // Folders that hold node folders: their `cluster/` is a bundle part too.
+    let roots: BTreeSet<&str> =
+        node_dirs.iter().map(|d| d.rsplit_once('/').map_or("", |(r, _)| r)).collect();
+    let in_bundle = |dir: &str| {
+        let mut d = dir;
+        loop {
+            if node_dirs.contains(d) {
+                return true;
+            }
+            let (up, last) = d.rsplit_once('/').unwrap_or(("", d));
+            if last == "cluster" && roots.contains(up) {
+                return true;
+            }
+            if !d.contains('/') {
+                return false;
+            }
+            d = up;
+        }
+    };
+    let mut nodes = Vec::new();
+    let mut others = Vec::new();
+    let mut not_logs = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (dir, file) = name.rsplit_once('/').unwrap_or(("", name));
+        let stem = strip_gz(file).strip_suffix(".log");
+        if let Some(stem) = stem.filter(|_| node_dirs.contains(dir)) {
             let kind = match stem {
                 "dmesg" => EntryKind::Dmesg,
                 "controller-runtime" => EntryKind::ControllerRuntime,
                 s => service(s),
             };
-            (dir, kind)
-        } else if let Some(node_dir) =
-            dir.strip_suffix("/service-logs").filter(|d| node_dirs.contains(d))
+            nodes.push((i, Some(node_of(dir)), kind));
+        } else if let (Some(stem), Some(node_dir)) =
+            (stem, dir.strip_suffix("/service-logs").filter(|d| node_dirs.contains(d)))
         {
-            (node_dir, service(stem))
+            nodes.push((i, Some(node_of(node_dir)), service(stem)));
+        } else if in_bundle(dir) {
+            // A bundle part that is not a node log: pod logs, resources, state.
+        } else if log_named(file) {
+            others.push((i, None, EntryKind::Other));
+        } else if file.ends_with(".zip") {
+            others.push((i, None, EntryKind::Archive));
         } else {
-            continue;
-        };
-        let node = node_dir.rsplit('/').next().unwrap_or(node_dir).to_string();
-        out.push((name.to_string(), Some(node), kind));
+            not_logs.push(i);
+        }
     }
-    out.sort_by(|a, b| (&a.1, &a.2, &a.0).cmp(&(&b.1, &b.2, &b.0)));
-    out
+    nodes.sort_by(|a, b| (&a.1, &a.2, names[a.0]).cmp(&(&b.1, &b.2, names[b.0])));
+    others.sort_by(|a, b| names[a.0].cmp(names[b.0]));
+    nodes.extend(others);
+    Listing { logs: nodes, not_logs }
+}
+
+fn node_of(dir: &str) -> String {
+    visible(dir.rsplit('/').next().unwrap_or(dir)).into_owned()
 }
 
 /// `logs/talos-cp-01.log` → `talos-cp-01`: a plain file's name stands for its node.
 fn file_stem(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let base = base.strip_suffix(".gz").unwrap_or(base);
+    let base = strip_gz(base);
     base.strip_suffix(".log").or_else(|| base.strip_suffix(".txt")).unwrap_or(base).to_string()
 }
 
@@ -248,105 +213,415 @@ fn service(id: &str) -> EntryKind {
     if id == "machined" { EntryKind::Machined } else { EntryKind::Service(id.to_string()) }
 }
 
-/// Feeds every log of `bundle` to `analyzer`, one input each, attributed to its node.
-/// For a node whose machined log is in the bundle, the `[talos]` lines of its dmesg are
-/// skipped (they are copies of machined's and would replay the boot a second time); its
-/// kernel lines are kept. Line numbers stay those of the file. A NUL byte stops that input
-/// with a warning.
-pub fn feed(bundle: Bundle, analyzer: &mut dyn Sink) -> Result<(), Error> {
-    let with_machined: BTreeSet<Option<String>> = bundle
-        .inputs
-        .iter()
-        .filter(|i| i.kind == EntryKind::Machined)
-        .map(|i| i.node.clone())
-        .collect();
-    for w in bundle.warnings {
-        analyzer.warn(w);
+/// Names left out of a listing, by why, for one counted warning each.
+#[derive(Debug, Default)]
+struct Skipped {
+    not_logs: Names,
+    twice: Names,
+    deep: Names,
+    special: Names,
+    unreadable: Names,
+}
+
+#[derive(Debug, Default)]
+struct Names {
+    count: usize,
+    first: Vec<String>,
+}
+
+impl Names {
+    fn add(&mut self, name: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.first.len() < SHOWN {
+            self.first.push(visible(&name()).into_owned());
+        }
     }
-    let several = bundle.inputs.len() > 1;
-    for mut input in bundle.inputs {
-        let skip_talos = input.kind == EntryKind::Dmesg && with_machined.contains(&input.node);
-        let node = input.node.clone().or_else(|| several.then(|| file_stem(&input.name)));
-        analyzer.begin_input(&input.name, node.as_deref());
-        let mut splitter = LineSplitter::default();
-        let mut binary_at = None;
-        let mut sink = |line: RawLine<'_>| -> Flow {
-            if memchr::memchr(0, line.bytes).is_some() {
-                binary_at = Some(line.no);
-                return Flow::Stop;
+
+    fn warn(&self, analyzer: &mut dyn Sink, root: &str, what: &str) {
+        if self.count == 0 {
+            return;
+        }
+        let mut names: Vec<String> = self.first.iter().map(|n| format!("`{n}`")).collect();
+        if self.count > self.first.len() {
+            names.push(format!("{} more", self.count - self.first.len()));
+        }
+        analyzer.warn(format!("{root}: {} {what}: {}", self.count, names.join(", ")));
+    }
+}
+
+impl Skipped {
+    fn warn(&self, analyzer: &mut dyn Sink, root: &str) {
+        let s = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+        let n = &self.not_logs;
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} not read, not named like a log (*.log, *.txt, *.log.N, *.gz, *.zip)",
+                s(n.count, "file", "files")
+            ),
+        );
+        let n = &self.twice;
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} to a folder or file already read (a symlink loop or a second link), not \
+                 read again",
+                s(n.count, "link", "links")
+            ),
+        );
+        let n = &self.deep;
+        n.warn(
+            analyzer,
+            root,
+            &format!("{} deeper than {MAX_DEPTH} levels not read", s(n.count, "folder", "folders")),
+        );
+        let n = &self.special;
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} that {} not a file or folder (FIFO, socket, device) not read",
+                s(n.count, "entry", "entries"),
+                s(n.count, "is", "are")
+            ),
+        );
+        let n = &self.unreadable;
+        n.warn(
+            analyzer,
+            root,
+            &format!("{} that could not be read", s(n.count, "entry", "entries")),
+        );
+    }
+}
+
+/// Identity of a file or folder, to read each once however it is reached.
+#[cfg(unix)]
+fn identity(_path: &Path, meta: &fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(path: &Path, _meta: &fs::Metadata) -> Option<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    fs::canonicalize(path).ok()?.hash(&mut h);
+    Some((0, h.finish()))
+}
+
+/// Every file under `root`, as `/`-separated paths relative to it, symbolic links followed.
+fn walk(root: &Path, skipped: &mut Skipped) -> io::Result<Vec<String>> {
+    let mut seen_dirs = HashSet::new();
+    let mut seen_files = HashSet::new();
+    if let Some(id) = identity(root, &fs::metadata(root)?) {
+        seen_dirs.insert(id);
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<(PathBuf, String, usize)> = vec![(root.to_path_buf(), String::new(), 0)];
+    while let Some((dir, rel, depth)) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if depth == 0 => return Err(e),
+            Err(e) => {
+                skipped.unreadable.add(|| format!("{rel} ({e})"));
+                continue;
             }
-            if !(skip_talos && memchr::memmem::find(line.bytes, b"[talos]").is_some()) {
-                analyzer.push_line(line);
-            }
-            Flow::Continue
         };
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut flow = Flow::Continue;
-        loop {
-            let n = match input.reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::Input { what: format!("`{}`", input.name), source: e });
-                }
-            };
-            flow = splitter.push(&buf[..n], &mut sink);
-            if flow == Flow::Stop {
-                break;
+        let mut names = Vec::new();
+        for e in entries {
+            match e {
+                Ok(e) => names.push(e.file_name()),
+                Err(e) => skipped.unreadable.add(|| format!("{rel} ({e})")),
             }
         }
-        if flow == Flow::Continue {
-            splitter.finish(&mut sink);
-        }
-        if let Some(no) = binary_at {
-            analyzer.warn(format!(
-                "`{}` holds binary data (a NUL byte on line {no}); the rest of it was not read",
-                input.name
-            ));
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            let name = name.to_string_lossy();
+            let child = if rel.is_empty() { name.into_owned() } else { format!("{rel}/{name}") };
+            match fs::metadata(&path) {
+                Err(e) => skipped.unreadable.add(|| format!("{child} ({e})")),
+                Ok(m) if m.is_dir() => {
+                    if identity(&path, &m).is_some_and(|id| !seen_dirs.insert(id)) {
+                        skipped.twice.add(|| child);
+                    } else if depth + 1 > MAX_DEPTH {
+                        skipped.deep.add(|| child);
+                    } else {
+                        stack.push((path, child, depth + 1));
+                    }
+                }
+                Ok(m) if m.is_file() => {
+                    if identity(&path, &m).is_some_and(|id| !seen_files.insert(id)) {
+                        skipped.twice.add(|| child);
+                    } else {
+                        out.push(child);
+                    }
+                }
+                Ok(_) => skipped.special.add(|| child),
+            }
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Reads the logs of a directory (see the module documentation), one file open at a time.
+pub fn feed_dir(root: &Path, analyzer: &mut dyn Sink) -> Result<Fed, Error> {
+    let root_name = format!("directory `{}`", visible(&root.display().to_string()));
+    let mut skipped = Skipped::default();
+    let files = walk(root, &mut skipped)
+        .map_err(|source| Error::Input { what: root_name.clone(), source })?;
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    let list = listing(&names);
+    for &i in &list.not_logs {
+        skipped.not_logs.add(|| names[i].to_owned());
+    }
+    let several = list.logs.len() > 1;
+    let with_machined = with_machined(&list);
+    for (i, node, kind) in &list.logs {
+        let full = root.join(names[*i]);
+        let name = visible(&full.display().to_string()).into_owned();
+        let what = format!("`{name}`");
+        let mut file = match File::open(&full) {
+            Ok(f) => f,
+            Err(e) => {
+                analyzer.warn(format!("{what} could not be read: {e}"));
+                continue;
+            }
+        };
+        if starts_like_zip(&mut file) {
+            let _ = file.rewind();
+            // Each archive of the directory has its own budget, as if given on its own.
+            let mut budget = MAX_ARCHIVE_BYTES;
+            match zip::ZipArchive::new(file) {
+                Ok(a) => {
+                    feed_zip(a, &name, analyzer, &mut budget, 1)?;
+                }
+                Err(e) => analyzer.warn(format!("{what} is not a readable zip archive: {e}")),
+            }
+            continue;
+        }
+        let _ = file.rewind();
+        let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
+        let skip_talos =
+            *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+        feed_one(Box::new(file), &name, node.as_deref(), skip_talos, None, analyzer);
+    }
+    skipped.warn(analyzer, &root_name);
+    Ok(Fed { logs: list.logs.len(), not_logs: skipped.not_logs.count })
+}
+
+/// Reads a zip archive given as a file: a support bundle or any zip of logs.
+pub fn feed_zip_file(path: &Path, analyzer: &mut dyn Sink) -> Result<Fed, Error> {
+    let name = visible(&path.display().to_string()).into_owned();
+    let what = format!("file `{name}`");
+    let file = File::open(path).map_err(|source| Error::Input { what: what.clone(), source })?;
+    let archive = zip::ZipArchive::new(file).map_err(|e| Error::NotText {
+        what,
+        why: format!("it is not a readable zip archive ({e})"),
+    })?;
+    let mut budget = MAX_ARCHIVE_BYTES;
+    feed_zip(archive, &name, analyzer, &mut budget, 1)
+}
+
+fn with_machined(list: &Listing) -> HashSet<String> {
+    list.logs.iter().filter(|l| l.2 == EntryKind::Machined).filter_map(|l| l.1.clone()).collect()
+}
+
+fn feed_zip<R: Read + Seek>(
+    mut archive: zip::ZipArchive<R>,
+    zname: &str,
+    analyzer: &mut dyn Sink,
+    budget: &mut u64,
+    depth: usize,
+) -> Result<Fed, Error> {
+    let root_name = format!("`{zname}`");
+    let mut files: Vec<(String, usize)> = Vec::new();
+    for i in 0..archive.len() {
+        if let Some(n) = archive.name_for_index(i).filter(|n| !n.ends_with('/')) {
+            files.push((n.to_owned(), i));
+        }
+    }
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let list = listing(&names);
+    let mut skipped = Skipped::default();
+    for &i in &list.not_logs {
+        skipped.not_logs.add(|| names[i].to_owned());
+    }
+    let several = list.logs.len() > 1;
+    let with_machined = with_machined(&list);
+    let mut over_budget = Names::default();
+    for (i, node, kind) in &list.logs {
+        let name = format!("{zname}:{}", visible(names[*i]));
+        if *budget == 0 {
+            over_budget.add(|| names[*i].to_owned());
+            continue;
+        }
+        let mut entry = match archive.by_index(files[*i].1) {
+            Ok(e) => e,
+            Err(e) => {
+                analyzer.warn(format!("`{name}` could not be read: {e}"));
+                continue;
+            }
+        };
+        if *kind == EntryKind::Archive {
+            if depth >= MAX_NESTING {
+                analyzer.warn(format!(
+                    "`{name}` not read: archives nested more than {MAX_NESTING} deep"
+                ));
+                continue;
+            }
+            let mut bytes = Vec::new();
+            let cap = MAX_NESTED_ZIP.min(*budget);
+            if let Err(e) = (&mut entry).take(cap + 1).read_to_end(&mut bytes) {
+                analyzer.warn(format!("`{name}` could not be read: {e}"));
+                continue;
+            }
+            if bytes.len() as u64 > cap {
+                analyzer.warn(format!(
+                    "`{name}` not read: a zip inside a zip is read in memory, up to {}",
+                    size(MAX_NESTED_ZIP)
+                ));
+                *budget -= cap;
+                continue;
+            }
+            *budget -= bytes.len() as u64;
+            drop(entry);
+            match zip::ZipArchive::new(Cursor::new(bytes)) {
+                Ok(a) => {
+                    feed_zip(a, &name, analyzer, budget, depth + 1)?;
+                }
+                Err(e) => analyzer.warn(format!("`{name}` is not a readable zip archive: {e}")),
+            }
+            continue;
+        }
+        let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
+        let skip_talos =
+            *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+        let cap = MAX_ENTRY_BYTES.min(*budget);
+        let read =
+            feed_one(Box::new(entry), &name, node.as_deref(), skip_talos, Some(cap), analyzer);
+        *budget = budget.saturating_sub(read);
+    }
+    skipped.warn(analyzer, &root_name);
+    if over_budget.count > 0 {
+        over_budget.warn(
+            analyzer,
+            &root_name,
+            &format!(
+                "{} not read: the archive inflated past {}, the cap per archive",
+                if over_budget.count == 1 { "entry" } else { "entries" },
+                size(MAX_ARCHIVE_BYTES)
+            ),
+        );
+    }
+    Ok(Fed { logs: list.logs.len(), not_logs: skipped.not_logs.count })
+}
+
+/// Reads one log of a bundle as its own input; problems with it are warnings (the other logs
+/// still count). Returns the bytes read.
+fn feed_one(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    node: Option<&str>,
+    skip_talos: bool,
+    cap: Option<u64>,
+    analyzer: &mut dyn Sink,
+) -> u64 {
+    let what = format!("`{name}`");
+    analyzer.begin_input(name, node);
+    let start = analyzer.lines();
+    let read = source::read_stream(reader, &what, cap, &mut |line: RawLine<'_>| {
+        if !(skip_talos && memchr::memmem::find(line.bytes, b"[talos]").is_some()) {
+            analyzer.push_line(line);
+        }
+        Flow::Continue
+    });
+    match read {
+        Ok((_, account)) => {
+            let bytes = account.bytes;
+            let account =
+                Account { capped_at: account.capped_at.map(|_| cap.unwrap_or(0)), ..account };
+            if let Some(why) = source::report(analyzer, &what, start, &account) {
+                analyzer.warn(format!("{what} not read: {why}"));
+            }
+            bytes
+        }
+        Err(e) => {
+            let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+            analyzer.warn(format!("{e}: {cause}; the lines before were read"));
+            0
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::lines::RawLine;
+    use crate::machine::Progress;
     use std::io::Write;
 
     fn tree() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ci-support-bundle/tree")
     }
 
+    /// What a feed did: inputs begun (name, node), lines, warnings.
+    #[derive(Default)]
+    struct Rec {
+        inputs: Vec<(String, Option<String>)>,
+        lines: u64,
+        text: String,
+        warnings: Vec<String>,
+    }
+
+    impl Sink for Rec {
+        fn begin_input(&mut self, name: &str, node: Option<&str>) {
+            self.inputs.push((name.to_owned(), node.map(str::to_owned)));
+        }
+        fn push_line(&mut self, line: RawLine<'_>) -> Vec<Progress> {
+            self.lines += 1;
+            self.text.push_str(&String::from_utf8_lossy(line.bytes));
+            self.text.push('\n');
+            Vec::new()
+        }
+        fn warn(&mut self, msg: String) {
+            self.warnings.push(msg);
+        }
+        fn lines(&self) -> u64 {
+            self.lines
+        }
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("td-bundle-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("tmp");
+        dir
+    }
+
     /// Zips `tree/` the way `talosctl support` writes its archive (deflated files, no
     /// directory entries).
     fn zip_tree(dest: &Path) {
-        let mut files = Vec::new();
-        walk(&tree(), Path::new(""), 0, &mut files).expect("walk fixture");
+        let files = walk(&tree(), &mut Skipped::default()).expect("walk fixture");
         let mut zip = zip::ZipWriter::new(File::create(dest).expect("create zip"));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         for f in files {
-            zip.start_file(slash_path(&f), opts).expect("start file");
+            zip.start_file(f.as_str(), opts).expect("start file");
             zip.write_all(&fs::read(tree().join(&f)).expect("read fixture")).expect("write");
         }
         zip.finish().expect("finish zip");
     }
 
-    fn listing(b: &Bundle) -> Vec<String> {
-        b.inputs
-            .iter()
-            .map(|i| format!("{} {:?} {}", i.node.as_deref().unwrap_or("-"), i.kind, i.name))
-            .collect()
-    }
-
     #[test]
-    fn classifies_both_layouts() {
+    fn lists_both_layouts_and_loose_logs() {
         let names = [
             "10.5.0.2/dmesg.log",
             "10.5.0.2/service-logs/machined.log",
             "10.5.0.2/service-logs/machined.state",
-            "10.5.0.2/service-logs/apid.log",
+            "10.5.0.2/service-logs/apid.log.gz",
             "10.5.0.2/kubernetes-logs/kube-system/kube-apiserver.log",
             "10.5.0.2/resources/machineconfigs.config.talos.dev.yaml",
             "cluster/kubernetesResources/nodes.yaml",
@@ -355,79 +630,125 @@ mod tests {
             "old/10.5.0.4/controller-runtime.log",
             "old/10.5.0.4/kube-system/etcd.log",
             "notes.log",
+            "ci/console.txt.gz",
+            "ci/machined.log.1",
+            "nested.zip",
+            "README.md",
         ];
-        let got: Vec<String> = classify(names.into_iter())
-            .into_iter()
-            .map(|(n, node, kind)| format!("{} {kind:?} {n}", node.unwrap_or_default()))
+        let list = listing(&names);
+        let got: Vec<String> = list
+            .logs
+            .iter()
+            .map(|(i, node, kind)| {
+                format!("{} {kind:?} {}", node.as_deref().unwrap_or("-"), names[*i])
+            })
             .collect();
         assert_eq!(
             got,
             [
                 "10.5.0.2 Machined 10.5.0.2/service-logs/machined.log",
                 "10.5.0.2 Dmesg 10.5.0.2/dmesg.log",
-                "10.5.0.2 Service(\"apid\") 10.5.0.2/service-logs/apid.log",
+                "10.5.0.2 Service(\"apid\") 10.5.0.2/service-logs/apid.log.gz",
                 "10.5.0.4 Machined old/10.5.0.4/machined.log",
                 "10.5.0.4 ControllerRuntime old/10.5.0.4/controller-runtime.log",
+                "- Other ci/console.txt.gz",
+                "- Other ci/machined.log.1",
+                "- Archive nested.zip",
+                "- Other notes.log",
             ]
         );
+        let left: Vec<&str> = list.not_logs.iter().map(|&i| names[i]).collect();
+        assert_eq!(left, ["README.md"]);
     }
 
     #[test]
     fn reads_the_support_zip() {
-        let dir = std::env::temp_dir().join(format!("td-bundle-{}", std::process::id()));
-        fs::create_dir_all(&dir).expect("tmp");
+        let dir = tmp("zip");
         let zip_path = dir.join("support.zip");
         zip_tree(&zip_path);
-        assert!(is_bundle(&zip_path));
-        let mut bundle = open(&zip_path).expect("open").expect("a bundle");
+        assert!(is_zip_file(&zip_path));
+        let mut rec = Rec::default();
+        let fed = feed_zip_file(&zip_path, &mut rec).expect("read");
+        assert_eq!(fed.logs, 8);
         let prefix = format!("{}:", zip_path.display());
-        let got: Vec<String> = listing(&bundle).iter().map(|l| l.replace(&prefix, "")).collect();
+        let got: Vec<String> = rec
+            .inputs
+            .iter()
+            .map(|(n, node)| {
+                format!("{} {}", node.as_deref().unwrap_or("-"), n.replace(&prefix, ""))
+            })
+            .collect();
         assert_eq!(
             got,
             [
-                "10.5.0.2 Machined 10.5.0.2/service-logs/machined.log",
-                "10.5.0.2 Dmesg 10.5.0.2/dmesg.log",
-                "10.5.0.2 ControllerRuntime 10.5.0.2/controller-runtime.log",
-                "10.5.0.2 Service(\"etcd\") 10.5.0.2/service-logs/etcd.log",
-                "10.5.0.3 Machined 10.5.0.3/service-logs/machined.log",
-                "10.5.0.3 Dmesg 10.5.0.3/dmesg.log",
-                "10.5.0.3 ControllerRuntime 10.5.0.3/controller-runtime.log",
-                "10.5.0.3 Service(\"kubelet\") 10.5.0.3/service-logs/kubelet.log",
+                "10.5.0.2 10.5.0.2/service-logs/machined.log",
+                "10.5.0.2 10.5.0.2/dmesg.log",
+                "10.5.0.2 10.5.0.2/controller-runtime.log",
+                "10.5.0.2 10.5.0.2/service-logs/etcd.log",
+                "10.5.0.3 10.5.0.3/service-logs/machined.log",
+                "10.5.0.3 10.5.0.3/dmesg.log",
+                "10.5.0.3 10.5.0.3/controller-runtime.log",
+                "10.5.0.3 10.5.0.3/service-logs/kubelet.log",
             ]
         );
-        let mut text = String::new();
-        bundle.inputs[0].reader.read_to_string(&mut text).expect("read");
-        assert!(text.contains("boot sequence: done"), "{text}");
+        assert!(rec.text.contains("boot sequence: done"));
+        assert_eq!(rec.warnings, Vec::<String>::new());
         fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn reads_an_unpacked_bundle_directory() {
-        let bundle = open(&tree()).expect("open").expect("a bundle");
-        assert_eq!(bundle.inputs.len(), 8);
-        assert!(bundle.inputs[0].name.ends_with("tree/10.5.0.2/service-logs/machined.log"));
+        let mut rec = Rec::default();
+        let fed = feed_dir(&tree(), &mut rec).expect("read");
+        assert_eq!(fed.logs, 8);
+        assert!(rec.inputs[0].0.ends_with("tree/10.5.0.2/service-logs/machined.log"));
+        assert_eq!(rec.warnings, Vec::<String>::new());
     }
 
     #[test]
-    fn plain_directory_lists_log_files_without_nodes() {
-        let dir = std::env::temp_dir().join(format!("td-logdir-{}", std::process::id()));
-        fs::create_dir_all(dir.join("nested")).expect("tmp");
+    fn a_directory_is_read_whole_and_what_is_left_out_is_counted() {
+        let dir = tmp("dir");
+        let deep = dir.join("a/b/c/d/e/f");
+        fs::create_dir_all(&deep).expect("tmp");
+        fs::write(deep.join("deep.log"), "deep line\n").expect("write");
         fs::write(dir.join("talos-cp-01.log"), "x\n").expect("write");
-        fs::write(dir.join("nested/ci.txt"), "y\n").expect("write");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"gzip line\n").expect("gz");
+        fs::write(dir.join("old.log.gz"), gz.finish().expect("gz")).expect("write");
         fs::write(dir.join("config.yaml"), "z\n").expect("write");
-        let bundle = open(&dir).expect("open").expect("a directory");
-        let got: Vec<(Option<String>, EntryKind)> =
-            bundle.inputs.iter().map(|i| (i.node.clone(), i.kind.clone())).collect();
-        assert_eq!(got, [(None, EntryKind::Other), (None, EntryKind::Other)]);
-        assert!(bundle.inputs[0].name.ends_with("nested/ci.txt"));
+        #[cfg(unix)]
+        {
+            let target = tmp("dir-target");
+            fs::write(target.join("linked.log"), "linked line\n").expect("write");
+            std::os::unix::fs::symlink(target.join("linked.log"), dir.join("link.log"))
+                .expect("symlink");
+            std::os::unix::fs::symlink(&dir, dir.join("a/loop")).expect("symlink");
+        }
+        let mut rec = Rec::default();
+        feed_dir(&dir, &mut rec).expect("read");
+        for want in ["deep line", "gzip line", "x"] {
+            assert!(rec.text.lines().any(|l| l == want), "{want}: {}", rec.text);
+        }
+        let w = rec.warnings.join("\n");
+        assert!(
+            w.contains("1 file not read, not named like a log") && w.contains("config.yaml"),
+            "{w}"
+        );
+        #[cfg(unix)]
+        {
+            assert!(rec.text.contains("linked line"), "{}", rec.text);
+            assert!(w.contains("1 link to a folder or file already read"), "{w}");
+            fs::remove_dir_all(
+                std::env::temp_dir().join(format!("td-bundle-dir-target-{}", std::process::id())),
+            )
+            .ok();
+        }
         fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
-    fn a_plain_log_is_not_a_bundle() {
-        let log = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/ci-support-bundle/tree/10.5.0.2/dmesg.log");
-        assert!(!is_bundle(&log));
-        assert!(open(&log).expect("open").is_none());
+    fn a_plain_log_is_not_a_zip() {
+        let log = tree().join("10.5.0.2/dmesg.log");
+        assert!(!is_zip_file(&log));
     }
 }

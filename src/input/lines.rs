@@ -1,12 +1,19 @@
 //! Bytes-first line splitting.
 //!
 //! Input arrives as chunks of bytes (file reads, Docker log frames); this module turns them
-//! into numbered lines without decoding anything. It owns three promises the rest of the
-//! pipeline relies on: line numbers are 1-based and count every `\n` of the input as given,
-//! no line handed on is longer than [`MAX_LINE`] bytes (longer ones are cut and marked
-//! `truncated`, never dropped), and a last line without a newline is still delivered.
+//! into numbered lines without decoding anything. It owns the promises the rest of the
+//! pipeline relies on:
+//!
+//! - a line ends at `\n`, `\r\n` or a lone `\r` (old Mac files, some serial consoles); line
+//!   numbers are 1-based and count every line ending of the input as given;
+//! - no line handed on is longer than [`MAX_LINE`] bytes: longer ones are cut (at a character
+//!   boundary) and marked `truncated`, never dropped;
+//! - NUL bytes are dropped and the bytes around them split as usual, so a zero-filled gap in a
+//!   log (a crash, `copytruncate`) costs nothing but a count;
+//! - a last line without a newline is still delivered;
+//! - what was done is counted in [`SplitStats`], for the warnings of the input layer.
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 /// The longest line kept, in bytes (ripgrep's default buffer size). Talos' own kmsg writer
 /// cuts records at 976 bytes, so only foreign or corrupt input ever reaches this.
@@ -17,7 +24,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 pub struct RawLine<'a> {
     /// 1-based line number in its input.
     pub no: u64,
-    /// The line without its `\n` and without a trailing `\r`.
+    /// The line without its line ending and without NUL bytes.
     pub bytes: &'a [u8],
     /// The line was longer than [`MAX_LINE`] and was cut.
     pub truncated: bool,
@@ -36,13 +43,44 @@ pub enum Flow {
     Stop,
 }
 
+/// What the splitter did to the bytes it was given besides splitting them: every byte that
+/// is not in a delivered line is counted here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SplitStats {
+    /// Lone `\r` line endings (a `\r\n` is one ending and is not counted).
+    pub lone_cr: u64,
+    /// NUL bytes dropped.
+    pub nul_bytes: u64,
+    /// Lines that held NUL bytes, and the first of them.
+    pub nul_lines: u64,
+    /// First line that held a NUL byte.
+    pub first_nul_line: u64,
+    /// Lines cut at the longest line kept.
+    pub truncated_lines: u64,
+    /// First line that was cut.
+    pub first_truncated_line: u64,
+    /// Bytes past the cut of those lines, not delivered.
+    pub cut_bytes: u64,
+    /// Delivered lines that are not valid UTF-8.
+    pub invalid_utf8_lines: u64,
+    /// First of them.
+    pub first_invalid_utf8_line: u64,
+}
+
 /// Splits a byte stream, fed in arbitrary chunks, into lines.
 #[derive(Debug)]
 pub struct LineSplitter {
     partial: Vec<u8>,
     partial_truncated: bool,
+    partial_cut: u64,
+    /// The last piece ended with `\r`: a `\n` starting the next one belongs to it.
+    pending_cr: bool,
+    /// NUL bytes since the last other byte.
+    nul_run: u64,
+    last_nul_line: u64,
     next_no: u64,
     max_line: usize,
+    stats: SplitStats,
 }
 
 impl Default for LineSplitter {
@@ -54,7 +92,17 @@ impl Default for LineSplitter {
 impl LineSplitter {
     /// A splitter that cuts lines at `max_line` bytes.
     pub fn new(max_line: usize) -> Self {
-        Self { partial: Vec::new(), partial_truncated: false, next_no: 1, max_line }
+        Self {
+            partial: Vec::new(),
+            partial_truncated: false,
+            partial_cut: 0,
+            pending_cr: false,
+            nul_run: 0,
+            last_nul_line: 0,
+            next_no: 1,
+            max_line,
+            stats: SplitStats::default(),
+        }
     }
 
     /// Number of lines delivered so far.
@@ -62,14 +110,70 @@ impl LineSplitter {
         self.next_no - 1
     }
 
+    /// What was counted so far.
+    pub fn stats(&self) -> &SplitStats {
+        &self.stats
+    }
+
+    /// NUL bytes read since the last other byte: how long the current zero run is.
+    pub fn nul_run(&self) -> u64 {
+        self.nul_run
+    }
+
     /// Feeds one chunk; calls `sink` for every complete line in it. A line split across
     /// chunks is carried over. Returns [`Flow::Stop`] as soon as the sink asks to stop.
-    pub fn push(&mut self, mut chunk: &[u8], sink: &mut dyn FnMut(RawLine<'_>) -> Flow) -> Flow {
-        // The chunk's clean prefix: valid UTF-8 up to its first NUL or ESC byte. Lines wholly
-        // inside it are handed on as text; `\n` is ASCII, so they start and end on
+    pub fn push(&mut self, chunk: &[u8], sink: &mut dyn FnMut(RawLine<'_>) -> Flow) -> Flow {
+        if memchr(0, chunk).is_none() {
+            if !chunk.is_empty() {
+                self.nul_run = 0;
+            }
+            return self.push_clean(chunk, sink);
+        }
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let text = memchr(0, rest).unwrap_or(rest.len());
+            if text > 0 {
+                self.nul_run = 0;
+                if self.push_clean(&rest[..text], sink) == Flow::Stop {
+                    return Flow::Stop;
+                }
+            }
+            rest = &rest[text..];
+            let run = zeros(rest);
+            if run > 0 {
+                self.note_nul(run as u64);
+            }
+            rest = &rest[run..];
+        }
+        Flow::Continue
+    }
+
+    fn note_nul(&mut self, run: u64) {
+        self.nul_run += run;
+        self.stats.nul_bytes += run;
+        if self.last_nul_line != self.next_no {
+            self.last_nul_line = self.next_no;
+            self.stats.nul_lines += 1;
+            if self.stats.first_nul_line == 0 {
+                self.stats.first_nul_line = self.next_no;
+            }
+        }
+    }
+
+    /// [`LineSplitter::push`] for a piece without NUL bytes.
+    fn push_clean(&mut self, mut chunk: &[u8], sink: &mut dyn FnMut(RawLine<'_>) -> Flow) -> Flow {
+        if self.pending_cr && !chunk.is_empty() {
+            self.pending_cr = false;
+            match chunk.strip_prefix(b"\n") {
+                Some(rest) => chunk = rest,
+                None => self.stats.lone_cr += 1,
+            }
+        }
+        // The chunk's clean prefix: valid UTF-8 up to its first ESC byte. Lines wholly
+        // inside it are handed on as text; line endings are ASCII, so they start and end on
         // character boundaries of it.
         let clean: &str = {
-            let ctl = memchr::memchr2(0, 0x1b, chunk).unwrap_or(chunk.len());
+            let ctl = memchr(0x1b, chunk).unwrap_or(chunk.len());
             match std::str::from_utf8(&chunk[..ctl]) {
                 Ok(s) => s,
                 Err(e) => std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap_or_default(),
@@ -77,32 +181,39 @@ impl LineSplitter {
         };
         let mut at = 0;
         while !chunk.is_empty() {
-            match memchr(b'\n', chunk) {
-                Some(pos) => {
-                    let line = &chunk[..pos];
-                    chunk = &chunk[pos + 1..];
-                    let start = at;
-                    at += pos + 1;
-                    let flow = if self.partial.is_empty() && !self.partial_truncated {
-                        // The common case: the whole line is inside this chunk, no copy.
-                        let (bytes, truncated) = cut(line, self.max_line);
-                        let bytes = strip_cr(bytes);
-                        let no = self.next_no;
-                        self.next_no += 1;
-                        let text = clean.get(start..start + bytes.len());
-                        sink(RawLine { no, bytes, truncated, text })
-                    } else {
-                        self.append(line);
-                        self.flush_partial(sink)
-                    };
-                    if flow == Flow::Stop {
-                        return Flow::Stop;
-                    }
+            let Some(pos) = memchr2(b'\n', b'\r', chunk) else {
+                self.append(chunk);
+                break;
+            };
+            let line = &chunk[..pos];
+            let mut end = pos + 1;
+            if chunk[pos] == b'\r' {
+                match chunk.get(pos + 1) {
+                    Some(b'\n') => end += 1,
+                    Some(_) => self.stats.lone_cr += 1,
+                    None => self.pending_cr = true,
                 }
-                None => {
-                    self.append(chunk);
-                    break;
+            }
+            chunk = &chunk[end..];
+            let start = at;
+            at += end;
+            let flow = if self.partial.is_empty() && !self.partial_truncated {
+                // The common case: the whole line is inside this chunk, no copy.
+                let (bytes, truncated) = cut(line, self.max_line);
+                let no = self.next_no;
+                self.next_no += 1;
+                let text = clean.get(start..start + bytes.len());
+                if truncated {
+                    note_cut(&mut self.stats, no, (line.len() - bytes.len()) as u64);
                 }
+                note_utf8(&mut self.stats, no, bytes, text.is_some());
+                sink(RawLine { no, bytes, truncated, text })
+            } else {
+                self.append(line);
+                self.flush_partial(sink)
+            };
+            if flow == Flow::Stop {
+                return Flow::Stop;
             }
         }
         Flow::Continue
@@ -110,6 +221,7 @@ impl LineSplitter {
 
     /// Delivers a last line that had no newline. Call once at end of input.
     pub fn finish(&mut self, sink: &mut dyn FnMut(RawLine<'_>) -> Flow) -> Flow {
+        self.pending_cr = false;
         if self.partial.is_empty() && !self.partial_truncated {
             return Flow::Continue;
         }
@@ -117,10 +229,16 @@ impl LineSplitter {
     }
 
     fn append(&mut self, bytes: &[u8]) {
+        if self.partial_truncated {
+            self.partial_cut += bytes.len() as u64;
+            return;
+        }
         let room = self.max_line.saturating_sub(self.partial.len());
         if bytes.len() > room {
-            self.partial.extend_from_slice(&bytes[..room]);
+            let keep = boundary(bytes, room);
+            self.partial.extend_from_slice(&bytes[..keep]);
             self.partial_truncated = true;
+            self.partial_cut += (bytes.len() - keep) as u64;
         } else {
             self.partial.extend_from_slice(bytes);
         }
@@ -130,23 +248,69 @@ impl LineSplitter {
         let no = self.next_no;
         self.next_no += 1;
         let truncated = self.partial_truncated;
-        let flow = sink(RawLine { no, bytes: strip_cr(&self.partial), truncated, text: None });
+        if truncated {
+            note_cut(&mut self.stats, no, self.partial_cut);
+        }
+        note_utf8(&mut self.stats, no, &self.partial, false);
+        let flow = sink(RawLine { no, bytes: &self.partial, truncated, text: None });
         self.partial.clear();
         // Keep the allocation for the next long line, but not a huge one forever.
         if self.partial.capacity() > 4 * self.max_line.max(1024) {
             self.partial.shrink_to(self.max_line);
         }
         self.partial_truncated = false;
+        self.partial_cut = 0;
         flow
     }
 }
 
-fn cut(line: &[u8], max: usize) -> (&[u8], bool) {
-    if line.len() > max { (&line[..max], true) } else { (line, false) }
+fn note_cut(stats: &mut SplitStats, no: u64, bytes: u64) {
+    stats.truncated_lines += 1;
+    stats.cut_bytes += bytes;
+    if stats.first_truncated_line == 0 {
+        stats.first_truncated_line = no;
+    }
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
+fn note_utf8(stats: &mut SplitStats, no: u64, bytes: &[u8], known_text: bool) {
+    if !known_text && std::str::from_utf8(bytes).is_err() {
+        stats.invalid_utf8_lines += 1;
+        if stats.first_invalid_utf8_line == 0 {
+            stats.first_invalid_utf8_line = no;
+        }
+    }
+}
+
+/// How many bytes at the start of `b` are NUL.
+fn zeros(b: &[u8]) -> usize {
+    let mut n = 0;
+    // Sixteen at a time: a long zero run (`/dev/zero`, a zero-filled gap) is skipped fast.
+    for c in b.chunks_exact(16) {
+        if c.iter().any(|&x| x != 0) {
+            break;
+        }
+        n += 16;
+    }
+    n + b[n..].iter().position(|&x| x != 0).unwrap_or(b.len() - n)
+}
+
+/// The longest prefix of `b` of at most `max` bytes that does not end inside a UTF-8
+/// character (when `b` is UTF-8 there; otherwise `max`).
+fn boundary(b: &[u8], max: usize) -> usize {
+    let max = max.min(b.len());
+    if max == b.len() {
+        return max;
+    }
+    // `b[max]` starts the part cut off: back up over at most three continuation bytes.
+    let mut i = max;
+    while i > 0 && max - i < 3 && (b[i] & 0xc0) == 0x80 {
+        i -= 1;
+    }
+    if i < max && b[i] >= 0xc0 { i } else { max }
+}
+
+fn cut(line: &[u8], max: usize) -> (&[u8], bool) {
+    if line.len() > max { (&line[..boundary(line, max)], true) } else { (line, false) }
 }
 
 #[cfg(test)]
@@ -179,12 +343,71 @@ mod tests {
             (&[b"abc", b"def", b"g\nz"], 4, &[(1, "abcd", true), (2, "z", false)]),
             (&[b"\n\n"], 100, &[(1, "", false), (2, "", false)]),
             (&[b"x\r"], 100, &[(1, "x", false)]),
+            // Lone CR ends a line; CRLF is one ending, also across chunks.
+            (
+                &[b"a\rb\r\nc\r", b"\nd\r", b"e"],
+                100,
+                &[
+                    (1, "a", false),
+                    (2, "b", false),
+                    (3, "c", false),
+                    (4, "d", false),
+                    (5, "e", false),
+                ],
+            ),
+            (&[b"a\r\rb"], 100, &[(1, "a", false), (2, "", false), (3, "b", false)]),
+            // NUL bytes are dropped, the bytes around them kept, lines numbered as given.
+            (
+                &[b"a\0b\n\0\0\0", b"\0c\nd\n"],
+                100,
+                &[(1, "ab", false), (2, "c", false), (3, "d", false)],
+            ),
+            (&[b"x\r\0\ny\n"], 100, &[(1, "x", false), (2, "y", false)]),
+            // A cut never splits a character.
+            (&[b"ab\xc3\xbcd\n"], 3, &[(1, "ab", true)]),
         ];
         for (chunks, max, want) in cases {
             let got = split(chunks, *max);
             let want: Vec<_> = want.iter().map(|(n, s, t)| (*n, (*s).to_string(), *t)).collect();
             assert_eq!(got, want, "chunks {chunks:?}");
         }
+    }
+
+    #[test]
+    fn stats_count_what_was_not_delivered() {
+        let mut s = LineSplitter::new(4);
+        let mut sink = |_: RawLine<'_>| Flow::Continue;
+        for c in [&b"ok\na\0\0b\n\xff\n"[..], b"abcdefgh", b"ij\nx\ry\r", b"\nlast\0"] {
+            s.push(c, &mut sink);
+        }
+        s.finish(&mut sink);
+        let want = SplitStats {
+            lone_cr: 1,
+            nul_bytes: 3,
+            nul_lines: 2,
+            first_nul_line: 2,
+            truncated_lines: 1,
+            first_truncated_line: 4,
+            cut_bytes: 6,
+            invalid_utf8_lines: 1,
+            first_invalid_utf8_line: 3,
+        };
+        assert_eq!(*s.stats(), want);
+        assert_eq!(s.lines(), 7);
+    }
+
+    #[test]
+    fn a_zero_run_is_measured() {
+        let mut s = LineSplitter::default();
+        let mut sink = |_: RawLine<'_>| Flow::Continue;
+        s.push(b"a\n", &mut sink);
+        s.push(&[0u8; 1000], &mut sink);
+        s.push(&[0u8; 37], &mut sink);
+        assert_eq!(s.nul_run(), 1037);
+        s.push(b"\0b", &mut sink);
+        assert_eq!(s.nul_run(), 0);
+        assert_eq!(zeros(&[0u8; 40]), 40);
+        assert_eq!(zeros(b"\0\0x"), 2);
     }
 
     #[test]
@@ -205,14 +428,15 @@ mod tests {
         type Case<'a> = (&'a [&'a [u8]], usize, &'a [bool]);
         let cases: &[Case<'_>] = &[
             (&[b"a\nb\r\n\xc3\xbc\n"], 100, &[true, true, true]),
-            // After the first NUL or ESC of a chunk, nothing is vouched for.
+            // After the first ESC of a chunk, nothing is vouched for; NUL bytes are dropped
+            // and the pieces between them checked on their own.
             (&[b"a\nb\x1b[1mc\nd\n"], 100, &[true, false, false]),
-            (&[b"a\nb\0c\nd\n", b"e\n"], 100, &[true, false, false, true]),
+            (&[b"a\nb\0c\nd\n", b"e\n"], 100, &[true, false, true, true]),
             (&[b"\xff\nok\n"], 100, &[false, false]),
             (&[b"ok\n\xff\nok\n"], 100, &[true, false, false]),
             // A line carried over between chunks, and one cut inside a character.
             (&[b"ab", b"c\nd\n"], 100, &[false, true]),
-            (&[b"a\xc3\xbc\n"], 2, &[false]),
+            (&[b"a\xc3\xbc\n"], 2, &[true]),
             (&[b"a\xc3\xbc\n"], 3, &[true]),
         ];
         for (chunks, max, want) in cases {

@@ -1,18 +1,34 @@
-//! Input sources: files and standard input, read in large chunks straight into the line
-//! splitter. gzip input is decompressed on the fly; binary input (a NUL byte) stops that
-//! input with a warning, or an error when nothing readable came before it.
+//! Input sources: files and standard input, opened once and read in large chunks straight
+//! into the line splitter.
+//!
+//! The first bytes are peeked into a buffer that is then read again as part of the input, so
+//! that sniffing costs no byte even on a pipe: gzip (also from a pipe) is decompressed on the
+//! fly, other compressions and binary data are refused with a one-line reason, and a zip
+//! archive on a stream, which cannot be read without seeking, is refused with the way out.
+//! Every byte read is either in a line or counted in an [`Account`], which [`binary`] turns
+//! into warnings (or an error when nothing readable came).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::input::Sink;
-use crate::input::lines::{Flow, LineSplitter, RawLine};
+use crate::input::lines::{Flow, LineSplitter, MAX_LINE, RawLine, SplitStats};
+use crate::input::{Sink, visible};
 use crate::machine::Progress;
 
 /// Read size: large reads keep syscalls off the profile.
 const CHUNK: usize = 256 * 1024;
+
+/// Bytes peeked at the start of an input (after decompression) to tell text from binary.
+pub const SNIFF: usize = 8 * 1024;
+
+/// The longest run of NUL bytes read before an input is given up (`/dev/zero`, a disk image):
+/// zero-filled gaps in real logs are far shorter, and skipping them costs little.
+pub const MAX_NUL_RUN: u64 = 64 * 1024 * 1024;
+
+/// The largest rules file read (`--rules`); the embedded rules are about 200 KiB.
+pub const MAX_RULES_FILE: u64 = 16 * 1024 * 1024;
 
 /// Where lines come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,18 +45,18 @@ impl Source {
         if arg == "-" { Source::Stdin } else { Source::File(PathBuf::from(arg)) }
     }
 
-    /// Used in every message about this input.
+    /// Used in every message about this input (control characters made visible).
     pub fn description(&self) -> String {
         match self {
-            Source::File(p) => format!("file `{}`", p.display()),
+            Source::File(p) => format!("file `{}`", visible(&p.display().to_string())),
             Source::Stdin => "standard input".to_owned(),
         }
     }
 
-    /// Short name for reports.
+    /// Short name for reports (control characters made visible).
     pub fn name(&self) -> String {
         match self {
-            Source::File(p) => p.display().to_string(),
+            Source::File(p) => visible(&p.display().to_string()).into_owned(),
             Source::Stdin => "-".to_owned(),
         }
     }
@@ -63,6 +79,22 @@ impl Source {
     }
 }
 
+/// What reading one input found besides its lines: with the lines delivered, every byte
+/// read is accounted for.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    /// What the splitter counted (NUL bytes, cut lines, lone CRs, invalid UTF-8).
+    pub split: SplitStats,
+    /// The input was refused before any line, and why (binary data, a zip on a pipe).
+    pub refused: Option<String>,
+    /// Reading stopped at a run of more than [`MAX_NUL_RUN`] NUL bytes starting on this line.
+    pub zero_run_at: Option<u64>,
+    /// Reading stopped at this many bytes (the cap of an archive entry), with more to come.
+    pub capped_at: Option<u64>,
+    /// Bytes read, after decompression.
+    pub bytes: u64,
+}
+
 /// Reads `source` to the end (or until `on_progress` stops it), feeding `analyzer`.
 /// `default_node` names lines without a node prefix.
 pub fn feed<S: Sink>(
@@ -74,79 +106,343 @@ pub fn feed<S: Sink>(
     let what = source.description();
     analyzer.begin_input(&source.name(), default_node);
     let start_lines = analyzer.lines();
-    let (flow, binary_at) = read_lines(source, &mut |line| {
+    let (flow, account) = read_lines(source, &mut |line| {
         let progress = analyzer.push_line(line);
         if progress.is_empty() { Flow::Continue } else { on_progress(analyzer, &progress) }
     })?;
-    binary(analyzer, what, start_lines, binary_at).map(|()| flow)
+    binary(analyzer, what, start_lines, account).map(|()| flow)
 }
 
-/// A NUL byte on line `binary_at`: an error when nothing came before it, else a warning.
+/// Turns what reading `what` found into warnings, and into an error when nothing readable
+/// came from it (binary data, only NUL bytes). The name is historical: binary data is the
+/// one case that fails.
 pub(crate) fn binary(
     analyzer: &mut dyn Sink,
     what: String,
     start_lines: u64,
-    binary_at: Option<u64>,
+    account: Account,
 ) -> Result<(), Error> {
-    if let Some(no) = binary_at {
-        if analyzer.lines() == start_lines {
-            return Err(Error::NotText {
-                what,
-                why: format!("it holds binary data (a NUL byte on line {no})"),
-            });
-        }
-        analyzer.warn(format!(
-            "{what} holds binary data (a NUL byte on line {no}); the rest of it was not read"
-        ));
+    match report(analyzer, &what, start_lines, &account) {
+        Some(why) => Err(Error::NotText { what, why }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Reads `source` line by line into `sink` until its end, a NUL byte (its line number is
-/// returned) or [`Flow::Stop`] from the sink.
+/// Warns about everything in `account`; returns why the input is unusable when it gave no
+/// line at all and was refused (the caller decides whether that is an error or a warning).
+pub(crate) fn report(
+    analyzer: &mut dyn Sink,
+    what: &str,
+    start_lines: u64,
+    account: &Account,
+) -> Option<String> {
+    let nothing = analyzer.lines() == start_lines;
+    if let Some(why) = &account.refused {
+        return Some(why.clone());
+    }
+    if let Some(no) = account.zero_run_at {
+        if nothing {
+            return Some(format!("it holds only NUL bytes (more than {} read)", size(MAX_NUL_RUN)));
+        }
+        analyzer.warn(format!(
+            "{what} holds more than {} of NUL bytes from line {no} on: the rest of it was \
+             not read",
+            size(MAX_NUL_RUN)
+        ));
+    }
+    let s = &account.split;
+    if s.nul_bytes > 0 {
+        analyzer.warn(format!(
+            "{what}: {} NUL byte{} on {} line{} dropped (first on line {}); the rest of each \
+             line was read",
+            s.nul_bytes,
+            plural(s.nul_bytes),
+            s.nul_lines,
+            plural(s.nul_lines),
+            s.first_nul_line
+        ));
+    }
+    if s.truncated_lines > 0 {
+        analyzer.warn(format!(
+            "{what}: {} line{} longer than {} cut (first on line {}); {} byte{} past the cut \
+             not analyzed",
+            s.truncated_lines,
+            plural(s.truncated_lines),
+            size(MAX_LINE as u64),
+            s.first_truncated_line,
+            s.cut_bytes,
+            plural(s.cut_bytes)
+        ));
+    }
+    if s.invalid_utf8_lines > 0 {
+        analyzer.warn(format!(
+            "{what}: {} line{} with invalid UTF-8 (first on line {}); the bad bytes read as \
+             U+FFFD",
+            s.invalid_utf8_lines,
+            plural(s.invalid_utf8_lines),
+            s.first_invalid_utf8_line
+        ));
+    }
+    if s.lone_cr > 0 {
+        analyzer.warn(format!(
+            "{what}: {} lone CR line ending{} (old Mac or serial console) read as line \
+             breaks; line numbers count them",
+            s.lone_cr,
+            plural(s.lone_cr)
+        ));
+    }
+    if let Some(cap) = account.capped_at {
+        analyzer.warn(format!(
+            "{what}: only its first {} inflated were read (the caps: {} per archive entry, {} \
+             per archive)",
+            size(cap),
+            size(crate::input::bundle::MAX_ENTRY_BYTES),
+            size(crate::input::bundle::MAX_ARCHIVE_BYTES)
+        ));
+    }
+    None
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `64 MiB`, `512 KiB`, `100 bytes`.
+pub(crate) fn size(n: u64) -> String {
+    const KIB: u64 = 1024;
+    match n {
+        n if n >= KIB * KIB * KIB && n % (KIB * KIB * KIB) == 0 => format!("{} GiB", n >> 30),
+        n if n >= KIB * KIB && n % (KIB * KIB) == 0 => format!("{} MiB", n >> 20),
+        n if n >= KIB && n % KIB == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// Reads `source` line by line into `sink` until its end or [`Flow::Stop`] from the sink;
+/// says what else it found.
 pub(crate) fn read_lines(
     source: &Source,
     sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
-) -> Result<(Flow, Option<u64>), Error> {
-    let what = source.description();
-    // A small buffer only to sniff the gzip magic: reads of CHUNK bytes bypass it, so the
-    // input is not held twice.
-    let mut reader = BufReader::with_capacity(8 * 1024, source.open()?);
-    let gz = {
-        let head = reader.fill_buf().map_err(|e| Error::Input { what: what.clone(), source: e })?;
-        head.starts_with(&[0x1f, 0x8b])
-    };
-    let mut reader: Box<dyn Read> =
-        if gz { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
-    let mut splitter = LineSplitter::default();
-    let mut buf = vec![0u8; CHUNK];
-    let mut binary_at: Option<u64> = None;
-    let mut sink = |line: RawLine<'_>| -> Flow {
-        // A line known to be text holds no NUL.
-        if line.text.is_none() && memchr::memchr(0, line.bytes).is_some() {
-            binary_at = Some(line.no);
-            return Flow::Stop;
+) -> Result<(Flow, Account), Error> {
+    read_stream(source.open()?, &source.description(), None, sink)
+}
+
+/// What the first bytes of an input say it is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Sniff {
+    /// Text (or nothing yet).
+    Text,
+    /// gzip: decompress and look again.
+    Gzip,
+    /// A zip archive.
+    Zip,
+    /// Not a log; why, as a sentence fragment.
+    Binary(String),
+}
+
+impl Sniff {
+    /// Looks at the start of an input (up to [`SNIFF`] bytes).
+    pub(crate) fn of(head: &[u8]) -> Sniff {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            return Sniff::Gzip;
         }
-        sink(line)
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            return Sniff::Zip;
+        }
+        let compressed: &[(&[u8], &str, &str)] = &[
+            (&[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstd -d"),
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz", "xz -d"),
+            (b"BZh", "bzip2", "bzip2 -d"),
+            (&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c], "7-Zip", "7z x"),
+        ];
+        for (magic, name, cmd) in compressed {
+            if head.starts_with(magic) {
+                return Sniff::Binary(format!(
+                    "it is compressed with {name}; decompress it first (`{cmd}`)"
+                ));
+            }
+        }
+        let nul = head.iter().filter(|&&b| b == 0).count();
+        let text = head.len() - nul;
+        if text == 0 {
+            // Only NUL bytes so far: a zero-filled start, or `/dev/zero`; the zero-run cap
+            // tells them apart.
+            return Sniff::Text;
+        }
+        let control =
+            head.iter().filter(|&&b| matches!(b, 1..=8 | 0x0e..=0x1a | 0x1c..=0x1f | 0x7f)).count();
+        let invalid: usize = head.utf8_chunks().map(|c| c.invalid().len()).sum();
+        let bad = control + invalid;
+        // With NUL bytes, a tenth of bad bytes is binary; without, text in a legacy encoding
+        // can reach that, so a third.
+        let limit = if nul > 0 { text / 10 } else { text / 3 };
+        if bad > limit && bad > 8 {
+            return Sniff::Binary(format!(
+                "it holds binary data ({} of its first {} bytes are NUL, control bytes or \
+                 invalid UTF-8)",
+                bad + nul,
+                head.len()
+            ));
+        }
+        Sniff::Text
+    }
+}
+
+/// Reads up to `n` bytes (fewer only at the end of input), to look at them before the input
+/// is read.
+fn peek(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Reads one input: sniffs its start (decompressing gzip, up to two layers), refuses what is
+/// not text, splits the rest into `sink`. `cap` stops reading after that many bytes (after
+/// decompression), noted in the account when there was more.
+pub(crate) fn read_stream<'r>(
+    mut reader: Box<dyn Read + 'r>,
+    what: &str,
+    cap: Option<u64>,
+    sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
+) -> Result<(Flow, Account), Error> {
+    let mut account = Account::default();
+    let mut gz = false;
+    let err = |gz: bool, source| {
+        let what = if gz { format!("{what} (gzip)") } else { what.to_owned() };
+        Error::Input { what, source }
     };
+    let mut layers = 0;
+    let head = loop {
+        let head = peek(&mut reader, SNIFF).map_err(|e| err(gz, e))?;
+        match Sniff::of(&head) {
+            Sniff::Gzip if layers < 2 => {
+                layers += 1;
+                gz = true;
+                reader =
+                    Box::new(flate2::read::MultiGzDecoder::new(Cursor::new(head).chain(reader)));
+            }
+            Sniff::Gzip => {
+                account.refused = Some("it is gzip nested more than twice".into());
+                return Ok((Flow::Continue, account));
+            }
+            Sniff::Zip => {
+                account.refused = Some(
+                    "it is a zip archive, which is read from a file only (save it and pass \
+                     its path)"
+                        .into(),
+                );
+                return Ok((Flow::Continue, account));
+            }
+            Sniff::Binary(why) => {
+                account.refused = Some(why);
+                return Ok((Flow::Continue, account));
+            }
+            Sniff::Text => break head,
+        }
+    };
+    let mut splitter = LineSplitter::default();
     let mut flow = Flow::Continue;
+    if (head.len() as u64) < cap.unwrap_or(u64::MAX).min(SNIFF as u64) {
+        // The whole input was peeked: no read buffer (many small files stay cheap).
+        account.bytes = head.len() as u64;
+        flow = splitter.push(&head, sink);
+        if splitter.nul_run() > MAX_NUL_RUN {
+            account.zero_run_at = Some(splitter.lines() + 1);
+        }
+        if flow == Flow::Continue {
+            flow = splitter.finish(sink);
+        }
+        account.split = *splitter.stats();
+        return Ok((flow, account));
+    }
+    let mut reader = Cursor::new(head).chain(reader);
+    let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match reader.read(&mut buf) {
+        let room = cap.map_or(CHUNK as u64, |c| c.saturating_sub(account.bytes)).min(CHUNK as u64);
+        if room == 0 {
+            // At the cap: is there more?
+            let more = reader.read(&mut buf[..1]).map_err(|e| err(gz, e))?;
+            if more > 0 {
+                account.capped_at = cap;
+            }
+            break;
+        }
+        let n = match reader.read(&mut buf[..room as usize]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let why = if gz { format!("{what} (gzip)") } else { what.clone() };
-                return Err(Error::Input { what: why, source: e });
-            }
+            Err(e) => return Err(err(gz, e)),
         };
-        if splitter.push(&buf[..n], &mut sink) == Flow::Stop {
+        account.bytes += n as u64;
+        if splitter.push(&buf[..n], sink) == Flow::Stop {
             flow = Flow::Stop;
+            break;
+        }
+        if splitter.nul_run() > MAX_NUL_RUN {
+            account.zero_run_at = Some(splitter.lines() + 1);
             break;
         }
     }
     if flow == Flow::Continue {
-        flow = splitter.finish(&mut sink);
+        flow = splitter.finish(sink);
     }
-    Ok((flow, binary_at))
+    account.split = *splitter.stats();
+    Ok((flow, account))
+}
+
+/// Reads a rules file of at most [`MAX_RULES_FILE`] bytes as UTF-8; a bigger one (or a
+/// device that never ends, `/dev/zero`) is an error, not a hang.
+pub fn read_rules_file(path: &Path) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    File::open(path)?.take(MAX_RULES_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RULES_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is larger than {}, the cap for a rules file", size(MAX_RULES_FILE)),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_table() {
+        // This test's own executable: a real binary.
+        let exe = File::open(std::env::current_exe().expect("exe")).expect("open exe");
+        let elf = peek(&mut exe.take(SNIFF as u64), SNIFF).expect("read exe");
+        let utf16: Vec<u8> =
+            "[talos] hello\r\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "text"),
+            (b"[talos] boot\n", "text"),
+            (&[0u8; 100], "text"),
+            (b"\x1f\x8b\x08\0", "gzip"),
+            (b"PK\x03\x04rest", "zip"),
+            (b"(\xb5/\xfdxx", "binary"),
+            (&elf, "binary"),
+            (&utf16, "text"),
+            (b"caf\xe9 cr\xe8me br\xfbl\xe9e, na\xefve d\xe9j\xe0 vu\n", "text"),
+        ];
+        for (head, want) in cases {
+            let got = match Sniff::of(head) {
+                Sniff::Text => "text",
+                Sniff::Gzip => "gzip",
+                Sniff::Zip => "zip",
+                Sniff::Binary(_) => "binary",
+            };
+            assert_eq!(got, *want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size(64 * 1024 * 1024), "64 MiB");
+        assert_eq!(size(1 << 30), "1 GiB");
+        assert_eq!(size(65536), "64 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
 }

@@ -81,16 +81,24 @@ fn invalid_utf8_is_counted_and_the_diagnosis_stands() {
 }
 
 #[test]
-fn nul_bytes_first_is_an_error_later_a_warning() {
-    let o = TestCommand::new(&["analyze"]).stdin(b"abc\0def\n".to_vec()).run();
+fn binary_first_is_an_error_a_nul_later_is_dropped_and_counted() {
+    // A real binary (this test's own executable) is refused after a bounded sniff.
+    let exe = std::fs::read(env!("CARGO_BIN_EXE_talos-doctor")).unwrap();
+    let o = TestCommand::new(&["analyze"]).stdin(exe[..64 * 1024].to_vec()).run();
     one_line_error(&o, "binary");
-    let mut log = seed();
-    log.extend(b"x\0y\nmore\n");
-    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(log).run();
-    calm(&o, 2);
-    assert_eq!(code(&o), 1);
+    // One NUL byte in the middle (line 3) no longer ends the analysis there: the failure
+    // after it is found, and the warning says what and where.
+    let text = String::from_utf8(seed()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(2, "x\0y");
+    let o = TestCommand::new(&["analyze", "--format", "json"])
+        .stdin(lines.join("\n").into_bytes())
+        .run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
     let w = json(&o)["warnings"].to_string();
-    assert!(w.contains("NUL"), "{w}");
+    assert!(w.contains("1 NUL byte on 1 line dropped (first on line 3)"), "{w}");
 }
 
 #[test]
@@ -322,4 +330,316 @@ fn gzip_is_read_transparently_and_a_broken_one_is_an_error() {
     let cut = dir.file("cut.log.gz", &gz[..gz.len() / 2]);
     let o = TestCommand::new(&["analyze", &cut]).run();
     one_line_error(&o, "gzip");
+}
+
+// Issue #14 ("Trust: no line silently lost, bounded time and memory"), one test per way a
+// failed boot used to turn into exit 0 or a hang. Scaled down; tools/hostile/full-size.sh
+// runs the full sizes.
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A zip of (name, bytes) entries, deflated.
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, bytes) in entries {
+        zip.start_file(*name, opts).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn ids(o: &Output) -> Vec<String> {
+    json(o)["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|x| x["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// Runs with a deadline: a hang fails the test instead of the suite. Output is read while it
+/// runs (a full pipe must not stall it).
+fn within(secs: u64, mut cmd: Command) -> Output {
+    let child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(o) => o.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("still running after {secs} s: {cmd:?}");
+        }
+    }
+}
+
+fn bin(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_talos-doctor"));
+    c.args(args).env_remove("NO_COLOR");
+    c
+}
+
+#[test]
+fn r14_a_directory_reads_gz_symlinked_deep_and_loose_logs() {
+    let dir = TempDir::new("r14-dir");
+    // Deeper than the old four levels, gzip'd.
+    let deep = dir.0.join("a/b/c/d/e/f");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("cp1.log.gz"), gzip(&seed())).unwrap();
+    let o = TestCommand::new(&["analyze", "--format", "json", &dir.0.display().to_string()]).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    // A symlinked log, and a link back up (a loop), counted in a warning.
+    #[cfg(unix)]
+    {
+        let dir = TempDir::new("r14-link");
+        let outside = TempDir::new("r14-outside");
+        let target = outside.file("failed.log", &seed());
+        std::os::unix::fs::symlink(&target, dir.0.join("cp1.log")).unwrap();
+        std::os::unix::fs::symlink(&dir.0, dir.0.join("loop")).unwrap();
+        let o =
+            TestCommand::new(&["analyze", "--format", "json", &dir.0.display().to_string()]).run();
+        calm(&o, 1);
+        assert_eq!(code(&o), 1, "{}", err(&o));
+        assert_eq!(first_finding(&o), "TD-CTR-001");
+        let w = json(&o)["warnings"].to_string();
+        assert!(w.contains("1 link to a folder or file already read") && w.contains("loop"), "{w}");
+    }
+    // A loose log next to an unpacked support bundle.
+    let dir = TempDir::new("r14-loose");
+    let tree = super::root().join("fixtures/ci-support-bundle/tree");
+    for sub in ["10.5.0.3/service-logs", "10.5.0.3"] {
+        std::fs::create_dir_all(dir.0.join(sub)).unwrap();
+    }
+    for f in ["10.5.0.3/dmesg.log", "10.5.0.3/summary", "10.5.0.3/service-logs/machined.log"] {
+        std::fs::copy(tree.join(f), dir.0.join(f)).unwrap();
+    }
+    dir.file("cp-01-console.log", &seed());
+    dir.file("notes.md", b"not a log\n");
+    let o = TestCommand::new(&["analyze", "--format", "json", &dir.0.display().to_string()]).run();
+    calm(&o, 1);
+    assert!(ids(&o).contains(&"TD-CTR-001".to_owned()), "{}", out(&o));
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("1 file not read, not named like a log") && w.contains("notes.md"), "{w}");
+}
+
+/// Files are opened one at a time: more logs than the open-file limit.
+#[test]
+fn r14_more_logs_than_open_files_allowed() {
+    if !Path::new("/bin/sh").exists() {
+        return;
+    }
+    let dir = TempDir::new("r14-many");
+    for i in 0..300 {
+        dir.file(
+            &format!("n{i:03}.log"),
+            b"[talos] 2024/11/20 09:14:03 task startSyslogd (1/1): done, 1ms\n",
+        );
+    }
+    dir.file("n999.log", &seed());
+    let script = format!(
+        "ulimit -n 64 && exec '{}' analyze --format json '{}'",
+        env!("CARGO_BIN_EXE_talos-doctor"),
+        dir.0.display()
+    );
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(script);
+    let o = within(120, cmd);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert!(ids(&o).contains(&"TD-CTR-001".to_owned()));
+    assert_eq!(json(&o)["nodes"].as_array().unwrap().len(), 301);
+}
+
+/// A FIFO path: written by a thread, read once as a stream.
+#[cfg(unix)]
+fn through_fifo(tag: &str, bytes: Vec<u8>, args: &[&str]) -> Output {
+    let dir = TempDir::new(tag);
+    let fifo = dir.0.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = f.write_all(&bytes);
+        }
+    });
+    let mut all: Vec<&str> = args.to_vec();
+    let p = fifo.display().to_string();
+    all.push(&p);
+    let o = within(60, bin(&all));
+    // Unblock the writer if the binary never opened the FIFO.
+    let _ = std::fs::OpenOptions::new().read(true).custom_flags_nonblock(&fifo);
+    writer.join().unwrap();
+    o
+}
+
+#[cfg(unix)]
+trait NonBlock {
+    fn custom_flags_nonblock(&mut self, p: &Path) -> std::io::Result<std::fs::File>;
+}
+
+#[cfg(unix)]
+impl NonBlock for std::fs::OpenOptions {
+    fn custom_flags_nonblock(&mut self, p: &Path) -> std::io::Result<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(0o4000).open(p)
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn r14_a_pipe_loses_no_byte_gzip_is_read_and_a_fifo_does_not_hang() {
+    // The failure is the first and only line: four bytes lost to a zip check spoiled it.
+    let line = b"[talos] 2024/11/20 09:14:03 phase sharedFilesystems (6/10): failed\n".to_vec();
+    let o = through_fifo("r14-fifo1", line, &["analyze", "--format", "json"]);
+    calm(&o, 1);
+    assert_ne!(code(&o), 0, "{}", out(&o));
+    assert_eq!(json(&o)["nodes"][0]["outcome"], "failed");
+    let o = through_fifo("r14-fifo2", gzip(&seed()), &["analyze", "--format", "json"]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    // The same through bash's `<(…)` when there is one.
+    if Path::new("/bin/bash").exists() {
+        let dir = TempDir::new("r14-procsub");
+        let f = dir.file("seed.log", &seed());
+        let mut cmd = Command::new("/bin/bash");
+        cmd.arg("-c").arg(format!(
+            "exec '{}' analyze --format json <(gzip -c '{f}')",
+            env!("CARGO_BIN_EXE_talos-doctor")
+        ));
+        let o = within(60, cmd);
+        if !err(&o).contains("gzip: command not found") {
+            assert_eq!(code(&o), 1, "{}", err(&o));
+        }
+    }
+}
+
+#[test]
+fn r14_lone_cr_line_endings_read_like_lf() {
+    let cr: Vec<u8> = seed().iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect();
+    let a = TestCommand::new(&["analyze", "--format", "json"]).stdin(cr).run();
+    let b = TestCommand::new(&["analyze", "--format", "json"]).stdin(seed()).run();
+    calm(&a, 1);
+    assert_eq!(code(&a), 1);
+    assert_eq!(json(&a)["findings"], json(&b)["findings"]);
+    assert_eq!(json(&a)["stats"]["lines"], json(&b)["stats"]["lines"]);
+    let w = json(&a)["warnings"].to_string();
+    assert!(w.contains("lone CR line endings"), "{w}");
+}
+
+#[test]
+fn r14_invalid_utf8_and_cut_lines_are_warned_with_where() {
+    let mut log = b"ok\n\xff\xfe bad\n".to_vec();
+    log.extend(vec![b'a'; 200 * 1024]);
+    log.push(b'\n');
+    log.extend(seed());
+    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(log).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1);
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("1 line with invalid UTF-8 (first on line 2)"), "{w}");
+    assert!(w.contains("1 line longer than 64 KiB cut (first on line 3)"), "{w}");
+    assert!(w.contains(&format!("{} bytes past the cut", 200 * 1024 - 64 * 1024)), "{w}");
+}
+
+#[cfg(unix)]
+#[test]
+fn r14_dev_zero_ends_and_rules_from_dev_zero_are_capped() {
+    let o = within(60, bin(&["analyze", "/dev/zero"]));
+    one_line_error(&o, "only NUL bytes");
+    let f = fixture(FAILED);
+    let o = within(60, bin(&["analyze", "--rules", "/dev/zero", &f]));
+    one_line_error(&o, "16 MiB");
+    // A zero run after text: the text is analyzed, the rest counted.
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(format!(
+        "cat '{f}' /dev/zero | exec '{}' analyze --format json",
+        env!("CARGO_BIN_EXE_talos-doctor")
+    ));
+    let o = within(60, cmd);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("more than 64 MiB of NUL bytes from line 87 on"), "{w}");
+}
+
+#[test]
+fn r14_zips_without_layout_nested_and_gzipped_entries_are_read() {
+    let dir = TempDir::new("r14-zip");
+    // Logs without the support-bundle layout.
+    let plain = zip_of(&[("logs/cp1.log", seed()), ("README", b"hi\n".to_vec())]);
+    let p = dir.file("plain.zip", &plain);
+    let o = TestCommand::new(&["analyze", "--format", "json", &p]).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    // A zip in a zip.
+    let nested = zip_of(&[("inner/support.zip", plain.clone())]);
+    let p = dir.file("nested.zip", &nested);
+    let o = TestCommand::new(&["analyze", "--format", "json", &p]).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    // A gzip'd machined log in the bundle layout.
+    let gz = zip_of(&[
+        ("10.5.0.2/dmesg.log", b"kern: info: [1.0]: Linux version 6.6\n".to_vec()),
+        ("10.5.0.2/service-logs/machined.log.gz", gzip(&seed())),
+    ]);
+    let p = dir.file("gz.zip", &gz);
+    let o = TestCommand::new(&["analyze", "--format", "json", &p]).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    assert_eq!(json(&o)["findings"][0]["node"], "10.5.0.2");
+}
+
+/// Entries inflating far beyond their size on disk stay within a small address space.
+#[test]
+fn r14_a_zip_bomb_stays_bounded() {
+    let dir = TempDir::new("r14-bomb");
+    let zeros = vec![0u8; 96 << 20];
+    let mut entries = vec![("cp1.log", seed())];
+    entries.push(("bomb1.log", zeros.clone()));
+    entries.push(("bomb2.log", zeros));
+    let bomb = zip_of(&entries);
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    let p = dir.file("bomb.zip", &bomb);
+    let o = limited(&["analyze", "--format", "json", &p]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("bomb1.log") && w.contains("bomb2.log") && w.contains("NUL"), "{w}");
+}
+
+#[cfg(unix)]
+#[test]
+fn r14_control_characters_in_names_are_made_visible() {
+    let dir = TempDir::new("r14-names");
+    let exe = std::fs::read(env!("CARGO_BIN_EXE_talos-doctor")).unwrap();
+    let evil = dir.file("evil\x1b]0;owned\x07\x1b[2J.log", &exe[..64 * 1024]);
+    let o = TestCommand::new(&["analyze", &evil]).run();
+    one_line_error(&o, "\\x1b]0;owned\\x07\\x1b[2J.log");
+    assert!(!err(&o).contains('\x1b') && !err(&o).contains('\x07'), "{:?}", err(&o));
+    // A zip entry's name, in a warning of the human report.
+    let z = zip_of(&[("cp1.log", seed()), ("\x1b[31mred\x1b[0m.log", exe[..64 * 1024].to_vec())]);
+    let p = dir.file("names.zip", &z);
+    let o = TestCommand::new(&["analyze", "--color", "never", &p]).run();
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let all = format!("{}{}", out(&o), err(&o));
+    assert!(all.contains("\\x1b[31mred\\x1b[0m.log"), "{all}");
+    assert!(!all.contains('\x1b'), "{all:?}");
 }
