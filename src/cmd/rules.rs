@@ -18,12 +18,16 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
     let kb = super::load_kb(&args.rules)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    // The exit code a closed stdout keeps (`rules test | head`): the verdict, not 0.
+    let mut verdict = exit::OK;
     let res = match &args.command {
         RulesCommand::List => list(&kb, &mut out).map(|()| exit::OK),
         RulesCommand::Explain { id } => match kb.get(id) {
             Some(_) => explain(&kb, id, &mut out).map(|()| exit::OK),
             None => {
-                return Err(Error::Usage(format!("no rule `{id}` (see `talos-doctor rules list`)")));
+                return Err(Error::Usage(format!(
+                    "no rule `{id}` (see `talos-doctor rules list`)"
+                )));
             }
         },
         RulesCommand::Patterns => (|| {
@@ -35,13 +39,14 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         .map(|()| exit::OK),
         RulesCommand::Test { fixtures } => {
             let report = test_all(&kb, fixtures);
-            print_test(&report, &mut out).map(|()| exit::code_for_rules_test(report.ok()))
+            verdict = exit::code_for_rules_test(report.ok());
+            print_test(&report, &mut out).map(|()| verdict)
         }
     };
     let res = res.and_then(|c| out.flush().map(|()| c));
     match res {
         Ok(c) => Ok(c),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(verdict),
         Err(e) => Err(Error::Output(e)),
     }
 }
