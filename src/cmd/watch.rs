@@ -36,7 +36,7 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
         stall_timeout: args.stall_timeout,
         settle: args.settle,
         live,
-        width: env.columns.unwrap_or(100).clamp(60, 200),
+        width: config::width(env.columns, env.stderr_width),
     };
     let result = runtime()?.block_on(async {
         let docker = connect().await?;

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use colored::Colorize;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::RenderOptions;
 use crate::report::{
@@ -91,13 +92,21 @@ pub fn duration(ms: f64) -> String {
     }
 }
 
+/// Display width: what a terminal gives the text (wide CJK characters count 2, combining
+/// marks 0), not its count of chars.
+fn cols(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Prose wrapped at `width` columns, each line prefixed with `indent`; `\n\n` starts a
+/// paragraph.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
-    let max = width.saturating_sub(indent.chars().count()).max(30);
+    let max = width.saturating_sub(cols(indent)).max(30);
     for para in text.split("\n\n") {
         let mut line = String::new();
         for word in para.split_whitespace() {
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > max {
+            if !line.is_empty() && cols(&line) + 1 + cols(word) > max {
                 out.push_str(indent);
                 out.push_str(&line);
                 out.push('\n');
@@ -113,6 +122,46 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A log line cut into pieces of at most `max` columns, nothing left out but the one space
+/// a piece ends at: the last space that fits when there is one in the second half of the
+/// piece, else exactly at `max` (log lines hold long words: paths, JSON, base64).
+fn split_line(text: &str, max: usize) -> Vec<&str> {
+    let max = max.max(10);
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while cols(rest) > max {
+        let (mut used, mut cut, mut space) = (0, 0, None);
+        for (i, c) in rest.char_indices() {
+            let w = UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > max {
+                break;
+            }
+            used += w;
+            cut = i + c.len_utf8();
+            if c == ' ' && used > max / 2 {
+                space = Some(cut);
+            }
+        }
+        if cut == 0 {
+            // One character wider than the room: take it anyway.
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        match space {
+            // The space ends the piece; the next one starts with the next word.
+            Some(at) => {
+                pieces.push(&rest[..at - 1]);
+                rest = &rest[at..];
+            }
+            None => {
+                pieces.push(&rest[..cut]);
+                rest = &rest[cut..];
+            }
+        }
+    }
+    pieces.push(rest);
+    pieces
 }
 
 fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
@@ -285,6 +334,40 @@ fn timeline(p: &P<'_>, seqs: &[SequenceReport], w: &mut dyn Write) -> io::Result
     Ok(())
 }
 
+/// One evidence or context line: the gutter (`▶ 67 │`), then the text, wrapped under
+/// itself when it is wider than the room left (never clipped: the error text is at the end).
+fn gutter_line(
+    p: &P<'_>,
+    w: &mut dyn Write,
+    key: bool,
+    no: Option<u64>,
+    numw: usize,
+    text: &str,
+    width: usize,
+) -> io::Result<()> {
+    // "  ▶ " or "    ", the number, " │ ".
+    let room = width.saturating_sub(numw + 7).max(30);
+    let num = format!("{:>numw$}", no.map(|n| n.to_string()).unwrap_or_default());
+    let blank = " ".repeat(numw);
+    // A tab is as wide as the terminal's tab stop says: lay it out as spaces we can count.
+    let text = text.replace('\t', "    ");
+    for (i, piece) in split_line(&text, room).into_iter().enumerate() {
+        let lead = if i == 0 && key { format!("  {} ", p.red(p.m.arrow)) } else { "    ".into() };
+        let num = match (i, key) {
+            (0, true) => p.bold(&num),
+            (0, false) => p.dim(&num),
+            _ => blank.clone(),
+        };
+        let (bar, text) = if key {
+            (p.m.bar.to_owned(), piece.to_owned())
+        } else {
+            (p.dim(p.m.bar), p.dim(piece))
+        };
+        writeln!(w, "{lead}{num} {bar} {text}")?;
+    }
+    Ok(())
+}
+
 fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::Result<()> {
     let numw = ev
         .iter()
@@ -298,55 +381,34 @@ fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::
         .to_string()
         .len();
     let mut last_printed = 0u64;
-    let clip = |s: &str| -> String {
-        let max = width.saturating_sub(numw + 10).max(40);
-        if s.chars().count() > max {
-            format!("{}…", s.chars().take(max).collect::<String>())
-        } else {
-            s.to_owned()
-        }
-    };
-    for e in ev {
+    for (i, e) in ev.iter().enumerate() {
         if let Some(input) = &e.input {
             writeln!(w, "    {}", p.dim(&format!("── {input}")))?;
+            last_printed = 0;
         }
+        // Context after a line stops where the next evidence line's own view begins, so
+        // that no evidence line is taken for context already shown and left out.
+        let next =
+            ev.get(i + 1).filter(|n| n.line > 0 && (n.input.is_none() || n.input == e.input));
+        let limit = next.map_or(u64::MAX, |n| n.before.first().map_or(n.line, |c| c.line));
         if last_printed != 0 && e.before.first().map_or(e.line, |c| c.line) > last_printed + 1 {
             writeln!(w, "    {:>numw$} {}", "", p.dim("⋮"))?;
         }
         for c in e.before.iter().filter(|c| c.line > last_printed) {
-            writeln!(
-                w,
-                "    {:>numw$} {} {}",
-                p.dim(&c.line.to_string()),
-                p.dim(p.m.bar),
-                p.dim(&clip(&c.text))
-            )?;
+            gutter_line(p, w, false, Some(c.line), numw, &c.text, width)?;
         }
         if e.line == 0 {
             // Not from the log (e.g. `docker inspect` facts): no line number to show.
-            writeln!(w, "  {} {:>numw$} {} {}", p.red(p.m.arrow), "", p.m.bar, clip(&e.text))?;
+            gutter_line(p, w, true, None, numw, &e.text, width)?;
             continue;
         }
         if e.line > last_printed {
-            writeln!(
-                w,
-                "  {} {:>numw$} {} {}",
-                p.red(p.m.arrow),
-                p.bold(&e.line.to_string()),
-                p.m.bar,
-                clip(&e.text)
-            )?;
+            gutter_line(p, w, true, Some(e.line), numw, &e.text, width)?;
         }
         last_printed = last_printed.max(e.line);
         let floor = last_printed;
-        for c in e.after.iter().filter(|c| c.line > floor) {
-            writeln!(
-                w,
-                "    {:>numw$} {} {}",
-                p.dim(&c.line.to_string()),
-                p.dim(p.m.bar),
-                p.dim(&clip(&c.text))
-            )?;
+        for c in e.after.iter().filter(|c| c.line > floor && c.line < limit) {
+            gutter_line(p, w, false, Some(c.line), numw, &c.text, width)?;
             last_printed = c.line;
         }
     }
@@ -494,4 +556,37 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         writeln!(w, "{} {warn}", p.yellow("warning:"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_line_keeps_every_character_within_the_width() {
+        let cases = [
+            ("short", 20),
+            ("[talos] task setupSharedFilesystems (1/1): failed: invalid argument", 30),
+            ("/a/very/long/path/without/any/space/at/all/that/goes/on/and/on", 12),
+            ("日本語のログ行はそれぞれ二桁の幅を取ります 失敗しました: invalid argument", 16),
+            ("a  b   c    d", 10),
+        ];
+        for (text, max) in cases {
+            let pieces = split_line(text, max);
+            for piece in &pieces {
+                assert!(cols(piece) <= max.max(10), "{piece:?} wider than {max}");
+            }
+            let joined: String = pieces.concat();
+            let squeezed: String = text.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(joined.replace(' ', ""), squeezed, "{text:?}");
+            assert!(pieces.len() >= cols(text).div_ceil(max.max(10)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_width_is_not_a_count_of_chars() {
+        assert_eq!(cols("abc"), 3);
+        assert_eq!(cols("日本"), 4);
+        assert_eq!(cols("e\u{301}"), 1);
+    }
 }

@@ -4,7 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use super::{TestCommand, code, err, root};
+use super::{TestCommand, code, err, out, root};
+
+const SEED: &str = "sharedfs-v1.8-docker-run";
 
 const FORMATS: [&str; 6] = ["human", "json", "github", "junit", "sarif", "markdown"];
 
@@ -47,4 +49,55 @@ fn r15_closed_stdout_keeps_the_verdict_in_every_format() {
         assert_eq!(code(&o), verdict, "{format}: {}", err(&o));
         assert_eq!(err(&o), "", "{format}: a closed stdout ends quietly");
     }
+}
+
+/// The evidence and context lines of a human report, with each wrapped line joined back
+/// (white space dropped: a wrap may replace a space).
+fn gutter_texts(human: &str) -> Vec<String> {
+    let mut texts: Vec<String> = Vec::new();
+    for line in human.lines() {
+        let Some((left, text)) = line.split_once(" │ ") else { continue };
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let new = left.contains(|c: char| c.is_ascii_digit() || c == '▶');
+        match texts.last_mut() {
+            Some(last) if !new => last.push_str(&text),
+            _ => texts.push(text),
+        }
+    }
+    texts
+}
+
+/// See: issue #15, item 2. At 60 and at 150 columns every evidence line keeps all its text
+/// (the error is at its end), on every fixture, and no line is wider than the terminal.
+#[test]
+fn r15_evidence_wraps_and_keeps_its_error_text() {
+    let files = all_fixtures();
+    let mut args = vec!["analyze", "-v", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let json: serde_json::Value =
+        serde_json::from_slice(&TestCommand::new(&args).run().stdout).expect("json report");
+    let mut want: Vec<String> = Vec::new();
+    for f in json["findings"].as_array().unwrap() {
+        for e in f["evidence"].as_array().unwrap() {
+            want.push(e["text"].as_str().unwrap().chars().filter(|c| !c.is_whitespace()).collect());
+        }
+    }
+    assert!(want.len() > 100, "{} evidence lines", want.len());
+    args[2] = "--color";
+    args[3] = "never";
+    for columns in ["60", "150"] {
+        let o = TestCommand::new(&args).env("COLUMNS", columns).run();
+        let human = out(&o);
+        let width: usize = columns.parse().unwrap();
+        for line in human.lines().filter(|l| l.contains(" │ ")) {
+            assert!(line.chars().count() <= width, "wider than {columns}: {line}");
+        }
+        let got = gutter_texts(&human);
+        for text in &want {
+            assert!(got.iter().any(|g| g.contains(text.as_str())), "{columns} columns lost {text}");
+        }
+    }
+    let o = TestCommand::new(&["analyze", &super::fixture(SEED)]).env("COLUMNS", "60").run();
+    let key = "tasksetupSharedFilesystems(1/1):failed:invalidargument";
+    assert!(gutter_texts(&out(&o)).iter().any(|t| t.ends_with(key)), "{}", out(&o));
 }
