@@ -415,6 +415,82 @@ fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::
     Ok(())
 }
 
+/// A piece of a fix step: prose, or a command to copy.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Prose(&'a str),
+    Command(&'a str),
+}
+
+/// A fix step cut into prose and commands. A code span with a space in it (`docker run …`,
+/// `talosctl cluster create`) is a command; a one-word span (`/var`) and a list of flags
+/// (`-v /var -v /run`) stay in the prose.
+fn pieces(step: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = step;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+        let fence = &rest[start..start + ticks];
+        let body_at = start + ticks;
+        let Some(len) = rest[body_at..].find(fence) else { break };
+        let body = &rest[body_at..body_at + len];
+        let body_text = body.trim();
+        if body_text.contains(char::is_whitespace) && !body_text.starts_with('-') {
+            out.push(Piece::Prose(&rest[..start]));
+            out.push(Piece::Command(body.trim()));
+        } else {
+            out.push(Piece::Prose(&rest[..body_at + len + ticks]));
+        }
+        rest = &rest[body_at + len + ticks..];
+    }
+    out.push(Piece::Prose(rest));
+    // Merge neighbouring prose; drop prose that is only punctuation between or after commands.
+    let mut merged: Vec<Piece<'_>> = Vec::new();
+    for piece in out {
+        match (merged.last_mut(), piece) {
+            (Some(Piece::Prose(last)), Piece::Prose(next)) => {
+                let start = last.as_ptr() as usize - step.as_ptr() as usize;
+                let end = next.as_ptr() as usize - step.as_ptr() as usize + next.len();
+                *last = &step[start..end];
+            }
+            (_, piece) => merged.push(piece),
+        }
+    }
+    merged.retain(|p| match p {
+        Piece::Prose(t) => t.chars().any(char::is_alphanumeric),
+        Piece::Command(_) => true,
+    });
+    merged
+}
+
+/// One numbered fix step: prose wrapped at the width, each command on its own line, whole
+/// and without backticks, so that it can be copied as it is.
+fn fix_step(p: &P<'_>, no: usize, step: &str, w: &mut dyn Write) -> io::Result<()> {
+    const INDENT: &str = "        ";
+    let mut number = Some(format!("    {no:>2}. "));
+    for piece in pieces(step) {
+        match piece {
+            Piece::Prose(text) => {
+                let body = wrap(text.trim(), p.o.width, INDENT);
+                match number.take() {
+                    Some(n) => write!(w, "{n}{}", body.trim_start())?,
+                    None => write!(w, "{body}")?,
+                }
+            }
+            Piece::Command(cmd) => {
+                if let Some(n) = number.take() {
+                    writeln!(w, "{}", n.trim_end())?;
+                }
+                writeln!(w, "{INDENT}  {}", p.cyan(cmd))?;
+            }
+        }
+    }
+    if let Some(n) = number {
+        writeln!(w, "{}", n.trim_end())?;
+    }
+    Ok(())
+}
+
 fn finding(
     p: &P<'_>,
     i: usize,
@@ -444,9 +520,7 @@ fn finding(
     writeln!(w)?;
     writeln!(w, "  {}", p.bold("Fix"))?;
     for (n, step) in f.remediation.iter().enumerate() {
-        let body = wrap(step, p.o.width, "       ");
-        let body = body.trim_start();
-        write!(w, "    {:>2}. {body}", n + 1)?;
+        fix_step(p, n + 1, step, w)?;
     }
     if let Some(v) = &f.fixed_in {
         writeln!(w, "    {}", p.dim(&format!("(fixed in Talos {v})")))?;
@@ -534,8 +608,64 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         )?;
         writeln!(w)?;
     }
+    for warn in &report.warnings {
+        writeln!(w, "{} {warn}", p.yellow("warning:"))?;
+    }
+    writeln!(w, "{}", summary(&p, report, &shown, hidden))
+}
+
+/// The last line: the verdict, the most likely cause, the counts, what was read.
+fn summary(p: &P<'_>, report: &Report, shown: &[&Finding], hidden: usize) -> String {
+    let word = |o: Outcome| match o {
+        Outcome::Failed => "failed",
+        Outcome::Stalled => "stalled",
+        Outcome::Running => "in progress",
+        Outcome::Succeeded => "succeeded",
+        Outcome::Unknown => "no boot seen",
+    };
+    let mut parts = Vec::new();
+    match report.nodes.as_slice() {
+        [] => parts.push("nothing analyzed".to_owned()),
+        [only] => parts.push(format!("boot {}", word(only.outcome))),
+        nodes => {
+            let counts: Vec<String> = [
+                Outcome::Failed,
+                Outcome::Stalled,
+                Outcome::Running,
+                Outcome::Succeeded,
+                Outcome::Unknown,
+            ]
+            .into_iter()
+            .filter_map(|o| {
+                let n = nodes.iter().filter(|x| x.outcome == o).count();
+                (n > 0).then(|| format!("{n} {}", word(o)))
+            })
+            .collect();
+            parts.push(format!("{} nodes: {}", nodes.len(), counts.join(", ")));
+        }
+    }
+    match shown.iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => parts.push(format!("most likely cause {} ({})", f.id, f.category)),
+        None if report.outcome.is_bad() => parts.push("no known cause matched".to_owned()),
+        None => {}
+    }
+    let count = |sev: Severity, one: &str, many: &str| {
+        let n = shown.iter().filter(|f| f.severity == sev).count();
+        (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+    };
+    let counts: Vec<String> = [
+        count(Severity::Error, "error", "errors"),
+        count(Severity::Warning, "warning", "warnings"),
+        count(Severity::Info, "note", "notes"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !counts.is_empty() {
+        parts.push(counts.join(", "));
+    }
     let s = &report.stats;
-    let mut bits = vec![format!("{} lines", s.lines)];
+    let mut bits = vec![format!("{} lines read", s.lines)];
     if s.unparsed_lines > 0 {
         bits.push(format!("{} without a known Talos shape", s.unparsed_lines));
     }
@@ -551,11 +681,14 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
     if hidden > 0 {
         bits.push(format!("{hidden} info note(s) hidden (-v shows them)"));
     }
-    writeln!(w, "{}", p.dim(&format!("read {}", bits.join(", "))))?;
-    for warn in &report.warnings {
-        writeln!(w, "{} {warn}", p.yellow("warning:"))?;
+    parts.push(bits.join(", "));
+    let line = format!("Summary: {}", parts.join("; "));
+    match report.outcome {
+        _ if !p.o.color => line,
+        o if o.is_bad() && shown.iter().any(|f| f.severity == Severity::Error) => p.red(&line),
+        o if o.is_bad() => p.yellow(&line),
+        _ => p.bold(&line),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -581,6 +714,28 @@ mod tests {
             assert_eq!(joined.replace(' ', ""), squeezed, "{text:?}");
             assert!(pieces.len() >= cols(text).div_ceil(max.max(10)), "{text:?}");
         }
+    }
+
+    #[test]
+    fn commands_are_cut_out_of_fix_steps() {
+        use Piece::*;
+        let step = "Or start it with the full spec: `docker run --privileged -v /var <image>` \
+                    with the tag of the image (one-word spans like `/var` stay).";
+        assert_eq!(
+            pieces(step),
+            [
+                Prose("Or start it with the full spec: "),
+                Command("docker run --privileged -v /var <image>"),
+                Prose(" with the tag of the image (one-word spans like `/var` stay)."),
+            ]
+        );
+        assert_eq!(
+            pieces("Run `talosctl cluster create`."),
+            [Prose("Run "), Command("talosctl cluster create")]
+        );
+        assert_eq!(pieces("``a ` b`` then"), [Command("a ` b"), Prose(" then")]);
+        assert_eq!(pieces("unclosed `x y"), [Prose("unclosed `x y")]);
+        assert_eq!(pieces("add `-v /var -v /run`"), [Prose("add `-v /var -v /run`")]);
     }
 
     #[test]

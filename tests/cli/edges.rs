@@ -101,3 +101,28 @@ fn r15_evidence_wraps_and_keeps_its_error_text() {
     let key = "tasksetupSharedFilesystems(1/1):failed:invalidargument";
     assert!(gutter_texts(&out(&o)).iter().any(|t| t.ends_with(key)), "{}", out(&o));
 }
+
+/// See: issue #15, item 3. A fix's command is printed whole on a line of its own, however
+/// narrow the terminal, and the report ends with a one-line summary.
+#[test]
+fn r15_fix_commands_are_copy_pasteable_and_the_report_ends_with_a_summary() {
+    for columns in ["60", "150"] {
+        let o = TestCommand::new(&["analyze", &super::fixture(SEED)]).env("COLUMNS", columns).run();
+        assert_eq!(code(&o), 1, "{}", err(&o));
+        let human = out(&o);
+        let docker_run = human
+            .lines()
+            .find(|l| l.trim_start().starts_with("docker run "))
+            .unwrap_or_else(|| panic!("no docker run line at {columns}:\n{human}"));
+        let cmd = docker_run.trim();
+        assert!(cmd.ends_with("ghcr.io/siderolabs/talos:<tag>"), "{cmd}");
+        assert!(cmd.contains("--tmpfs /run") && !cmd.contains('`'), "{cmd}");
+        assert!(human.lines().any(|l| l.trim() == "talosctl cluster create"), "{human}");
+        let last = human.lines().last().unwrap();
+        assert!(
+            last.starts_with("Summary: boot failed; most likely cause TD-CTR-001")
+                && last.ends_with("lines read"),
+            "{last}"
+        );
+    }
+}
