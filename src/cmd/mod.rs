@@ -33,6 +33,17 @@ pub fn load_kb(paths: &[PathBuf]) -> Result<Kb, Error> {
     Kb::load(&extra)
 }
 
+/// Checks a container name or id prefix given on the command line before Docker sees it:
+/// an empty one (`watch ''`, an unset shell variable) would match nothing, or everything.
+pub(crate) fn check_container_arg(flag: &str, name: &str) -> Result<(), Error> {
+    if name.trim().is_empty() {
+        return Err(Error::Usage(format!(
+            "{flag} is empty: give a container name or id prefix (see `docker ps -a`)"
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `report` as `out` asks: the CI files and the job summary first, then the report on
 /// stdout, then whatever `after` adds to it. A closed stdout (`| head`) is not an error: the
 /// diagnosis stands.

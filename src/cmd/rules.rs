@@ -38,6 +38,7 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         })()
         .map(|()| exit::OK),
         RulesCommand::Test { fixtures } => {
+            check_fixture_dir(fixtures)?;
             let report = test_all(&kb, fixtures);
             verdict = exit::code_for_rules_test(report.ok());
             print_test(&report, &mut out).map(|()| verdict)
@@ -48,6 +49,24 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         Ok(c) => Ok(c),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(verdict),
         Err(e) => Err(Error::Output(e)),
+    }
+}
+
+/// A fixture directory that is missing, unreadable or holds no case is a usage error (exit
+/// 2), never "all rule tests passed" over nothing.
+fn check_fixture_dir(dir: &Path) -> Result<(), Error> {
+    let what = format!("fixture directory `{}`", dir.display());
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Input { what, source })?;
+    let any_case = entries
+        .filter_map(Result::ok)
+        .any(|e| e.path().join("input.log").is_file() && e.path().join("case.json").is_file());
+    if any_case {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "no fixtures in `{}` (a case is a folder with input.log and case.json)",
+            dir.display()
+        )))
     }
 }
 

@@ -126,3 +126,36 @@ fn r15_fix_commands_are_copy_pasteable_and_the_report_ends_with_a_summary() {
         );
     }
 }
+
+/// Exit 2 with one line on stderr that contains `want`, nothing on stdout.
+fn one_line_usage_error(args: &[&str], want: &str) {
+    let o = TestCommand::new(args).run();
+    assert_eq!(code(&o), 2, "{args:?}: {}{}", out(&o), err(&o));
+    let e = err(&o);
+    assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
+    assert!(e.contains(want), "{args:?}: {e}");
+    assert_eq!(out(&o), "", "{args:?}");
+}
+
+/// See: issue #15, item 7. A fixture directory that is missing, not a directory or holds no
+/// case is exit 2, never "all rule tests passed".
+#[test]
+fn r15_rules_test_on_a_missing_fixture_directory_is_an_error() {
+    one_line_usage_error(
+        &["rules", "test", "--fixtures", "/nonexistent"],
+        "failed to read fixture directory `/nonexistent`",
+    );
+    one_line_usage_error(&["rules", "test", "--fixtures", "Cargo.toml"], "`Cargo.toml`");
+    one_line_usage_error(&["rules", "test", "--fixtures", "src"], "no fixtures in `src`");
+}
+
+/// See: issue #15, item 12. An empty container name is a usage error Docker never sees.
+#[test]
+fn r15_an_empty_container_name_is_a_clear_usage_error() {
+    let want = "the container name is empty: give a container name or id prefix";
+    one_line_usage_error(&["watch", ""], want);
+    one_line_usage_error(&["watch", "talos-cp-01", " "], want);
+    one_line_usage_error(&["inspect", ""], want);
+    one_line_usage_error(&["watch", "--cluster", ""], "--cluster is empty");
+    one_line_usage_error(&["analyze", "--container", ""], "--container is empty");
+}
