@@ -50,7 +50,7 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
 /// Writes the job summary (GitHub-flavoured Markdown): the same report as the `markdown`
 /// format. The caller decides whether `$GITHUB_STEP_SUMMARY` is set and opens it.
 pub fn step_summary(report: &Report, w: &mut dyn Write) -> io::Result<()> {
-    super::markdown::render(report, &RenderOptions::default(), w)
+    super::markdown::render(&super::visible_report(report), &RenderOptions::default(), w)
 }
 
 /// The input of evidence that names none. The analyzer names inputs only once a second

@@ -350,7 +350,8 @@ fn gutter_line(
     let num = format!("{:>numw$}", no.map(|n| n.to_string()).unwrap_or_default());
     let blank = " ".repeat(numw);
     // A tab is as wide as the terminal's tab stop says: lay it out as spaces we can count.
-    let text = text.replace('\t', "    ");
+    // A newline (decoded from a JSON envelope) would break the gutter: show it.
+    let text = text.replace('\t', "    ").replace('\n', "\\n");
     for (i, piece) in split_line(&text, room).into_iter().enumerate() {
         let lead = if i == 0 && key { format!("  {} ", p.red(p.m.arrow)) } else { "    ".into() };
         let num = match (i, key) {

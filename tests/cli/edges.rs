@@ -159,3 +159,40 @@ fn r15_an_empty_container_name_is_a_clear_usage_error() {
     one_line_usage_error(&["watch", "--cluster", ""], "--cluster is empty");
     one_line_usage_error(&["analyze", "--container", ""], "--container is empty");
 }
+
+/// See: issue #15, item 13. Terminal escapes from the input (JSON-escaped in a json-lines
+/// envelope, raw in a line, in a file name) never reach the human, GitHub or Markdown output
+/// raw: they are shown as `\x1b`, `\x07`.
+#[test]
+fn r15_terminal_escapes_from_the_input_are_made_visible() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("edges-escapes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut log = br#"{"msg":"[talos] task setupSharedFilesystems (1/1): failed: invalid argument \u001b[2J\u001b]0;pwned\u0007","talos-level":"error","talos-time":"2024-10-09T12:53:26.5Z"}"#.to_vec();
+    log.extend_from_slice(
+        b"\n[talos] phase sharedFilesystems (6/10): failed \x1b[1A\x07 raw\x1b\n",
+    );
+    log.extend_from_slice(b"[talos] boot sequence: failed\n");
+    let plain = dir.join("cp.log");
+    let named = dir.join("w\x1b]0;x\x07.log");
+    std::fs::write(&plain, &log).unwrap();
+    std::fs::write(&named, &log).unwrap();
+    for files in [vec![&plain], vec![&plain, &named]] {
+        for format in ["human", "github", "markdown"] {
+            let mut args = vec!["analyze", "--color", "never", "--format", format];
+            args.extend(files.iter().map(|p| p.to_str().unwrap()));
+            let o = TestCommand::new(&args).run();
+            assert!(matches!(code(&o), 1 | 3), "{format}: {}", err(&o));
+            let bad: Vec<u8> = o
+                .stdout
+                .iter()
+                .copied()
+                .filter(|b| (*b < 0x20 && *b != b'\n' && *b != b'\t') || *b == 0x7f)
+                .collect();
+            assert!(bad.is_empty(), "{format}: raw controls {bad:?} in\n{}", out(&o));
+            assert!(out(&o).contains(r"\x1b[2J\x1b]0;pwned\x07"), "{format}: {}", out(&o));
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
