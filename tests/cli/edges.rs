@@ -196,3 +196,41 @@ fn r15_terminal_escapes_from_the_input_are_made_visible() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// True when some `&lt;`/`&gt;` sits inside a code span (after an odd number of backticks
+/// on its line), where it would show as typed.
+fn escaped_in_a_code_span(markdown: &str) -> Option<&str> {
+    markdown.lines().find(|line| {
+        ["&lt;", "&gt;"].iter().any(|esc| {
+            line.match_indices(esc).any(|(i, _)| line[..i].matches('`').count() % 2 == 1)
+        })
+    })
+}
+
+/// See: issue #15, item 9. Over every fixture, no code span is HTML-escaped
+/// (`talos:<tag>` stays `talos:<tag>`), and the report of all of them at once stays within
+/// GitHub's comment limit, saying what it left out.
+#[test]
+fn r15_markdown_keeps_code_spans_and_fits_a_github_comment() {
+    let files = all_fixtures();
+    // A few fixtures per run: each report is short enough to be shown whole.
+    for chunk in files.chunks(8) {
+        let mut args = vec!["analyze", "--format", "markdown"];
+        args.extend(chunk.iter().map(String::as_str));
+        let md = out(&TestCommand::new(&args).run());
+        assert!(!md.contains("left out"), "{chunk:?}");
+        let bad = escaped_in_a_code_span(&md);
+        assert!(bad.is_none(), "{chunk:?}: {bad:?}");
+    }
+    let seed =
+        out(&TestCommand::new(&["analyze", "--format", "markdown", &super::fixture(SEED)]).run());
+    assert!(seed.contains("ghcr.io/siderolabs/talos:<tag>`"), "{seed}");
+    let mut args = vec!["analyze", "--format", "markdown"];
+    args.extend(files.iter().map(String::as_str));
+    let o = TestCommand::new(&args).run();
+    let md = out(&o);
+    assert!(md.len() <= 65_536, "{} bytes", md.len());
+    assert!(md.starts_with("## ❌ talos-doctor: failed: "), "{}", &md[..200]);
+    assert!(md.contains("<details><summary>More findings</summary>"));
+    assert!(md.contains("more section(s) left out"), "{}", &md[md.len() - 3000..]);
+}
