@@ -234,3 +234,22 @@ fn r15_markdown_keeps_code_spans_and_fits_a_github_comment() {
     assert!(md.contains("<details><summary>More findings</summary>"));
     assert!(md.contains("more section(s) left out"), "{}", &md[md.len() - 3000..]);
 }
+
+/// See: issue #15, item 10. GitHub shows 10 annotations of a type in a step: over every
+/// fixture at once, at most 10 of each, and one notice that says what was left out.
+#[test]
+fn r15_github_annotations_are_capped_with_a_summary_notice() {
+    let files = all_fixtures();
+    let mut args = vec!["analyze", "--format", "github"];
+    args.extend(files.iter().map(String::as_str));
+    let o = TestCommand::new(&args).run();
+    let s = out(&o);
+    for kind in ["::error ", "::warning ", "::notice "] {
+        let n = s.lines().filter(|l| l.starts_with(kind)).count();
+        assert!(n <= 10, "{n} {kind}");
+    }
+    let last = s.lines().last().unwrap();
+    assert!(last.starts_with("::notice title=talos-doctor%3A "), "{last}");
+    assert!(last.contains("more annotation(s) left out"), "{last}");
+    assert!(last.contains(" error(s): TD-"), "{last}");
+}
