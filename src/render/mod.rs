@@ -37,6 +37,11 @@ pub fn render(
 ) -> std::io::Result<()> {
     use crate::cli::Format;
     match format {
+        Format::Human if !opts.unicode => {
+            let mut text = Vec::new();
+            human::render(&visible_report(report), opts, &mut text)?;
+            w.write_all(ascii(&String::from_utf8_lossy(&text)).as_bytes())
+        }
         Format::Human => human::render(&visible_report(report), opts, w),
         Format::Json => json::render(report, opts, w),
         Format::Github => github::render(&visible_report(report), opts, w),
@@ -44,6 +49,43 @@ pub fn render(
         Format::Sarif => sarif::render(report, opts, w),
         Format::Markdown => markdown::render(&visible_report(report), opts, w),
     }
+}
+
+/// `s` in ASCII only (`--ascii`): the marks the report uses become their ASCII
+/// look-alikes (`·` `-`, `→` `->`, `≤` `<=`, `µs` `us`), anything else (log text in other
+/// scripts) `\u{…}`.
+pub fn ascii(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let r = match c {
+            c if c.is_ascii() => {
+                out.push(c);
+                continue;
+            }
+            '·' | '─' | '–' | '—' | '│' => "-",
+            '→' | '▶' | '›' => "->",
+            '←' => "<-",
+            '≤' => "<=",
+            '≥' => ">=",
+            'µ' => "u",
+            '×' => "x",
+            '⋮' => ":",
+            '…' => "...",
+            '‘' | '’' => "'",
+            '“' | '”' => "\"",
+            '✓' => "ok",
+            '✗' => "XX",
+            c => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                continue;
+            }
+        };
+        out.push_str(r);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `s` with every character a terminal would act on made visible: C0 controls but newline
@@ -157,6 +199,12 @@ mod tests {
             assert_eq!(visible(raw), want, "{raw:?}");
         }
         assert!(matches!(visible("clean"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn ascii_has_only_ascii() {
+        assert_eq!(ascii("Talos v1.8 · 3µs → ≤ ⋮ 日"), "Talos v1.8 - 3us -> <= : \\u{65e5}");
+        assert!(matches!(ascii("plain"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

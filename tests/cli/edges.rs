@@ -253,3 +253,16 @@ fn r15_github_annotations_are_capped_with_a_summary_notice() {
     assert!(last.contains("more annotation(s) left out"), "{last}");
     assert!(last.contains(" error(s): TD-"), "{last}");
 }
+
+/// See: issue #15, item 5. `--ascii` output is ASCII, byte for byte, over every fixture.
+#[test]
+fn r15_ascii_output_is_ascii_over_every_fixture() {
+    let files = all_fixtures();
+    let mut args = vec!["analyze", "-v", "--ascii"];
+    args.extend(files.iter().map(String::as_str));
+    let o = TestCommand::new(&args).run();
+    assert!(matches!(code(&o), 1 | 3), "{}", err(&o));
+    let bad = o.stdout.iter().position(|b| *b >= 0x80);
+    assert!(bad.is_none(), "non-ASCII at {bad:?}: {}", out(&o));
+    assert!(out(&o).contains("Summary: "));
+}
