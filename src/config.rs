@@ -22,6 +22,11 @@ pub struct Env {
     pub dumb_term: bool,
     /// COLUMNS, if set.
     pub columns: Option<usize>,
+    /// The width of the terminal stdout is on, when it is one (ioctl, not `$COLUMNS`, which
+    /// shells rarely export).
+    pub stdout_width: Option<usize>,
+    /// The width of the terminal stderr is on (where `watch` draws its table).
+    pub stderr_width: Option<usize>,
     /// `GITHUB_STEP_SUMMARY`, when set and not empty: the file the job summary is appended to.
     pub github_step_summary: Option<std::path::PathBuf>,
 }
@@ -35,7 +40,11 @@ impl Env {
             ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
-            columns: std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()),
+            columns: std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).filter(|c| *c > 0),
+            stdout_width: terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(w, _)| usize::from(w.0)),
+            stderr_width: terminal_size::terminal_size_of(std::io::stderr())
+                .map(|(w, _)| usize::from(w.0)),
             github_step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
                 .filter(|v| !v.is_empty())
                 .map(std::path::PathBuf::from),
@@ -53,9 +62,16 @@ pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
     RenderOptions {
         color,
         unicode: !out.ascii && !env.dumb_term,
-        width: env.columns.unwrap_or(100).clamp(60, 200),
+        width: width(env.columns, env.stdout_width),
         verbose: out.verbose,
     }
+}
+
+/// The width to lay text out in: `$COLUMNS` when the user set it, else the terminal's,
+/// else 100 (a pipe or a file), kept between 40 and 250 columns so that a very narrow or
+/// very wide window still gives readable lines.
+pub fn width(columns: Option<usize>, terminal: Option<usize>) -> usize {
+    columns.filter(|w| *w > 0).or(terminal.filter(|w| *w > 0)).unwrap_or(100).clamp(40, 250)
 }
 
 #[cfg(test)]
@@ -72,6 +88,21 @@ mod tests {
             no_redact: false,
             rules: vec![],
             ci: crate::cli::CiArgs::default(),
+        }
+    }
+
+    #[test]
+    fn width_table() {
+        for (columns, terminal, want) in [
+            (None, None, 100),
+            (Some(60), None, 60),
+            (None, Some(132), 132),
+            (Some(150), Some(80), 150),
+            (Some(10), None, 40),
+            (None, Some(1000), 250),
+            (Some(0), Some(90), 90),
+        ] {
+            assert_eq!(width(columns, terminal), want, "{columns:?} {terminal:?}");
         }
     }
 

@@ -62,7 +62,12 @@ use error::Error;
 pub fn run(cli: Cli) -> Result<u8, Error> {
     let env = config::Env::read();
     match cli.command {
-        Command::Analyze(a) => cmd::analyze::run(&a, &env),
+        Command::Analyze(a) => {
+            if let Some(name) = &a.container {
+                cmd::check_container_arg("--container", name)?;
+            }
+            cmd::analyze::run(&a, &env)
+        }
         Command::Rules(r) => cmd::rules::run(&r),
         Command::Watch(w) => cmd::watch::run(&w, &env),
         Command::Inspect(i) => cmd::inspect::run(&i, &env),

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
                 msg.push_str(&format!(": {s}"));
                 source = s.source();
             }
-            eprintln!("{msg}");
+            eprintln!("{}", talos_doctor::render::visible(&msg));
             ExitCode::from(talos_doctor::exit::TOOL_ERROR)
         }
     }

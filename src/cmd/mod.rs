@@ -33,6 +33,17 @@ pub fn load_kb(paths: &[PathBuf]) -> Result<Kb, Error> {
     Kb::load(&extra)
 }
 
+/// Checks a container name or id prefix given on the command line before Docker sees it:
+/// an empty one (`watch ''`, an unset shell variable) would match nothing, or everything.
+pub(crate) fn check_container_arg(flag: &str, name: &str) -> Result<(), Error> {
+    if name.trim().is_empty() {
+        return Err(Error::Usage(format!(
+            "{flag} is empty: give a container name or id prefix (see `docker ps -a`)"
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `report` as `out` asks: the CI files and the job summary first, then the report on
 /// stdout, then whatever `after` adds to it. A closed stdout (`| head`) is not an error: the
 /// diagnosis stands.
@@ -47,14 +58,51 @@ pub(crate) fn write_report(
     let summary = env.github_step_summary.as_deref().filter(|_| out.format == Format::Github);
     render::write_ci_files(report, &out.ci, &opts, summary).map_err(Error::Output)?;
     let stdout = io::stdout();
-    let mut w = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut w = io::BufWriter::with_capacity(64 * 1024, PipeAware::new(stdout.lock()));
     let written = (|| -> io::Result<()> {
         render::render(out.format, report, &opts, &mut w)?;
         after(&mut w)?;
         w.flush()
     })();
+    let closed = w.get_ref().closed;
     match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe && !closed => Err(Error::Output(e)),
         _ => Ok(()),
+    }
+}
+
+/// A writer that remembers whether the reader went away. A renderer or a library between
+/// it and the report may wrap the `BrokenPipe` in an error of another kind; the closed pipe
+/// is what counts, and it is not an error (diagnosis-contract.md: the exit code is the
+/// verdict's).
+pub(crate) struct PipeAware<W> {
+    inner: W,
+    /// A write or flush failed with `BrokenPipe`.
+    pub(crate) closed: bool,
+}
+
+impl<W: Write> PipeAware<W> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: W) -> Self {
+        PipeAware { inner, closed: false }
+    }
+
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if r.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+            self.closed = true;
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for PipeAware<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
     }
 }

@@ -18,6 +18,8 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
     let kb = super::load_kb(&args.rules)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    // The exit code a closed stdout keeps (`rules test | head`): the verdict, not 0.
+    let mut verdict = exit::OK;
     let res = match &args.command {
         RulesCommand::List => list(&kb, &mut out).map(|()| exit::OK),
         RulesCommand::Explain { id } => match kb.get(id) {
@@ -36,15 +38,35 @@ pub fn run(args: &RulesArgs) -> Result<u8, Error> {
         })()
         .map(|()| exit::OK),
         RulesCommand::Test { fixtures } => {
+            check_fixture_dir(fixtures)?;
             let report = test_all(&kb, fixtures);
-            print_test(&report, &mut out).map(|()| exit::code_for_rules_test(report.ok()))
+            verdict = exit::code_for_rules_test(report.ok());
+            print_test(&report, &mut out).map(|()| verdict)
         }
     };
     let res = res.and_then(|c| out.flush().map(|()| c));
     match res {
         Ok(c) => Ok(c),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(verdict),
         Err(e) => Err(Error::Output(e)),
+    }
+}
+
+/// A fixture directory that is missing, unreadable or holds no case is a usage error (exit
+/// 2), never "all rule tests passed" over nothing.
+fn check_fixture_dir(dir: &Path) -> Result<(), Error> {
+    let what = format!("fixture directory `{}`", dir.display());
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Input { what, source })?;
+    let any_case = entries
+        .filter_map(Result::ok)
+        .any(|e| e.path().join("input.log").is_file() && e.path().join("case.json").is_file());
+    if any_case {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "no fixtures in `{}` (a case is a folder with input.log and case.json)",
+            dir.display()
+        )))
     }
 }
 

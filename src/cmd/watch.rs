@@ -23,6 +23,17 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
         .map_or(0, |d| d.as_secs() as i64);
     let since =
         args.since.as_deref().map(|s| parse_since(s, now)).transpose().map_err(Error::Usage)?;
+    for name in &args.containers {
+        super::check_container_arg("the container name", name)?;
+    }
+    if let Some(cluster) = &args.cluster {
+        if cluster.trim().is_empty() {
+            return Err(Error::Usage(
+                "--cluster is empty: give the cluster's name (the `talos.cluster.name` label)"
+                    .into(),
+            ));
+        }
+    }
     let kb = load_kb(&args.out.rules)?;
     let mut analyzer = Analyzer::new(
         &kb,
@@ -36,7 +47,7 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
         stall_timeout: args.stall_timeout,
         settle: args.settle,
         live,
-        width: env.columns.unwrap_or(100).clamp(60, 200),
+        width: config::width(env.columns, env.stderr_width),
     };
     let result = runtime()?.block_on(async {
         let docker = connect().await?;

@@ -10,14 +10,28 @@ use std::io::{self, Write};
 use super::RenderOptions;
 use crate::report::{Evidence, Finding, Report, Severity};
 
+/// How many annotations of one type (error, warning, notice) GitHub shows for a step; it
+/// shows 50 in a job.
+pub const PER_TYPE: usize = 10;
+
+/// One workflow command, before it is written: its type, its line, and what it is about.
+struct Annotation {
+    command: &'static str,
+    line: String,
+    about: String,
+}
+
 /// Writes one annotation per finding (info findings only with `opts.verbose`), then one
-/// `::error` per failed or stalled node that no `error` finding explains.
+/// `::error` per failed or stalled node that no `error` finding explains. GitHub shows
+/// only [`PER_TYPE`] of each type in a step: the first ones in rank order (most likely
+/// cause first) are kept, and one `::notice` says what was left out.
 pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+    let mut all = Vec::new();
     for f in &report.findings {
         if f.severity == Severity::Info && !opts.verbose {
             continue;
         }
-        write_finding(f, single_input(report), w)?;
+        all.push(finding_annotation(f, single_input(report)));
     }
     for node in report.nodes.iter().filter(|n| n.outcome.is_bad()) {
         let explained =
@@ -42,15 +56,69 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         let msg = format!(
             "{what}\nNo rule matched. Run `talos-doctor` locally with --verbose, and collect the node logs (docker logs <node>, talosctl -n IP dmesg, talosctl support)."
         );
-        write_command(w, "error", &props, &msg)?;
+        all.push(Annotation {
+            command: "error",
+            line: command_line("error", &props, &msg),
+            about: format!("{} ({} with no known cause)", node.node, node.outcome.as_str()),
+        });
     }
-    Ok(())
+    let mut left_out: Vec<&Annotation> = Vec::new();
+    let mut shown = std::collections::BTreeMap::<&str, usize>::new();
+    let notices = all.iter().filter(|a| a.command == "notice").count();
+    for a in &all {
+        let n = shown.entry(a.command).or_default();
+        // A notice slot is kept for the summary when anything is left out.
+        let room =
+            if a.command == "notice" && notices > PER_TYPE { PER_TYPE - 1 } else { PER_TYPE };
+        if *n < room {
+            *n += 1;
+            w.write_all(a.line.as_bytes())?;
+        } else {
+            left_out.push(a);
+        }
+    }
+    if left_out.is_empty() {
+        return Ok(());
+    }
+    let mut by_type = Vec::new();
+    for command in ["error", "warning", "notice"] {
+        let these: Vec<&str> =
+            left_out.iter().filter(|a| a.command == command).map(|a| a.about.as_str()).collect();
+        if !these.is_empty() {
+            by_type.push(format!("{} {command}(s): {}", these.len(), counted(&these)));
+        }
+    }
+    let msg = format!(
+        "{} more annotation(s) left out: GitHub shows {PER_TYPE} of each type in a step, and \
+         these are ranked after the ones shown.\n{}\nThe job summary and `--format json` have \
+         them all.",
+        left_out.len(),
+        by_type.join("\n")
+    );
+    let props = [("title", format!("talos-doctor: {} more annotation(s)", left_out.len()))];
+    w.write_all(command_line("notice", &props, &msg).as_bytes())
+}
+
+/// `TD-CTR-001 ×3, TD-NET-002`: each distinct label once, with its count, in first-seen order.
+fn counted(labels: &[&str]) -> String {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for l in labels {
+        match seen.iter_mut().find(|(s, _)| s == l) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((l, 1)),
+        }
+    }
+    let parts: Vec<String> = seen
+        .iter()
+        .map(|(l, n)| if *n > 1 { format!("{l} ×{n}") } else { (*l).to_owned() })
+        .collect();
+    parts.join(", ")
 }
 
 /// Writes the job summary (GitHub-flavoured Markdown): the same report as the `markdown`
 /// format. The caller decides whether `$GITHUB_STEP_SUMMARY` is set and opens it.
 pub fn step_summary(report: &Report, w: &mut dyn Write) -> io::Result<()> {
-    super::markdown::render(report, &RenderOptions::default(), w)
+    super::markdown::render(&super::visible_report(report), &RenderOptions::default(), w)
 }
 
 /// The input of evidence that names none. The analyzer names inputs only once a second
@@ -67,7 +135,7 @@ fn only_input(report: &Report) -> Option<&str> {
     }
 }
 
-fn write_finding(f: &Finding, fallback_input: Option<&str>, w: &mut dyn Write) -> io::Result<()> {
+fn finding_annotation(f: &Finding, fallback_input: Option<&str>) -> Annotation {
     let command = match f.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -87,7 +155,11 @@ fn write_finding(f: &Finding, fallback_input: Option<&str>, w: &mut dyn Write) -
         format!("{} {}", f.id, f.title)
     };
     props.push(("title", title));
-    write_command(w, command, &props, &message(f, first))
+    Annotation {
+        command,
+        line: command_line(command, &props, &message(f, first)),
+        about: f.id.clone(),
+    }
 }
 
 fn message(f: &Finding, first: Option<&Evidence>) -> String {
@@ -119,18 +191,15 @@ fn is_file_path(input: &str) -> bool {
     input != "-" && !input.starts_with("docker:") && !input.contains("://")
 }
 
-fn write_command(
-    w: &mut dyn Write,
-    command: &str,
-    props: &[(&str, String)],
-    message: &str,
-) -> io::Result<()> {
-    write!(w, "::{command}")?;
+/// One workflow command line, newline included.
+fn command_line(command: &str, props: &[(&str, String)], message: &str) -> String {
+    let mut line = format!("::{command}");
     for (i, (k, v)) in props.iter().enumerate() {
         let sep = if i == 0 { ' ' } else { ',' };
-        write!(w, "{sep}{k}={}", escape_property(v))?;
+        line.push_str(&format!("{sep}{k}={}", escape_property(v)));
     }
-    writeln!(w, "::{}", escape_data(message))
+    line.push_str(&format!("::{}\n", escape_data(message)));
+    line
 }
 
 /// Escapes a workflow command's message (the runner's `escapeData`).
@@ -358,6 +427,39 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn at_most_ten_of_a_type_and_one_notice_for_the_rest() {
+        let mut report = sample::report();
+        let error = report.findings[0].clone();
+        let warning = report.findings[1].clone();
+        for i in 0..14 {
+            let mut f = error.clone();
+            f.id = format!("TD-E-{:03}", i % 5);
+            report.findings.push(f);
+        }
+        for _ in 0..3 {
+            report.findings.push(warning.clone());
+        }
+        let out = render_to_string(&report, &RenderOptions::default());
+        let count = |p: &str| out.lines().filter(|l| l.starts_with(p)).count();
+        assert_eq!(count("::error "), PER_TYPE, "{out}");
+        assert_eq!(count("::warning "), 4, "{out}");
+        assert_eq!(count("::notice "), 1, "{out}");
+        let notice = out.lines().last().expect("a line");
+        assert!(
+            notice.starts_with("::notice title=talos-doctor%3A 5 more annotation(s)::"),
+            "{notice}"
+        );
+        assert!(
+            notice.contains("5 error(s): TD-E-004, TD-E-000, TD-E-001, TD-E-002, TD-E-003%0A"),
+            "{notice}"
+        );
+        assert_eq!(counted(&["a", "b", "a"]), "a ×2, b");
+        // The first ten errors are the best-ranked ones.
+        let first = out.lines().next().expect("a line");
+        assert!(first.contains("title=TD-CTR-001 "), "{first}");
     }
 
     #[test]

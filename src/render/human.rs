@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use colored::Colorize;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::RenderOptions;
 use crate::report::{
@@ -91,13 +92,21 @@ pub fn duration(ms: f64) -> String {
     }
 }
 
+/// Display width: what a terminal gives the text (wide CJK characters count 2, combining
+/// marks 0), not its count of chars.
+fn cols(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Prose wrapped at `width` columns, each line prefixed with `indent`; `\n\n` starts a
+/// paragraph.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
-    let max = width.saturating_sub(indent.chars().count()).max(30);
+    let max = width.saturating_sub(cols(indent)).max(30);
     for para in text.split("\n\n") {
         let mut line = String::new();
         for word in para.split_whitespace() {
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > max {
+            if !line.is_empty() && cols(&line) + 1 + cols(word) > max {
                 out.push_str(indent);
                 out.push_str(&line);
                 out.push('\n');
@@ -113,6 +122,46 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A log line cut into pieces of at most `max` columns, nothing left out but the one space
+/// a piece ends at: the last space that fits when there is one in the second half of the
+/// piece, else exactly at `max` (log lines hold long words: paths, JSON, base64).
+fn split_line(text: &str, max: usize) -> Vec<&str> {
+    let max = max.max(10);
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while cols(rest) > max {
+        let (mut used, mut cut, mut space) = (0, 0, None);
+        for (i, c) in rest.char_indices() {
+            let w = UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > max {
+                break;
+            }
+            used += w;
+            cut = i + c.len_utf8();
+            if c == ' ' && used > max / 2 {
+                space = Some(cut);
+            }
+        }
+        if cut == 0 {
+            // One character wider than the room: take it anyway.
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        match space {
+            // The space ends the piece; the next one starts with the next word.
+            Some(at) => {
+                pieces.push(&rest[..at - 1]);
+                rest = &rest[at..];
+            }
+            None => {
+                pieces.push(&rest[..cut]);
+                rest = &rest[cut..];
+            }
+        }
+    }
+    pieces.push(rest);
+    pieces
 }
 
 fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
@@ -285,6 +334,41 @@ fn timeline(p: &P<'_>, seqs: &[SequenceReport], w: &mut dyn Write) -> io::Result
     Ok(())
 }
 
+/// One evidence or context line: the gutter (`▶ 67 │`), then the text, wrapped under
+/// itself when it is wider than the room left (never clipped: the error text is at the end).
+fn gutter_line(
+    p: &P<'_>,
+    w: &mut dyn Write,
+    key: bool,
+    no: Option<u64>,
+    numw: usize,
+    text: &str,
+    width: usize,
+) -> io::Result<()> {
+    // "  ▶ " or "    ", the number, " │ ".
+    let room = width.saturating_sub(numw + 7).max(30);
+    let num = format!("{:>numw$}", no.map(|n| n.to_string()).unwrap_or_default());
+    let blank = " ".repeat(numw);
+    // A tab is as wide as the terminal's tab stop says: lay it out as spaces we can count.
+    // A newline (decoded from a JSON envelope) would break the gutter: show it.
+    let text = text.replace('\t', "    ").replace('\n', "\\n");
+    for (i, piece) in split_line(&text, room).into_iter().enumerate() {
+        let lead = if i == 0 && key { format!("  {} ", p.red(p.m.arrow)) } else { "    ".into() };
+        let num = match (i, key) {
+            (0, true) => p.bold(&num),
+            (0, false) => p.dim(&num),
+            _ => blank.clone(),
+        };
+        let (bar, text) = if key {
+            (p.m.bar.to_owned(), piece.to_owned())
+        } else {
+            (p.dim(p.m.bar), p.dim(piece))
+        };
+        writeln!(w, "{lead}{num} {bar} {text}")?;
+    }
+    Ok(())
+}
+
 fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::Result<()> {
     let numw = ev
         .iter()
@@ -298,57 +382,188 @@ fn evidence(p: &P<'_>, ev: &[Evidence], width: usize, w: &mut dyn Write) -> io::
         .to_string()
         .len();
     let mut last_printed = 0u64;
-    let clip = |s: &str| -> String {
-        let max = width.saturating_sub(numw + 10).max(40);
-        if s.chars().count() > max {
-            format!("{}…", s.chars().take(max).collect::<String>())
-        } else {
-            s.to_owned()
-        }
-    };
-    for e in ev {
+    for (i, e) in ev.iter().enumerate() {
         if let Some(input) = &e.input {
             writeln!(w, "    {}", p.dim(&format!("── {input}")))?;
+            last_printed = 0;
         }
+        // Context after a line stops where the next evidence line's own view begins, so
+        // that no evidence line is taken for context already shown and left out.
+        let next =
+            ev.get(i + 1).filter(|n| n.line > 0 && (n.input.is_none() || n.input == e.input));
+        let limit = next.map_or(u64::MAX, |n| n.before.first().map_or(n.line, |c| c.line));
         if last_printed != 0 && e.before.first().map_or(e.line, |c| c.line) > last_printed + 1 {
             writeln!(w, "    {:>numw$} {}", "", p.dim("⋮"))?;
         }
         for c in e.before.iter().filter(|c| c.line > last_printed) {
-            writeln!(
-                w,
-                "    {:>numw$} {} {}",
-                p.dim(&c.line.to_string()),
-                p.dim(p.m.bar),
-                p.dim(&clip(&c.text))
-            )?;
+            gutter_line(p, w, false, Some(c.line), numw, &c.text, width)?;
         }
         if e.line == 0 {
             // Not from the log (e.g. `docker inspect` facts): no line number to show.
-            writeln!(w, "  {} {:>numw$} {} {}", p.red(p.m.arrow), "", p.m.bar, clip(&e.text))?;
+            gutter_line(p, w, true, None, numw, &e.text, width)?;
             continue;
         }
         if e.line > last_printed {
-            writeln!(
-                w,
-                "  {} {:>numw$} {} {}",
-                p.red(p.m.arrow),
-                p.bold(&e.line.to_string()),
-                p.m.bar,
-                clip(&e.text)
-            )?;
+            gutter_line(p, w, true, Some(e.line), numw, &e.text, width)?;
         }
         last_printed = last_printed.max(e.line);
         let floor = last_printed;
-        for c in e.after.iter().filter(|c| c.line > floor) {
-            writeln!(
-                w,
-                "    {:>numw$} {} {}",
-                p.dim(&c.line.to_string()),
-                p.dim(p.m.bar),
-                p.dim(&clip(&c.text))
-            )?;
+        for c in e.after.iter().filter(|c| c.line > floor && c.line < limit) {
+            gutter_line(p, w, false, Some(c.line), numw, &c.text, width)?;
             last_printed = c.line;
         }
+    }
+    Ok(())
+}
+
+/// A piece of a fix step: prose, or a command to copy.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Prose(&'a str),
+    Command(&'a str),
+}
+
+/// A fix step cut into prose and commands. A code span with a space in it (`docker run …`,
+/// `talosctl cluster create`) is a command; a one-word span (`/var`) and a list of flags
+/// (`-v /var -v /run`) stay in the prose.
+fn pieces(step: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = step;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+        let fence = &rest[start..start + ticks];
+        let body_at = start + ticks;
+        let Some(len) = rest[body_at..].find(fence) else { break };
+        let body = &rest[body_at..body_at + len];
+        let body_text = body.trim();
+        let in_parens =
+            rest[..start].ends_with('(') && rest[body_at + len + ticks..].starts_with(')');
+        if is_command(body_text) && !in_parens {
+            out.push(Piece::Prose(&rest[..start]));
+            out.push(Piece::Command(body.trim()));
+        } else {
+            out.push(Piece::Prose(&rest[..body_at + len + ticks]));
+        }
+        rest = &rest[body_at + len + ticks..];
+    }
+    out.push(Piece::Prose(rest));
+    // Merge neighbouring prose; drop prose that is only punctuation between or after commands.
+    let mut merged: Vec<Piece<'_>> = Vec::new();
+    for piece in out {
+        match (merged.last_mut(), piece) {
+            (Some(Piece::Prose(last)), Piece::Prose(next)) => {
+                let start = last.as_ptr() as usize - step.as_ptr() as usize;
+                let end = next.as_ptr() as usize - step.as_ptr() as usize + next.len();
+                *last = &step[start..end];
+            }
+            (_, piece) => merged.push(piece),
+        }
+    }
+    merged.retain(|p| match p {
+        Piece::Prose(t) => t.chars().any(char::is_alphanumeric),
+        Piece::Command(_) => true,
+    });
+    merged
+}
+
+/// Whether a code span is a command line to run (`talosctl -n <ip> get resolvers`), as
+/// opposed to a config snippet (`machine.network.nameservers: [1.1.1.1]`), a path or a flag
+/// list: it has arguments and starts with a program a fix step tells people to run.
+fn is_command(span: &str) -> bool {
+    const PROGRAMS: &[&str] = &[
+        "talosctl",
+        "talos-doctor",
+        "docker",
+        "docker-compose",
+        "podman",
+        "kubectl",
+        "crane",
+        "dig",
+        "nslookup",
+        "curl",
+        "wget",
+        "nc",
+        "ping",
+        "ip",
+        "ss",
+        "sudo",
+        "systemctl",
+        "journalctl",
+        "sysctl",
+        "modprobe",
+        "cat",
+        "ls",
+        "mount",
+        "mkdir",
+        "chmod",
+        "rm",
+        "cp",
+        "echo",
+        "export",
+        "helm",
+        "omnictl",
+        "clusterctl",
+        "kubeadm",
+        "etcdctl",
+        "openssl",
+        "ssh",
+        "qemu-img",
+        "virsh",
+        "govc",
+        "aws",
+        "gcloud",
+        "az",
+        "hcloud",
+        "terraform",
+        "iptables",
+        "nft",
+        "wipefs",
+        "dd",
+        "lsblk",
+        "blkid",
+        "sgdisk",
+        "parted",
+        "base64",
+        "gzip",
+        "zcat",
+        "tar",
+        "jq",
+        "yq",
+        "grep",
+        "env",
+        "sh",
+        "bash",
+    ];
+    let mut words = span.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let first = first.rsplit('/').next().unwrap_or(first);
+    words.next().is_some() && PROGRAMS.contains(&first)
+}
+
+/// One numbered fix step: prose wrapped at the width, each command on its own line, whole
+/// and without backticks, so that it can be copied as it is.
+fn fix_step(p: &P<'_>, no: usize, step: &str, w: &mut dyn Write) -> io::Result<()> {
+    const INDENT: &str = "        ";
+    let mut number = Some(format!("    {no:>2}. "));
+    for piece in pieces(step) {
+        match piece {
+            Piece::Prose(text) => {
+                let body = wrap(text.trim(), p.o.width, INDENT);
+                match number.take() {
+                    Some(n) => write!(w, "{n}{}", body.trim_start())?,
+                    None => write!(w, "{body}")?,
+                }
+            }
+            Piece::Command(cmd) => {
+                if let Some(n) = number.take() {
+                    writeln!(w, "{}", n.trim_end())?;
+                }
+                writeln!(w, "{INDENT}  {}", p.cyan(cmd))?;
+            }
+        }
+    }
+    if let Some(n) = number {
+        writeln!(w, "{}", n.trim_end())?;
     }
     Ok(())
 }
@@ -382,9 +597,7 @@ fn finding(
     writeln!(w)?;
     writeln!(w, "  {}", p.bold("Fix"))?;
     for (n, step) in f.remediation.iter().enumerate() {
-        let body = wrap(step, p.o.width, "       ");
-        let body = body.trim_start();
-        write!(w, "    {:>2}. {body}", n + 1)?;
+        fix_step(p, n + 1, step, w)?;
     }
     if let Some(v) = &f.fixed_in {
         writeln!(w, "    {}", p.dim(&format!("(fixed in Talos {v})")))?;
@@ -472,8 +685,65 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         )?;
         writeln!(w)?;
     }
+    for warn in &report.warnings {
+        writeln!(w, "{} {warn}", p.yellow("warning:"))?;
+    }
+    writeln!(w, "{}", summary(&p, report, &shown, hidden))
+}
+
+/// The last line: the verdict, the most likely cause, the counts, what was read.
+fn summary(p: &P<'_>, report: &Report, shown: &[&Finding], hidden: usize) -> String {
+    let word = |o: Outcome| match o {
+        Outcome::Failed => "failed",
+        Outcome::Stalled => "stalled",
+        Outcome::Running => "in progress",
+        Outcome::Succeeded => "succeeded",
+        Outcome::Unknown => "no boot seen",
+    };
+    let mut parts = Vec::new();
+    match report.nodes.as_slice() {
+        [] => parts.push("nothing analyzed".to_owned()),
+        [only] if only.outcome == Outcome::Unknown => parts.push("no boot seen".to_owned()),
+        [only] => parts.push(format!("boot {}", word(only.outcome))),
+        nodes => {
+            let counts: Vec<String> = [
+                Outcome::Failed,
+                Outcome::Stalled,
+                Outcome::Running,
+                Outcome::Succeeded,
+                Outcome::Unknown,
+            ]
+            .into_iter()
+            .filter_map(|o| {
+                let n = nodes.iter().filter(|x| x.outcome == o).count();
+                (n > 0).then(|| format!("{n} {}", word(o)))
+            })
+            .collect();
+            parts.push(format!("{} nodes: {}", nodes.len(), counts.join(", ")));
+        }
+    }
+    match shown.iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => parts.push(format!("most likely cause {} ({})", f.id, f.category)),
+        None if report.outcome.is_bad() => parts.push("no known cause matched".to_owned()),
+        None => {}
+    }
+    let count = |sev: Severity, one: &str, many: &str| {
+        let n = shown.iter().filter(|f| f.severity == sev).count();
+        (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+    };
+    let counts: Vec<String> = [
+        count(Severity::Error, "error", "errors"),
+        count(Severity::Warning, "warning", "warnings"),
+        count(Severity::Info, "note", "notes"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !counts.is_empty() {
+        parts.push(counts.join(", "));
+    }
     let s = &report.stats;
-    let mut bits = vec![format!("{} lines", s.lines)];
+    let mut bits = vec![format!("{} lines read", s.lines)];
     if s.unparsed_lines > 0 {
         bits.push(format!("{} without a known Talos shape", s.unparsed_lines));
     }
@@ -489,9 +759,71 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
     if hidden > 0 {
         bits.push(format!("{hidden} info note(s) hidden (-v shows them)"));
     }
-    writeln!(w, "{}", p.dim(&format!("read {}", bits.join(", "))))?;
-    for warn in &report.warnings {
-        writeln!(w, "{} {warn}", p.yellow("warning:"))?;
+    parts.push(bits.join(", "));
+    let line = format!("Summary: {}", parts.join("; "));
+    match report.outcome {
+        _ if !p.o.color => line,
+        o if o.is_bad() && shown.iter().any(|f| f.severity == Severity::Error) => p.red(&line),
+        o if o.is_bad() => p.yellow(&line),
+        _ => p.bold(&line),
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_line_keeps_every_character_within_the_width() {
+        let cases = [
+            ("short", 20),
+            ("[talos] task setupSharedFilesystems (1/1): failed: invalid argument", 30),
+            ("/a/very/long/path/without/any/space/at/all/that/goes/on/and/on", 12),
+            ("日本語のログ行はそれぞれ二桁の幅を取ります 失敗しました: invalid argument", 16),
+            ("a  b   c    d", 10),
+        ];
+        for (text, max) in cases {
+            let pieces = split_line(text, max);
+            for piece in &pieces {
+                assert!(cols(piece) <= max.max(10), "{piece:?} wider than {max}");
+            }
+            let joined: String = pieces.concat();
+            let squeezed: String = text.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(joined.replace(' ', ""), squeezed, "{text:?}");
+            assert!(pieces.len() >= cols(text).div_ceil(max.max(10)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn commands_are_cut_out_of_fix_steps() {
+        use Piece::*;
+        let step = "Or start it with the full spec: `docker run --privileged -v /var <image>` \
+                    with the tag of the image (one-word spans like `/var` stay).";
+        assert_eq!(
+            pieces(step),
+            [
+                Prose("Or start it with the full spec: "),
+                Command("docker run --privileged -v /var <image>"),
+                Prose(" with the tag of the image (one-word spans like `/var` stay)."),
+            ]
+        );
+        assert_eq!(
+            pieces("Run `talosctl cluster create`."),
+            [Prose("Run "), Command("talosctl cluster create")]
+        );
+        assert_eq!(pieces("``echo ` b`` then"), [Command("echo ` b"), Prose(" then")]);
+        // Config snippets and spans in parentheses stay in the sentence.
+        let snippet = "Set servers (`machine.network.nameservers: [1.1.1.1]`) or `dns: x y`.";
+        assert_eq!(pieces(snippet), [Prose(snippet)]);
+        assert_eq!(pieces("a (`talosctl get x`) b"), [Prose("a (`talosctl get x`) b")]);
+        assert_eq!(pieces("unclosed `x y"), [Prose("unclosed `x y")]);
+        assert_eq!(pieces("add `-v /var -v /run`"), [Prose("add `-v /var -v /run`")]);
+    }
+
+    #[test]
+    fn display_width_is_not_a_count_of_chars() {
+        assert_eq!(cols("abc"), 3);
+        assert_eq!(cols("日本"), 4);
+        assert_eq!(cols("e\u{301}"), 1);
+    }
 }

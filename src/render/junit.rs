@@ -18,8 +18,11 @@ use crate::report::{Finding, NodeReport, Outcome, PhaseReport, Report, Severity,
 /// Writes the JUnit XML document.
 pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
     let junit = build(report, opts);
-    junit.serialize(&mut *w).map_err(io::Error::other)?;
-    writeln!(w)
+    // Built in memory, so a closed stdout reaches the caller as `BrokenPipe` (quick-junit
+    // would wrap it in its own error).
+    let mut doc = junit.to_string().map_err(io::Error::other)?;
+    doc.push('\n');
+    w.write_all(doc.as_bytes())
 }
 
 fn build(report: &Report, opts: &RenderOptions) -> JUnitReport {

@@ -10,9 +10,24 @@ use std::io::{self, Write};
 use super::RenderOptions;
 use crate::report::{Failure, Finding, NodeReport, Outcome, Report, Severity};
 
+/// GitHub's limit on a comment's body (65,536 characters); counted here in bytes, which is
+/// never fewer.
+pub const COMMENT_LIMIT: usize = 65_536;
+
 /// Writes the Markdown report. Info findings only with `opts.verbose`; with `opts.unicode`
-/// off, no emoji.
+/// off, no emoji. A report longer than [`COMMENT_LIMIT`] keeps its verdict, node table and
+/// first finding open, folds the findings after it into `<details>`, and names what it
+/// left out.
 pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+    render_within(report, opts, COMMENT_LIMIT, w)
+}
+
+fn render_within(
+    report: &Report,
+    opts: &RenderOptions,
+    limit: usize,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let top = report.findings.iter().find(|f| f.severity == Severity::Error);
     let mark = outcome_mark(report.outcome, opts.unicode);
     let verdict = match (report.outcome.is_bad(), top) {
@@ -20,48 +35,128 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         (true, None) => format!("{}, no known cause matched", report.outcome.as_str()),
         (false, _) => report.outcome.as_str().to_string(),
     };
-    writeln!(w, "## {mark}talos-doctor: {}", inline(&verdict))?;
-    writeln!(w)?;
+    let mut head = Vec::new();
+    writeln!(head, "## {mark}talos-doctor: {}", inline(&verdict))?;
+    writeln!(head)?;
     let shown: Vec<&Finding> =
         report.findings.iter().filter(|f| opts.verbose || f.severity != Severity::Info).collect();
     let count = |s: Severity| shown.iter().filter(|f| f.severity == s).count();
     writeln!(
-        w,
+        head,
         "{} node(s), {} line(s) read; {} error(s), {} warning(s).",
         report.nodes.len(),
         report.stats.lines,
         count(Severity::Error),
         count(Severity::Warning),
     )?;
+    let mut rows_left_out = 0;
     if !report.nodes.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "| node | Talos | mode | outcome | where |")?;
-        writeln!(w, "|---|---|---|---|---|")?;
-        for n in &report.nodes {
-            write_node_row(n, opts, w)?;
+        writeln!(head)?;
+        writeln!(head, "| node | Talos | mode | outcome | where |")?;
+        writeln!(head, "|---|---|---|---|---|")?;
+        for (i, n) in report.nodes.iter().enumerate() {
+            let mut row = Vec::new();
+            write_node_row(n, opts, &mut row)?;
+            if head.len() + row.len() > limit / 3 {
+                rows_left_out = report.nodes.len() - i;
+                break;
+            }
+            head.extend_from_slice(&row);
+        }
+        if rows_left_out > 0 {
+            writeln!(head, "| … | | | {rows_left_out} more node(s) left out | |")?;
         }
     }
+    // Each finding, then each unexplained node, as its own block: (label, text).
+    let mut blocks: Vec<(String, Vec<u8>)> = Vec::new();
     for (i, f) in shown.iter().enumerate() {
-        writeln!(w)?;
-        write_finding(i + 1, f, opts, w)?;
+        let mut b = Vec::new();
+        writeln!(b)?;
+        write_finding(i + 1, f, opts, &mut b)?;
+        blocks.push((format!("{} on {}", code(&f.id), code(&f.node)), b));
     }
     for u in &report.unexplained {
-        writeln!(w)?;
-        writeln!(w, "<details><summary>Unexplained error lines on {}</summary>", html(&u.node))?;
-        writeln!(w)?;
+        let mut b = Vec::new();
+        writeln!(b)?;
+        writeln!(b, "<details><summary>Unexplained error lines on {}</summary>", html(&u.node))?;
+        writeln!(b)?;
         let body: Vec<String> =
             u.templates.iter().map(|t| format!("{:>5}x {}", t.count, t.example.text)).collect();
-        fenced(w, &body.join("\n"))?;
-        writeln!(w)?;
-        writeln!(w, "</details>")?;
+        fenced(&mut b, &body.join("\n"))?;
+        writeln!(b)?;
+        writeln!(b, "</details>")?;
+        blocks.push((format!("unexplained error lines on {}", code(&u.node)), b));
     }
+    let mut tail = Vec::new();
     if !report.warnings.is_empty() {
-        writeln!(w)?;
+        writeln!(tail)?;
         for warning in &report.warnings {
-            writeln!(w, "> warning: {}", inline(warning))?;
+            writeln!(tail, "> warning: {}", inline(warning))?;
         }
     }
-    Ok(())
+    let total = head.len() + blocks.iter().map(|b| b.1.len()).sum::<usize>() + tail.len();
+    w.write_all(&head)?;
+    if total <= limit {
+        for (_, b) in &blocks {
+            w.write_all(b)?;
+        }
+        return w.write_all(&tail);
+    }
+    // Too long for a comment: room for the summary of what is left out is kept back.
+    let reserve = 2_048;
+    let tail = if tail.len() > limit / 8 { Vec::new() } else { tail };
+    let mut used = head.len() + tail.len() + reserve;
+    let mut blocks = blocks.into_iter();
+    if let Some((label, first)) = blocks.next() {
+        if used + first.len() <= limit {
+            used += first.len();
+            w.write_all(&first)?;
+        } else {
+            blocks = std::iter::once((label, first)).chain(blocks).collect::<Vec<_>>().into_iter();
+        }
+    }
+    let rest: Vec<(String, Vec<u8>)> = blocks.collect();
+    let open = b"\n<details><summary>More findings</summary>\n";
+    let close = b"\n</details>\n";
+    used += open.len() + close.len();
+    let mut folded = 0;
+    for (_, b) in &rest {
+        if used + b.len() > limit {
+            break;
+        }
+        used += b.len();
+        folded += 1;
+    }
+    if folded > 0 {
+        w.write_all(open)?;
+        for (_, b) in &rest[..folded] {
+            w.write_all(b)?;
+        }
+        w.write_all(close)?;
+    }
+    let left: Vec<&str> = rest[folded..].iter().map(|(label, _)| label.as_str()).collect();
+    if !left.is_empty() {
+        let mut note = format!(
+            "\n> **{} more section(s) left out** to stay within GitHub's {COMMENT_LIMIT}-character \
+             comment limit (the JSON report, `--format json`, has everything):",
+            left.len()
+        );
+        let mut listed = 0;
+        for label in &left {
+            if note.len() + label.len() + 64 > reserve {
+                break;
+            }
+            note.push_str(if listed == 0 { " " } else { ", " });
+            note.push_str(label);
+            listed += 1;
+        }
+        if listed < left.len() {
+            note.push_str(&format!(" and {} more", left.len() - listed));
+        }
+        note.push_str(".\n");
+        w.write_all(note.as_bytes())?;
+    }
+    w.write_all(&tail)
 }
 
 fn write_node_row(n: &NodeReport, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
@@ -215,9 +310,28 @@ fn code(s: &str) -> String {
     format!("{ticks}{pad}{s}{pad}{ticks}")
 }
 
-/// Prose from rules: kept as Markdown, but on one line and without raw HTML.
+/// Prose from rules: kept as Markdown, but on one line and without raw HTML. Code spans are
+/// kept as written: inside one `<` is already literal, and `&lt;` would show as is.
 fn inline(s: &str) -> String {
-    html(&one_line(s))
+    let s = one_line(s);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+        let fence = &rest[start..start + ticks];
+        let body_at = start + ticks;
+        // A span closes at the next run of exactly as many backticks.
+        let close = rest[body_at..].match_indices(fence).find(|(i, _)| {
+            let after = &rest[body_at + i + ticks..];
+            !after.starts_with('`') && !rest[..body_at + i].ends_with('`')
+        });
+        let Some((len, _)) = close else { break };
+        out.push_str(&html(&rest[..start]));
+        out.push_str(&rest[start..body_at + len + ticks]);
+        rest = &rest[body_at + len + ticks..];
+    }
+    out.push_str(&html(rest));
+    out
 }
 
 fn cell(s: &str) -> String {
@@ -271,5 +385,45 @@ mod tests {
         let out = render_to_string(&report, &RenderOptions::default());
         assert!(out.contains("`````text\n"), "{out}");
         assert_eq!(code("a|b`c"), "``a\\|b`c``");
+    }
+
+    #[test]
+    fn a_long_report_is_folded_and_says_what_it_left_out() {
+        let mut report = sample::report();
+        let first = report.findings[0].clone();
+        for i in 0..40 {
+            let mut f = first.clone();
+            f.id = format!("TD-T-{i:03}");
+            report.findings.push(f);
+        }
+        let whole = {
+            let mut out = Vec::new();
+            render(&report, &RenderOptions::default(), &mut out).expect("render");
+            out.len()
+        };
+        for limit in [whole, whole / 2, 6_000] {
+            let mut out = Vec::new();
+            render_within(&report, &RenderOptions::default(), limit, &mut out).expect("render");
+            let text = String::from_utf8(out).expect("utf-8");
+            assert!(text.len() <= limit, "{} > {limit}", text.len());
+            assert!(text.starts_with("## ❌ talos-doctor: failed: "), "{text}");
+            if limit < whole {
+                assert!(text.contains("<details><summary>More findings</summary>"), "{text}");
+                assert!(text.contains("more section(s) left out"), "{text}");
+                assert!(text.contains("`TD-T-039` on `talos-cp-01`"), "{text}");
+            } else {
+                assert!(!text.contains("left out"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn code_spans_are_not_html_escaped() {
+        assert_eq!(
+            inline("run `docker run ghcr.io/siderolabs/talos:<tag>` for <b>"),
+            "run `docker run ghcr.io/siderolabs/talos:<tag>` for &lt;b&gt;"
+        );
+        assert_eq!(inline("``a ` <b>`` <c>"), "``a ` <b>`` &lt;c&gt;");
+        assert_eq!(inline("unclosed `<x>"), "unclosed `&lt;x&gt;");
     }
 }

@@ -37,12 +37,110 @@ pub fn render(
 ) -> std::io::Result<()> {
     use crate::cli::Format;
     match format {
-        Format::Human => human::render(report, opts, w),
+        Format::Human if !opts.unicode => {
+            let mut text = Vec::new();
+            human::render(&visible_report(report), opts, &mut text)?;
+            w.write_all(ascii(&String::from_utf8_lossy(&text)).as_bytes())
+        }
+        Format::Human => human::render(&visible_report(report), opts, w),
         Format::Json => json::render(report, opts, w),
-        Format::Github => github::render(report, opts, w),
+        Format::Github => github::render(&visible_report(report), opts, w),
         Format::Junit => junit::render(report, opts, w),
         Format::Sarif => sarif::render(report, opts, w),
-        Format::Markdown => markdown::render(report, opts, w),
+        Format::Markdown => markdown::render(&visible_report(report), opts, w),
+    }
+}
+
+/// `s` in ASCII only (`--ascii`): the marks the report uses become their ASCII
+/// look-alikes (`·` `-`, `→` `->`, `≤` `<=`, `µs` `us`), anything else (log text in other
+/// scripts) `\u{…}`.
+pub fn ascii(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let r = match c {
+            c if c.is_ascii() => {
+                out.push(c);
+                continue;
+            }
+            '·' | '─' | '–' | '—' | '│' => "-",
+            '→' | '▶' | '›' => "->",
+            '←' => "<-",
+            '≤' => "<=",
+            '≥' => ">=",
+            'µ' => "u",
+            '×' => "x",
+            '⋮' => ":",
+            '…' => "...",
+            '‘' | '’' => "'",
+            '“' | '”' => "\"",
+            '✓' => "ok",
+            '✗' => "XX",
+            c => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                continue;
+            }
+        };
+        out.push_str(r);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `s` with every character a terminal would act on made visible: C0 controls but newline
+/// and tab (ESC becomes `\x1b`, BEL `\x07`, CR `\r`), DEL, the C1 controls (U+009B is a CSI
+/// too) and the bidirectional overrides that reorder what a reader sees. Log text reaches the
+/// human, GitHub and Markdown outputs only through this, so a log line can neither clear the
+/// screen nor retitle the window nor hide text; JSON, SARIF and JUnit escape it themselves.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.contains(acts) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if acts(c) && u32::from(c) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)))
+            }
+            c if acts(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The report with [`visible`] applied to every text in it (log lines, node and file names,
+/// errors, and rule text that quotes the log).
+pub(crate) fn visible_report(
+    report: &crate::report::Report,
+) -> std::borrow::Cow<'_, crate::report::Report> {
+    fn walk(v: &mut serde_json::Value, changed: &mut bool) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(o) = visible(s) {
+                    *s = o;
+                    *changed = true;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk(v, changed)),
+            serde_json::Value::Object(m) => m.values_mut().for_each(|v| walk(v, changed)),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(report) else {
+        return std::borrow::Cow::Borrowed(report);
+    };
+    let mut changed = false;
+    walk(&mut value, &mut changed);
+    match serde_json::from_value(value) {
+        Ok(clean) if changed => std::borrow::Cow::Owned(clean),
+        _ => std::borrow::Cow::Borrowed(report),
     }
 }
 
@@ -82,4 +180,41 @@ pub fn write_ci_files(
         write().map_err(|e| named(path, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_escapes_what_a_terminal_would_act_on() {
+        for (raw, want) in [
+            ("plain text, tab\tand\nnewline", "plain text, tab\tand\nnewline"),
+            ("\x1b[2J\x1b]0;pwned\x07", "\\x1b[2J\\x1b]0;pwned\\x07"),
+            ("cr\rover", "cr\\rover"),
+            ("del\x7f c1\u{9b}31m", "del\\x7f c1\\x9b31m"),
+            ("bidi \u{202e}txt.exe", "bidi \\u{202e}txt.exe"),
+            ("µ · → ≤ 日本", "µ · → ≤ 日本"),
+        ] {
+            assert_eq!(visible(raw), want, "{raw:?}");
+        }
+        assert!(matches!(visible("clean"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn ascii_has_only_ascii() {
+        assert_eq!(ascii("Talos v1.8 · 3µs → ≤ ⋮ 日"), "Talos v1.8 - 3us -> <= : \\u{65e5}");
+        assert!(matches!(ascii("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn every_text_of_the_report_is_made_visible() {
+        let mut report = crate::render::github::sample::report();
+        report.findings[0].evidence[0].text = "a \x1b[2J b".into();
+        report.nodes[0].node = "cp\x07".into();
+        let clean = visible_report(&report);
+        assert_eq!(clean.findings[0].evidence[0].text, "a \\x1b[2J b");
+        assert_eq!(clean.nodes[0].node, "cp\\x07");
+        assert_eq!(clean.nodes[0].sequences.len(), report.nodes[0].sequences.len());
+    }
 }

@@ -26,8 +26,10 @@ const FALLBACK_INFO_URI: &str = "https://crates.io/crates/talos-doctor";
 /// `opts.verbose`.
 pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
     let log = build(report, opts);
-    serde_json::to_writer_pretty(&mut *w, &log).map_err(io::Error::other)?;
-    writeln!(w)
+    // Built in memory, so a closed stdout reaches the caller as `BrokenPipe`.
+    let mut doc = serde_json::to_vec_pretty(&log).map_err(io::Error::other)?;
+    doc.push(b'\n');
+    w.write_all(&doc)
 }
 
 #[derive(Serialize)]

@@ -3,6 +3,7 @@
 
 mod ci;
 mod docker;
+mod edges;
 mod explain;
 mod hostile;
 mod secrets;
