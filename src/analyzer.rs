@@ -78,6 +78,12 @@ const MAX_CANCELLED: usize = 256;
 /// (`1 error(s) occurred:` then `\t* failed to pull image …`), which Talos prints as one
 /// message over several lines. They belong to the node and the record of the line before.
 fn is_continuation(line: &str) -> bool {
+    // A Markdown quote or list marker in front (a paste from an issue) is not part of the
+    // line, as for its text (`parse::normalize`); the indentation after it is.
+    let mut line = line;
+    while let Some(r) = ["> ", "- ", "* ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
+        line = r;
+    }
     let b = line.as_bytes();
     match b.first() {
         Some(b'\t') => b.len() > 1,
@@ -280,8 +286,9 @@ impl<'k> Analyzer<'k> {
             let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());
             st.machine.on_text_signal(no, sig, component, &env.text);
         }
-        if text_facts.failure_word
-            && st.failure_line.is_none()
+        if st.failure_line.is_none()
+            && (text_facts.failure_word
+                || (text_facts.errorish_word && crate::health::states_os_error(&env.text)))
             && facts.event != EventKind::Kernel
             && env.level.is_none_or(|l| l >= envelope::Level::Error)
         {
@@ -560,9 +567,32 @@ fn talos_vocabulary(text: &str) -> bool {
         "node",
         "link",
         "route",
+        // Talos' API as talosctl reports it, and what runs under machined: the CNI plugins,
+        // AppArmor, the kernel's module loader.
+        "rpc error: code = ",
+        "kmsg",
+        "cni",
+        "iptables",
+        "apparmor",
+        "unknown symbol",
     ];
     let lower = text.to_ascii_lowercase();
-    WORDS.iter().any(|w| lower.contains(w))
+    WORDS.iter().any(|w| lower.contains(w)) || klog_header(text)
+}
+
+/// klog's header, which kubelet, etcd's Kubernetes client and client-go code inside machined
+/// print: `E1210 14:54:05.283069       1 reflector.go:429] …` (severity, MMDD, time, thread
+/// id, file:line).
+fn klog_header(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() > 22
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+        && b[8] == b':'
+        && text
+            .split_once("] ")
+            .is_some_and(|(head, _)| head.rsplit(' ').next().is_some_and(|f| f.contains(".go:")))
 }
 
 /// Context lines for evidence, from the ring.
@@ -606,6 +636,9 @@ mod tests {
             ("\t", false),
             ("[talos] task x (1/1): done", false),
             ("", false),
+            ("> \tfailed to pull image", true),
+            ("- > \tx", true),
+            ("> SUBSYSTEM=nvme", false),
         ] {
             assert_eq!(is_continuation(line), want, "{line:?}");
         }

@@ -207,6 +207,7 @@ impl Analysis<'_> {
             {
                 severity = Severity::Warning;
             }
+
             let mut v = vars.clone();
             // Captures are log text: mask secrets in them like in evidence.
             v.extend(fired.captures.iter().map(|(k, c)| (k.clone(), self.scrub(c))));

@@ -35,6 +35,8 @@ pub enum SignalKind {
     ControllerFailing,
     /// The kernel failed reads or writes of a disk, or gave the disk up.
     DiskIo,
+    /// The kernel refused to load a module (symbols it needs are missing).
+    ModuleLoad,
 }
 
 impl SignalKind {
@@ -48,6 +50,7 @@ impl SignalKind {
                 | SignalKind::ClockJump
                 | SignalKind::ServiceFailed
                 | SignalKind::DiskIo
+                | SignalKind::ModuleLoad
         )
     }
 
@@ -70,6 +73,7 @@ impl SignalKind {
             SignalKind::Maintenance => "maintenance",
             SignalKind::ControllerFailing => "controller_failing",
             SignalKind::DiskIo => "disk_io",
+            SignalKind::ModuleLoad => "module_load",
         }
     }
 }
@@ -137,6 +141,10 @@ impl Signal {
             ),
             SignalKind::DiskIo => format!(
                 "the kernel reports I/O errors on disk `{c}` (line {}{times}): the disk or its controller is failing",
+                self.first_line
+            ),
+            SignalKind::ModuleLoad => format!(
+                "the kernel refused to load module `{c}` (line {}{times}): a module it depends on is missing or built for another kernel",
                 self.first_line
             ),
             SignalKind::ControllerFailing => {
@@ -325,6 +333,8 @@ pub const SIGNAL_WORDS: &[&str] = &[
     "i/o error",
     "after reset failure",
     "offline device",
+    "unknown symbol",
+    "disagrees about version of symbol",
 ];
 
 /// Reads a message text for [`TextSignal`]s. The texts are those of the Talos source and
@@ -362,6 +372,17 @@ pub fn classify(text: &str) -> Option<TextSignal> {
         || t.starts_with("general protection fault")
     {
         return Some(TextSignal::Trouble(KernelPanic, Some("kernel".to_owned())));
+    }
+    // kernel/module/main.c: `%s: Unknown symbol %s (err %d)` and `%s: disagrees about
+    // version of symbol %s`, prefixed with the module's name.
+    if let Some((module, _)) = t
+        .split_once(": Unknown symbol ")
+        .or_else(|| t.split_once(": disagrees about version of symbol "))
+    {
+        let module = module.rsplit(' ').next().unwrap_or(module);
+        if !module.is_empty() {
+            return Some(TextSignal::Trouble(ModuleLoad, Some(module.to_owned())));
+        }
     }
     if let Some(dev) = disk_io_error(t) {
         return Some(TextSignal::Trouble(DiskIo, Some(dev)));
@@ -426,6 +447,74 @@ pub fn is_transient_error(error: &str) -> bool {
     ];
     let e = error.trim_end();
     e.ends_with(": EOF") || e == "EOF" || TRANSIENT.iter().any(|t| e.contains(t))
+}
+
+/// Whether a text reports an operation that failed on an OS error, in Go's own shapes: an
+/// `*os.PathError` / `*os.LinkError` (`stat /var/lib/kubelet: no such file or directory`,
+/// `rename /tmp/a /b: invalid cross-device link`) or an error chain (`error reading from ACPI
+/// channel: …: bad file descriptor`) whose cause is an errno text, or the kernel's module
+/// loader refusing a module is a [`SignalKind::ModuleLoad`]. These say that
+/// something failed without using the word; lines that use it are found by the word.
+pub fn states_os_error(text: &str) -> bool {
+    /// Go's errno texts (`syscall.Errno.Error()`, zerrors_linux) for errors that end an
+    /// operation rather than ask for a retry.
+    const ERRNO: &[&str] = &[
+        ": no such file or directory",
+        ": permission denied",
+        ": operation not permitted",
+        ": bad file descriptor",
+        ": invalid cross-device link",
+        ": device or resource busy",
+        ": no space left on device",
+        ": read-only file system",
+        ": input/output error",
+        ": no such device",
+        ": file exists",
+        ": already exists",
+        ": exec format error",
+        ": too many open files",
+        ": not a directory",
+        ": is a directory",
+        ": directory not empty",
+        ": invalid argument",
+        ": operation not supported",
+        ": function not implemented",
+        ": cannot allocate memory",
+        ": structure needs cleaning",
+        ": no medium found",
+    ];
+    /// Operations of `os` and `syscall` whose errors print as `op path: errno`.
+    const OPS: &[&str] = &[
+        "open ",
+        "stat ",
+        "lstat ",
+        "rename ",
+        "mkdir ",
+        "remove ",
+        "unlink ",
+        "chmod ",
+        "chown ",
+        "symlink ",
+        "readlink ",
+        "link ",
+        "mount ",
+        "read ",
+        "write ",
+        "fork/exec ",
+        "exec ",
+        "truncate ",
+        "statfs ",
+        "mknod ",
+    ];
+    let t = text.trim_start();
+    let lower_head: String = t.chars().take(16).collect::<String>().to_ascii_lowercase();
+    let shaped = ["error ", "cannot ", "unable to ", "could not ", "couldn't "]
+        .iter()
+        .chain(OPS)
+        .any(|w| lower_head.starts_with(w));
+    // talosctl's `error executing bootstrap: rpc error: code = Unavailable …`: the API call
+    // the command made failed (grpc status text, google.golang.org/grpc/status).
+    shaped && (ERRNO.iter().any(|e| t.contains(e)) || t.contains(": rpc error: code = "))
 }
 
 /// The disk a kernel block-layer error names, for disks that hold data: the block layer's
@@ -570,6 +659,14 @@ mod tests {
             ("sd 2:0:0:0: rejecting I/O to offline device", t(DiskIo, Some("sd 2:0:0:0"))),
             // Empty virtual drives fail their probe on every VM boot.
             ("I/O error, dev fd0, sector 0", None),
+            (
+                "snd_usb_audio: Unknown symbol media_devnode_remove (err -2)",
+                t(ModuleLoad, Some("snd_usb_audio")),
+            ),
+            (
+                "nvidia: disagrees about version of symbol module_layout",
+                t(ModuleLoad, Some("nvidia")),
+            ),
             ("I/O error, dev sr0, sector 0 op 0x0:(READ)", None),
             ("blk_update_request: I/O error, dev loop3, sector 12", None),
         ];
@@ -601,6 +698,8 @@ mod tests {
             "Buffer I/O error on dev sda1, logical block 0",
             "nvme nvme0: Disabling device after reset failure: -19",
             "sd 0:0:0:0: rejecting I/O to offline device",
+            "mc: Unknown symbol x (err -2)",
+            "zfs: disagrees about version of symbol y",
         ] {
             let lower = text.to_ascii_lowercase();
             assert!(classify(text).is_some() || text.contains("Oops: 5"), "{text}");
@@ -635,6 +734,30 @@ mod tests {
         assert_eq!(h.open().count(), 0);
         h.on_service(4, "apid", "Failed", "Failed to create runner: timeout", false);
         assert_eq!(h.open().next().map(|s| s.kind), Some(ServiceFailed));
+    }
+
+    #[test]
+    fn failures_stated_without_the_word() {
+        for (t, want) in [
+            ("stat /var/lib/kubelet: no such file or directory", true),
+            ("rename /tmp/vmlinuz /boot/vmlinuz: invalid cross-device link", true),
+            (
+                "error reading from ACPI channel: netlink receive: recvmsg: bad file descriptor",
+                true,
+            ),
+            ("error validating installer image \"x\": snapshot \"validate\": already exists", true),
+            (
+                "error executing bootstrap: rpc error: code = Unavailable desc = connection error",
+                true,
+            ),
+            // Prose that merely mentions an errno, and a read that ended normally.
+            ("the file exists: nothing to do", false),
+            ("error reading from kmsg: read /dev/kmsg: file already closed", false),
+            ("rpc error: code = Unknown desc = close /dev/kmsg: file already closed", false),
+            ("[talos] service[etcd](Running): Health check successful", false),
+        ] {
+            assert_eq!(states_os_error(t), want, "{t}");
+        }
     }
 
     #[test]
