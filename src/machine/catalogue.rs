@@ -15,26 +15,24 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use super::version::Version;
 use crate::report::Mode;
 
 /// The built-in catalogue's text.
 const BUILTIN: &str = include_str!("../../data/phases.toml");
 
-/// `(major, minor, patch)`, ordered.
-pub type VersionKey = (u32, u32, u32);
-
-/// The end of a range that has none: every later release.
-pub const OPEN: VersionKey = (u32::MAX, u32::MAX, u32::MAX);
+/// The patch of a range's last release written without one (`to = "v1.6"`): every v1.6 patch.
+const EVERY_PATCH: u32 = 99;
 
 /// One candidate phase list.
 #[derive(Debug)]
 pub struct PhaseList {
     /// Talos versions it belongs to, as printed (`v1.6.5–v1.9`).
     pub versions: String,
-    /// Ordering key of the first version, for sorting ranges (`(1, 6, 5)`).
-    pub from: VersionKey,
-    /// Ordering key of the last version ([`OPEN`]: every later one).
-    pub to: VersionKey,
+    /// The first release (`v1.6.5`).
+    pub from: Version,
+    /// The last release ([`Version::OPEN`]: every later one).
+    pub to: Version,
     /// Mode it applies to.
     pub mode: Mode,
     /// Sequence name.
@@ -68,9 +66,9 @@ pub struct TaskVersions {
     /// Task name.
     pub task: String,
     /// First release that has it.
-    pub from: VersionKey,
-    /// Last release that has it ([`OPEN`]: still there).
-    pub to: VersionKey,
+    pub from: Version,
+    /// Last release that has it ([`Version::OPEN`]: still there).
+    pub to: Version,
 }
 
 /// Everything `data/phases.toml` says.
@@ -120,16 +118,16 @@ struct RawTaskVersion {
 }
 
 /// The first release of a range: `v1.6` is v1.6.0.
-fn first_of(v: &str) -> Result<VersionKey, String> {
-    parse_version(v).ok_or_else(|| format!("invalid version `{v}`"))
+fn first_of(v: &str) -> Result<Version, String> {
+    Version::parse(v).ok_or_else(|| format!("invalid version `{v}`"))
 }
 
 /// The last release of a range: `v1.6` is every v1.6 patch, none is every later release.
-fn last_of(v: Option<&str>) -> Result<VersionKey, String> {
-    let Some(v) = v else { return Ok(OPEN) };
+fn last_of(v: Option<&str>) -> Result<Version, String> {
+    let Some(v) = v else { return Ok(Version::OPEN) };
     let k = first_of(v)?;
     Ok(if v.split(['-', '+']).next().unwrap_or(v).matches('.').count() < 2 {
-        (k.0, k.1, 99)
+        Version::new(k.major, k.minor, EVERY_PATCH)
     } else {
         k
     })
@@ -210,11 +208,6 @@ pub struct Observed<'a> {
     pub seen: Vec<(u32, &'a str)>,
 }
 
-/// Formats a version key as `v1.6.5` (patch 0 is left out, open ends as `+`).
-fn fmt_key(k: VersionKey) -> String {
-    if k.2 == 0 { format!("v{}.{}", k.0, k.1) } else { format!("v{}.{}.{}", k.0, k.1, k.2) }
-}
-
 /// The version range covered by a set of candidates: `v1.6.5–v1.9`, `v1.10+`.
 pub fn range(lists: &[&PhaseList]) -> Option<String> {
     let from = lists.iter().map(|l| l.from).min()?;
@@ -223,13 +216,18 @@ pub fn range(lists: &[&PhaseList]) -> Option<String> {
 }
 
 /// The versions from `from` to `to` as printed: `v1.6.5–v1.9`, `v1.10+`, `v1.5`.
-pub fn span(from: VersionKey, to: VersionKey) -> String {
-    if to == OPEN {
-        return format!("{}+", fmt_key(from));
+pub fn span(from: Version, to: Version) -> String {
+    if to == Version::OPEN {
+        return format!("{}+", from.short());
     }
-    let to_s = if to.2 == 99 { format!("v{}.{}", to.0, to.1) } else { fmt_key(to) };
-    let from_s = fmt_key(from);
-    if from_s == to_s || (from.0, from.1) == (to.0, to.1) && from.2 == 0 && to.2 == 99 {
+    let to_s =
+        if to.patch == EVERY_PATCH { format!("v{}.{}", to.major, to.minor) } else { to.short() };
+    let from_s = from.short();
+    if from_s == to_s
+        || (from.major, from.minor) == (to.major, to.minor)
+            && from.patch == 0
+            && to.patch == EVERY_PATCH
+    {
         to_s
     } else {
         format!("{from_s}–{to_s}")
@@ -245,16 +243,6 @@ pub fn expected_names<'c>(cands: &[&'c PhaseList], total: u32) -> Option<Vec<&'c
         .iter()
         .all(|l| l.phases == first.phases)
         .then(|| first.phases.iter().map(String::as_str).collect())
-}
-
-/// Parses `v1.8.3` / `v1.10.0-beta.1` into a key.
-pub fn parse_version(v: &str) -> Option<VersionKey> {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let mut it = v.split(['.', '-', '+']);
-    let a = it.next()?.parse().ok()?;
-    let b = it.next()?.parse().ok()?;
-    let c = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    Some((a, b, c))
 }
 
 #[cfg(test)]
@@ -313,7 +301,7 @@ mod tests {
         let c = builtin().candidates(&obs, Some(Mode::Container));
         let names = expected_names(&c, 10).unwrap();
         assert_eq!(names[9], "startEverything");
-        assert_eq!(parse_version("v1.10.0-beta.1"), Some((1, 10, 0)));
+        assert_eq!(Version::parse("v1.10.0-beta.1"), Some(Version::new(1, 10, 0)));
     }
 
     /// A made-up release, v1.99, whose container boot runs nine phases: an entry in the

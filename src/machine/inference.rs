@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::catalogue::{self, Observed, VersionKey};
+use super::catalogue::{self, Observed};
+use super::version::Version;
 use super::{Boot, Machine};
 use crate::parse::envelope;
 use crate::report::Mode;
@@ -85,7 +86,7 @@ pub(crate) fn infer_version(
         Mode::Metal | Mode::Cloud => Some(Mode::Metal),
         Mode::Unknown => None,
     };
-    let mut span: Option<(VersionKey, VersionKey)> = None;
+    let mut span: Option<(Version, Version)> = None;
     for s in &boot.sequences {
         if s.name.is_empty() {
             continue;

@@ -10,15 +10,18 @@
 //! This module owns [`Machine`] and its limits; the rest is split by concern:
 //! `boot` (the records kept per boot, and [`Progress`]), `step` (how a line moves the
 //! machine), `verdict` (where a boot failed, its outcome), [`catalogue`] (the phase lists of
-//! every release, from `data/phases.toml`), `inference` (mode and version of a node).
+//! every release, from `data/phases.toml`), `inference` (mode and version of a node) and
+//! [`version`] (the one Talos release number).
 
 mod boot;
 pub mod catalogue;
 pub(crate) mod inference;
 mod step;
 mod verdict;
+pub mod version;
 
 pub use boot::{Boot, Phase, Progress, Sequence, ServiceTrack, Task};
+pub use version::Version;
 
 use crate::report::State;
 
