@@ -10,40 +10,40 @@ use crate::report::{Failure, State};
 
 /// A task within a phase.
 #[derive(Debug, Clone)]
-pub struct Task {
+pub(crate) struct Task {
     /// Name.
-    pub name: String,
+    pub(crate) name: String,
     /// Index within the phase.
-    pub index: u32,
+    pub(crate) index: u32,
     /// State.
-    pub state: State,
+    pub(crate) state: State,
     /// Error of a failed task.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Line of the last event.
-    pub line: u64,
+    pub(crate) line: u64,
     /// Duration.
-    pub duration_ms: Option<f64>,
+    pub(crate) duration_ms: Option<f64>,
     /// Starts seen.
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 /// A phase of a sequence.
 #[derive(Debug, Clone)]
-pub struct Phase {
+pub(crate) struct Phase {
     /// Name; empty while only its tasks have been seen.
-    pub name: String,
+    pub(crate) name: String,
     /// 1-based index; 0 while unknown.
-    pub index: u32,
+    pub(crate) index: u32,
     /// State.
-    pub state: State,
+    pub(crate) state: State,
     /// Duration.
-    pub duration_ms: Option<f64>,
+    pub(crate) duration_ms: Option<f64>,
     /// Tasks by index.
-    pub tasks: Vec<Task>,
+    pub(crate) tasks: Vec<Task>,
     /// Line of the phase start.
-    pub line: Option<u64>,
+    pub(crate) line: Option<u64>,
     /// Time it started.
-    pub started: Option<Stamp>,
+    pub(crate) started: Option<Stamp>,
 }
 
 impl Phase {
@@ -68,61 +68,61 @@ impl Phase {
 
 /// A sequence run.
 #[derive(Debug, Clone)]
-pub struct Sequence {
+pub(crate) struct Sequence {
     /// Name; empty while only its phases or tasks have been seen.
-    pub name: String,
+    pub(crate) name: String,
     /// Announced phase count.
-    pub total: Option<u32>,
+    pub(crate) total: Option<u32>,
     /// State.
-    pub state: State,
+    pub(crate) state: State,
     /// Duration.
-    pub duration_ms: Option<f64>,
+    pub(crate) duration_ms: Option<f64>,
     /// Phases in the order they started.
-    pub phases: Vec<Phase>,
+    pub(crate) phases: Vec<Phase>,
     /// Line of the start line.
-    pub line: Option<u64>,
+    pub(crate) line: Option<u64>,
 }
 
 /// What a service did.
 #[derive(Debug, Clone, Default)]
-pub struct ServiceTrack {
+pub(crate) struct ServiceTrack {
     /// Last state.
-    pub state: String,
+    pub(crate) state: String,
     /// `going to restart` lines since the service was last healthy.
-    pub restarts: u32,
+    pub(crate) restarts: u32,
     /// Line of the last restart message.
-    pub last_restart_line: Option<u64>,
+    pub(crate) last_restart_line: Option<u64>,
     /// Last `Waiting for …` text.
-    pub waiting_for: Option<String>,
+    pub(crate) waiting_for: Option<String>,
     /// Entered state Failed.
-    pub failed: bool,
+    pub(crate) failed: bool,
 }
 
 /// One boot of a node.
 #[derive(Debug, Clone, Default)]
-pub struct Boot {
+pub(crate) struct Boot {
     /// Sequences in the order they started.
-    pub sequences: Vec<Sequence>,
+    pub(crate) sequences: Vec<Sequence>,
     /// First line of the boot.
-    pub first_line: u64,
+    pub(crate) first_line: u64,
     /// Where it failed.
-    pub failure: Option<Failure>,
+    pub(crate) failure: Option<Failure>,
     /// Services.
-    pub services: BTreeMap<String, ServiceTrack>,
+    pub(crate) services: BTreeMap<String, ServiceTrack>,
     /// In maintenance mode (no config yet), and since which line.
-    pub maintenance: Option<u64>,
+    pub(crate) maintenance: Option<u64>,
     /// Log time of the last sequencer progress.
-    pub last_progress: Option<Stamp>,
+    pub(crate) last_progress: Option<Stamp>,
     /// Line of the last sequencer progress.
-    pub last_progress_line: u64,
+    pub(crate) last_progress_line: u64,
     /// Last time seen on any line.
-    pub last_time: Option<Stamp>,
+    pub(crate) last_time: Option<Stamp>,
     /// A reboot countdown was seen (the machine is going down).
-    pub rebooting: bool,
+    pub(crate) rebooting: bool,
     /// A stall decided outside the log (live `watch`: no progress for its stall timeout).
-    pub declared_stall: Option<String>,
+    pub(crate) declared_stall: Option<String>,
     /// Failure signals outside the sequencer (services, panics, controllers, clock).
-    pub health: Health,
+    pub(crate) health: Health,
 }
 
 /// A change worth showing live.

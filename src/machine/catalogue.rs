@@ -26,64 +26,57 @@ const EVERY_PATCH: u32 = 99;
 
 /// One candidate phase list.
 #[derive(Debug)]
-pub struct PhaseList {
-    /// Talos versions it belongs to, as printed (`v1.6.5–v1.9`).
-    pub versions: String,
+pub(crate) struct PhaseList {
     /// The first release (`v1.6.5`).
-    pub from: Version,
+    pub(crate) from: Version,
     /// The last release ([`Version::OPEN`]: every later one).
-    pub to: Version,
+    pub(crate) to: Version,
     /// Mode it applies to.
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// Sequence name.
-    pub sequence: String,
+    pub(crate) sequence: String,
     /// Phase names in order; an empty list means only the count is known.
-    pub phases: Vec<String>,
+    pub(crate) phases: Vec<String>,
     /// Count when `phases` is empty.
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 impl PhaseList {
     /// Number of phases.
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         if self.phases.is_empty() { self.count } else { self.phases.len() as u32 }
     }
 
-    /// True for a list that names no phases and counts none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Name of phase `index` (1-based), if known.
-    pub fn name(&self, index: u32) -> Option<&str> {
+    pub(crate) fn name(&self, index: u32) -> Option<&str> {
         self.phases.get(index.checked_sub(1)? as usize).map(String::as_str)
     }
 }
 
 /// A task that exists only in some releases.
 #[derive(Debug)]
-pub struct TaskVersions {
+pub(crate) struct TaskVersions {
     /// Task name.
-    pub task: String,
+    pub(crate) task: String,
     /// First release that has it.
-    pub from: Version,
+    pub(crate) from: Version,
     /// Last release that has it ([`Version::OPEN`]: still there).
-    pub to: Version,
+    pub(crate) to: Version,
 }
 
 /// Everything `data/phases.toml` says.
 #[derive(Debug)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     /// Every known phase list (seq.go at each tag; reference §2.1–§2.3).
-    pub lists: Vec<PhaseList>,
+    pub(crate) lists: Vec<PhaseList>,
     /// The phase each task runs in, for tasks whose phase is unambiguous (reference §2.1,
     /// §2.2, §3). Used when an excerpt shows a task's own messages but not its phase start.
-    pub task_phase: HashMap<String, String>,
+    pub(crate) task_phase: HashMap<String, String>,
     /// Tasks that exist only in some releases (reference §2.2, §3): their presence narrows
     /// the version range that the phase lists give.
-    pub task_versions: Vec<TaskVersions>,
+    pub(crate) task_versions: Vec<TaskVersions>,
     /// Phase names only the metal/cloud boot has: their presence rules out container mode.
-    pub metal_only_phases: Vec<String>,
+    pub(crate) metal_only_phases: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -134,7 +127,7 @@ fn last_of(v: Option<&str>) -> Result<Version, String> {
 }
 
 /// The built-in catalogue, parsed on first use.
-pub fn builtin() -> &'static Catalogue {
+pub(crate) fn builtin() -> &'static Catalogue {
     static CATALOGUE: LazyLock<Catalogue> =
         LazyLock::new(|| Catalogue::parse(BUILTIN).expect("data/phases.toml is valid (tested)"));
     &CATALOGUE
@@ -142,7 +135,7 @@ pub fn builtin() -> &'static Catalogue {
 
 impl Catalogue {
     /// Reads a catalogue in the format of `data/phases.toml`.
-    pub fn parse(text: &str) -> Result<Catalogue, String> {
+    pub(crate) fn parse(text: &str) -> Result<Catalogue, String> {
         let raw: RawCatalogue = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut lists = Vec::with_capacity(raw.list.len());
         for l in raw.list {
@@ -154,7 +147,6 @@ impl Catalogue {
             lists.push(PhaseList {
                 from: first_of(&l.from)?,
                 to: last_of(l.to.as_deref())?,
-                versions: l.label,
                 mode,
                 sequence: l.sequence,
                 phases: l.phases,
@@ -178,12 +170,12 @@ impl Catalogue {
     }
 
     /// The phase `task` runs in, when unambiguous.
-    pub fn phase_of_task(&self, task: &str) -> Option<&str> {
+    pub(crate) fn phase_of_task(&self, task: &str) -> Option<&str> {
         self.task_phase.get(task).map(String::as_str)
     }
 
     /// Lists consistent with what was observed, optionally restricted to a mode.
-    pub fn candidates(&self, obs: &Observed<'_>, mode: Option<Mode>) -> Vec<&PhaseList> {
+    pub(crate) fn candidates(&self, obs: &Observed<'_>, mode: Option<Mode>) -> Vec<&PhaseList> {
         self.lists
             .iter()
             .filter(|l| l.sequence == obs.sequence)
@@ -199,24 +191,24 @@ impl Catalogue {
 
 /// What one sequence run showed: its announced count and the phases seen by index.
 #[derive(Debug, Clone, Default)]
-pub struct Observed<'a> {
+pub(crate) struct Observed<'a> {
     /// Sequence name.
-    pub sequence: &'a str,
+    pub(crate) sequence: &'a str,
     /// Announced `N`, from the sequence line or any phase's `n/N`.
-    pub total: Option<u32>,
+    pub(crate) total: Option<u32>,
     /// `(index, name)` of phases seen.
-    pub seen: Vec<(u32, &'a str)>,
+    pub(crate) seen: Vec<(u32, &'a str)>,
 }
 
 /// The version range covered by a set of candidates: `v1.6.5–v1.9`, `v1.10+`.
-pub fn range(lists: &[&PhaseList]) -> Option<String> {
+pub(crate) fn range(lists: &[&PhaseList]) -> Option<String> {
     let from = lists.iter().map(|l| l.from).min()?;
     let to = lists.iter().map(|l| l.to).max()?;
     Some(span(from, to))
 }
 
 /// The versions from `from` to `to` as printed: `v1.6.5–v1.9`, `v1.10+`, `v1.5`.
-pub fn span(from: Version, to: Version) -> String {
+pub(crate) fn span(from: Version, to: Version) -> String {
     if to == Version::OPEN {
         return format!("{}+", from.short());
     }
@@ -236,7 +228,7 @@ pub fn span(from: Version, to: Version) -> String {
 
 /// The phase names a sequence will run, once the version is known: used to name phases
 /// that were never reached. Returns `None` unless all candidates agree on the names.
-pub fn expected_names<'c>(cands: &[&'c PhaseList], total: u32) -> Option<Vec<&'c str>> {
+pub(crate) fn expected_names<'c>(cands: &[&'c PhaseList], total: u32) -> Option<Vec<&'c str>> {
     let named: Vec<_> = cands.iter().filter(|l| !l.phases.is_empty() && l.len() == total).collect();
     let first = named.first()?;
     named

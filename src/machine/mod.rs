@@ -7,29 +7,33 @@
 //! arrive in an unusual order (the bare "task failed / phase failed / sequence failed"
 //! triple), create implicit phases and sequences that later lines name.
 //!
-//! This module owns [`Machine`] and its limits; the rest is split by concern:
+//! This module owns `Machine` and its limits; the rest is split by concern:
 //! `boot` (the records kept per boot, and [`Progress`]), `step` (how a line moves the
-//! machine), `verdict` (where a boot failed, its outcome), [`catalogue`] (the phase lists of
+//! machine), `verdict` (where a boot failed, its outcome), `catalogue` (the phase lists of
 //! every release, from `data/phases.toml`), `inference` (mode and version of a node) and
-//! [`version`] (the one Talos release number).
+//! `version` (the one Talos release number, [`Version`]).
+
+#![warn(unreachable_pub)]
 
 mod boot;
-pub mod catalogue;
+
+pub(crate) mod catalogue;
 pub(crate) mod inference;
 mod step;
 mod verdict;
-pub mod version;
+mod version;
 
-pub use boot::{Boot, Phase, Progress, Sequence, ServiceTrack, Task};
+pub use boot::Progress;
+pub(crate) use boot::{Boot, Sequence};
 pub use version::Version;
 
 use crate::report::State;
 
 /// How long a step may show no progress (log time) before a finished log counts as stalled.
-pub const STALL_AFTER_SECS: f64 = 300.0;
+pub(crate) const STALL_AFTER_SECS: f64 = 300.0;
 
 /// Earlier boots kept in full (a restart loop can run for days).
-pub const KEEP_EARLIER_BOOTS: usize = 8;
+pub(crate) const KEEP_EARLIER_BOOTS: usize = 8;
 
 /// A service restart loop: this many `going to restart` lines with no recovery.
 const RESTART_LOOP: u32 = 3;
@@ -39,18 +43,18 @@ const REBOOT_LOOP_BOOTS: usize = 3;
 
 /// The state machine of one node.
 #[derive(Debug, Clone, Default)]
-pub struct Machine {
+pub(crate) struct Machine {
     /// Node name.
-    pub node: String,
+    pub(crate) node: String,
     /// Boots before the current one (restart loops), oldest first; at most
     /// [`KEEP_EARLIER_BOOTS`], older ones are only counted.
-    pub earlier: Vec<Boot>,
+    pub(crate) earlier: Vec<Boot>,
     /// Earlier boots dropped to keep memory bounded.
-    pub dropped_boots: u32,
+    pub(crate) dropped_boots: u32,
     /// The current boot.
-    pub boot: Boot,
+    pub(crate) boot: Boot,
     /// Version from an initramfs banner.
-    pub banner_version: Option<(String, u64)>,
+    pub(crate) banner_version: Option<(String, u64)>,
 }
 
 fn guess_sequence(phase: &str) -> &'static str {
@@ -64,18 +68,18 @@ fn guess_sequence(phase: &str) -> &'static str {
 
 impl Machine {
     /// A machine for `node`.
-    pub fn new(node: &str) -> Self {
+    pub(crate) fn new(node: &str) -> Self {
         Machine { node: node.to_owned(), ..Default::default() }
     }
 
     /// Boots seen so far.
-    pub fn boots(&self) -> u32 {
+    pub(crate) fn boots(&self) -> u32 {
         self.dropped_boots + self.earlier.len() as u32 + 1
     }
 
     /// A reboot loop: [`REBOOT_LOOP_BOOTS`] boots or more and not one finished its boot
     /// sequence (each ended by a reboot, not by a failure the log shows).
-    pub fn reboot_loop(&self) -> Option<String> {
+    pub(crate) fn reboot_loop(&self) -> Option<String> {
         let done =
             |b: &Boot| b.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done);
         let n = self.boots() as usize;

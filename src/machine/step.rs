@@ -147,7 +147,7 @@ impl Machine {
     /// Feeds one parsed line; `task_hint` is the task-logger prefix (`task X (n/m): `) of
     /// the line, if any. What other texts say about health arrives through
     /// [`Machine::on_text_signal`].
-    pub fn step(
+    pub(crate) fn step(
         &mut self,
         line: u64,
         time: Option<Stamp>,
@@ -398,7 +398,7 @@ impl Machine {
     }
 
     /// What the text of a line says about health (see [`health::classify`]).
-    pub fn on_text_signal(
+    pub(crate) fn on_text_signal(
         &mut self,
         line: u64,
         signal: &TextSignal,
