@@ -1,12 +1,14 @@
 //! Stable fingerprints and line templates.
 //!
 //! A finding's fingerprint must not change between two runs of the same failure: not with
-//! the time, the node's address, a PID or a container id. [`mask`] replaces those parts with
-//! placeholders (`<TIME>`, `<IP>`, `<N>`, …), and [`fingerprint`] hashes the rule id plus the
+//! the time, the node's address, a PID or a container id. `mask` replaces those parts with
+//! placeholders (`<TIME>`, `<IP>`, `<N>`, …), and `fingerprint` hashes the rule id plus the
 //! masked text with 64-bit FNV-1a, a hash that is fixed by its definition (unlike std's
 //! `DefaultHasher`), so fingerprints stay equal across Rust releases and platforms.
 //!
-//! [`mask`] is also how unexplained error lines are grouped into templates.
+//! `mask` is also how unexplained error lines are grouped into templates.
+
+#![warn(unreachable_pub)]
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -18,7 +20,7 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// Fingerprint of a finding: 16 lowercase hex digits of FNV-1a-64 over `rule_id`, a NUL
 /// byte, and `mask(node_agnostic_text)`.
-pub fn fingerprint(rule_id: &str, node_agnostic_text: &str) -> String {
+pub(crate) fn fingerprint(rule_id: &str, node_agnostic_text: &str) -> String {
     let masked = mask(node_agnostic_text);
     let mut h = FNV_OFFSET;
     for b in rule_id.bytes().chain([0]).chain(masked.bytes()) {
@@ -34,7 +36,7 @@ pub fn fingerprint(rule_id: &str, node_agnostic_text: &str) -> String {
 /// durations (`<DUR>`) and the remaining numbers (`<N>`, also inside paths like
 /// `/proc/1234/status`). Digits glued to a letter before them (`eth0`, `sha256`, `k8s`)
 /// are part of a name and stay.
-pub fn mask(text: &str) -> String {
+pub(crate) fn mask(text: &str) -> String {
     let mut s = Cow::Borrowed(text);
     for (re, with) in SIMPLE.iter() {
         if let Cow::Owned(o) = re.replace_all(&s, *with) {
@@ -70,7 +72,7 @@ pub fn mask(text: &str) -> String {
 /// of 1-9 read as `1`), and only such masks are kept. Retry loops print the same error with
 /// other numbers thousands of times. A mask that keeps digits (`k8s`, `eth0`) is kept for
 /// its exact text instead: such lines repeat word for word (a controller's retry).
-pub fn mask_cached(text: &str) -> String {
+pub(crate) fn mask_cached(text: &str) -> String {
     const MAX: usize = 256;
     const MAX_TEXT: usize = 1024;
     #[derive(Default)]

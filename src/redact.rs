@@ -4,12 +4,14 @@
 //! base64) on container command lines, machine config keys (`token`, `secret`,
 //! `aescbcEncryptionSecret`, CA `key`s), PEM private keys, kubeconfig `client-key-data` and
 //! bearer tokens, Kubernetes bootstrap tokens (`abcdef.0123456789abcdef`) and long base64
-//! blobs. [`redact`] masks the secret part with [`REDACTED`] and keeps the key name, so a
+//! blobs. `redact` masks the secret part with `REDACTED` and keeps the key name, so a
 //! reader still sees *what* was there.
 //!
 //! It runs on evidence and context lines, not on every input line, but still has a fast path:
 //! a line with none of the trigger literals and no token-shaped run is returned borrowed
 //! without touching a regex.
+
+#![warn(unreachable_pub)]
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -18,7 +20,7 @@ use memchr::memmem;
 use regex::{Captures, Regex};
 
 /// What a secret is replaced with.
-pub const REDACTED: &str = "[REDACTED]";
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 /// Literals whose presence sends a line to the slow path. Case variants are listed instead
 /// of folding case, so the check stays a handful of `memmem` scans.
@@ -53,7 +55,7 @@ pub(crate) fn scrub(text: &str, on: bool) -> String {
 
 /// Masks the secrets in `text`, keeping key names. Returns the input borrowed when nothing
 /// was masked. Idempotent: redacting redacted text changes nothing.
-pub fn redact(text: &str) -> Cow<'_, str> {
+pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     if !needs_slow_path(text.as_bytes()) {
         return Cow::Borrowed(text);
     }
@@ -308,7 +310,7 @@ mod tests {
 /// after a secret key written alone (`aescbcEncryptionSecret:` then the value, or a wrapped
 /// `USERDATA=` run). One per input stream; [`Redactor::line`] is asked for every line.
 #[derive(Debug, Default, Clone)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     in_pem: bool,
     value_next: bool,
     in_blob: bool,
@@ -316,7 +318,7 @@ pub struct Redactor {
 
 impl Redactor {
     /// Whether `text` (the next line of the stream) is secret as a whole.
-    pub fn line(&mut self, text: &str) -> bool {
+    pub(crate) fn line(&mut self, text: &str) -> bool {
         let t = text.trim();
         if self.in_pem {
             if t.contains("-----END") {
@@ -360,6 +362,6 @@ fn looks_base64(t: &str) -> bool {
 
 /// Masks a whole line that [`Redactor::line`] called secret, keeping its envelope-free shape
 /// readable as "a redacted line".
-pub fn whole_line() -> String {
+pub(crate) fn whole_line() -> String {
     REDACTED.to_owned()
 }

@@ -2,6 +2,8 @@
 //! `../shared/diagnosis-contract.md` (schema_version 1). Fields beyond the contract are
 //! allowed and marked as such; none of the contract's fields may change meaning.
 
+#![warn(unreachable_pub)]
+
 use serde::{Deserialize, Serialize};
 
 /// JSON schema version of [`Report`].

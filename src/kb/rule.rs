@@ -1,5 +1,7 @@
 //! One rule: its TOML form ([`RuleSpec`]) and its compiled form ([`Rule`]).
 
+#![warn(unreachable_pub)]
+
 use regex::Regex;
 use serde::Deserialize;
 

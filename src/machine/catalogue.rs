@@ -15,77 +15,68 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use super::version::Version;
 use crate::report::Mode;
 
 /// The built-in catalogue's text.
 const BUILTIN: &str = include_str!("../../data/phases.toml");
 
-/// `(major, minor, patch)`, ordered.
-pub type VersionKey = (u32, u32, u32);
-
-/// The end of a range that has none: every later release.
-pub const OPEN: VersionKey = (u32::MAX, u32::MAX, u32::MAX);
+/// The patch of a range's last release written without one (`to = "v1.6"`): every v1.6 patch.
+const EVERY_PATCH: u32 = 99;
 
 /// One candidate phase list.
 #[derive(Debug)]
-pub struct PhaseList {
-    /// Talos versions it belongs to, as printed (`v1.6.5–v1.9`).
-    pub versions: String,
-    /// Ordering key of the first version, for sorting ranges (`(1, 6, 5)`).
-    pub from: VersionKey,
-    /// Ordering key of the last version ([`OPEN`]: every later one).
-    pub to: VersionKey,
+pub(crate) struct PhaseList {
+    /// The first release (`v1.6.5`).
+    pub(crate) from: Version,
+    /// The last release ([`Version::OPEN`]: every later one).
+    pub(crate) to: Version,
     /// Mode it applies to.
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// Sequence name.
-    pub sequence: String,
+    pub(crate) sequence: String,
     /// Phase names in order; an empty list means only the count is known.
-    pub phases: Vec<String>,
+    pub(crate) phases: Vec<String>,
     /// Count when `phases` is empty.
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 impl PhaseList {
     /// Number of phases.
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         if self.phases.is_empty() { self.count } else { self.phases.len() as u32 }
     }
 
-    /// True for a list that names no phases and counts none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Name of phase `index` (1-based), if known.
-    pub fn name(&self, index: u32) -> Option<&str> {
+    pub(crate) fn name(&self, index: u32) -> Option<&str> {
         self.phases.get(index.checked_sub(1)? as usize).map(String::as_str)
     }
 }
 
 /// A task that exists only in some releases.
 #[derive(Debug)]
-pub struct TaskVersions {
+pub(crate) struct TaskVersions {
     /// Task name.
-    pub task: String,
+    pub(crate) task: String,
     /// First release that has it.
-    pub from: VersionKey,
-    /// Last release that has it ([`OPEN`]: still there).
-    pub to: VersionKey,
+    pub(crate) from: Version,
+    /// Last release that has it ([`Version::OPEN`]: still there).
+    pub(crate) to: Version,
 }
 
 /// Everything `data/phases.toml` says.
 #[derive(Debug)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     /// Every known phase list (seq.go at each tag; reference §2.1–§2.3).
-    pub lists: Vec<PhaseList>,
+    pub(crate) lists: Vec<PhaseList>,
     /// The phase each task runs in, for tasks whose phase is unambiguous (reference §2.1,
     /// §2.2, §3). Used when an excerpt shows a task's own messages but not its phase start.
-    pub task_phase: HashMap<String, String>,
+    pub(crate) task_phase: HashMap<String, String>,
     /// Tasks that exist only in some releases (reference §2.2, §3): their presence narrows
     /// the version range that the phase lists give.
-    pub task_versions: Vec<TaskVersions>,
+    pub(crate) task_versions: Vec<TaskVersions>,
     /// Phase names only the metal/cloud boot has: their presence rules out container mode.
-    pub metal_only_phases: Vec<String>,
+    pub(crate) metal_only_phases: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,23 +111,23 @@ struct RawTaskVersion {
 }
 
 /// The first release of a range: `v1.6` is v1.6.0.
-fn first_of(v: &str) -> Result<VersionKey, String> {
-    parse_version(v).ok_or_else(|| format!("invalid version `{v}`"))
+fn first_of(v: &str) -> Result<Version, String> {
+    Version::parse(v).ok_or_else(|| format!("invalid version `{v}`"))
 }
 
 /// The last release of a range: `v1.6` is every v1.6 patch, none is every later release.
-fn last_of(v: Option<&str>) -> Result<VersionKey, String> {
-    let Some(v) = v else { return Ok(OPEN) };
+fn last_of(v: Option<&str>) -> Result<Version, String> {
+    let Some(v) = v else { return Ok(Version::OPEN) };
     let k = first_of(v)?;
     Ok(if v.split(['-', '+']).next().unwrap_or(v).matches('.').count() < 2 {
-        (k.0, k.1, 99)
+        Version::new(k.major, k.minor, EVERY_PATCH)
     } else {
         k
     })
 }
 
 /// The built-in catalogue, parsed on first use.
-pub fn builtin() -> &'static Catalogue {
+pub(crate) fn builtin() -> &'static Catalogue {
     static CATALOGUE: LazyLock<Catalogue> =
         LazyLock::new(|| Catalogue::parse(BUILTIN).expect("data/phases.toml is valid (tested)"));
     &CATALOGUE
@@ -144,7 +135,7 @@ pub fn builtin() -> &'static Catalogue {
 
 impl Catalogue {
     /// Reads a catalogue in the format of `data/phases.toml`.
-    pub fn parse(text: &str) -> Result<Catalogue, String> {
+    pub(crate) fn parse(text: &str) -> Result<Catalogue, String> {
         let raw: RawCatalogue = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut lists = Vec::with_capacity(raw.list.len());
         for l in raw.list {
@@ -156,7 +147,6 @@ impl Catalogue {
             lists.push(PhaseList {
                 from: first_of(&l.from)?,
                 to: last_of(l.to.as_deref())?,
-                versions: l.label,
                 mode,
                 sequence: l.sequence,
                 phases: l.phases,
@@ -180,12 +170,12 @@ impl Catalogue {
     }
 
     /// The phase `task` runs in, when unambiguous.
-    pub fn phase_of_task(&self, task: &str) -> Option<&str> {
+    pub(crate) fn phase_of_task(&self, task: &str) -> Option<&str> {
         self.task_phase.get(task).map(String::as_str)
     }
 
     /// Lists consistent with what was observed, optionally restricted to a mode.
-    pub fn candidates(&self, obs: &Observed<'_>, mode: Option<Mode>) -> Vec<&PhaseList> {
+    pub(crate) fn candidates(&self, obs: &Observed<'_>, mode: Option<Mode>) -> Vec<&PhaseList> {
         self.lists
             .iter()
             .filter(|l| l.sequence == obs.sequence)
@@ -201,35 +191,35 @@ impl Catalogue {
 
 /// What one sequence run showed: its announced count and the phases seen by index.
 #[derive(Debug, Clone, Default)]
-pub struct Observed<'a> {
+pub(crate) struct Observed<'a> {
     /// Sequence name.
-    pub sequence: &'a str,
+    pub(crate) sequence: &'a str,
     /// Announced `N`, from the sequence line or any phase's `n/N`.
-    pub total: Option<u32>,
+    pub(crate) total: Option<u32>,
     /// `(index, name)` of phases seen.
-    pub seen: Vec<(u32, &'a str)>,
-}
-
-/// Formats a version key as `v1.6.5` (patch 0 is left out, open ends as `+`).
-fn fmt_key(k: VersionKey) -> String {
-    if k.2 == 0 { format!("v{}.{}", k.0, k.1) } else { format!("v{}.{}.{}", k.0, k.1, k.2) }
+    pub(crate) seen: Vec<(u32, &'a str)>,
 }
 
 /// The version range covered by a set of candidates: `v1.6.5–v1.9`, `v1.10+`.
-pub fn range(lists: &[&PhaseList]) -> Option<String> {
+pub(crate) fn range(lists: &[&PhaseList]) -> Option<String> {
     let from = lists.iter().map(|l| l.from).min()?;
     let to = lists.iter().map(|l| l.to).max()?;
     Some(span(from, to))
 }
 
 /// The versions from `from` to `to` as printed: `v1.6.5–v1.9`, `v1.10+`, `v1.5`.
-pub fn span(from: VersionKey, to: VersionKey) -> String {
-    if to == OPEN {
-        return format!("{}+", fmt_key(from));
+pub(crate) fn span(from: Version, to: Version) -> String {
+    if to == Version::OPEN {
+        return format!("{}+", from.short());
     }
-    let to_s = if to.2 == 99 { format!("v{}.{}", to.0, to.1) } else { fmt_key(to) };
-    let from_s = fmt_key(from);
-    if from_s == to_s || (from.0, from.1) == (to.0, to.1) && from.2 == 0 && to.2 == 99 {
+    let to_s =
+        if to.patch == EVERY_PATCH { format!("v{}.{}", to.major, to.minor) } else { to.short() };
+    let from_s = from.short();
+    if from_s == to_s
+        || (from.major, from.minor) == (to.major, to.minor)
+            && from.patch == 0
+            && to.patch == EVERY_PATCH
+    {
         to_s
     } else {
         format!("{from_s}–{to_s}")
@@ -238,23 +228,13 @@ pub fn span(from: VersionKey, to: VersionKey) -> String {
 
 /// The phase names a sequence will run, once the version is known: used to name phases
 /// that were never reached. Returns `None` unless all candidates agree on the names.
-pub fn expected_names<'c>(cands: &[&'c PhaseList], total: u32) -> Option<Vec<&'c str>> {
+pub(crate) fn expected_names<'c>(cands: &[&'c PhaseList], total: u32) -> Option<Vec<&'c str>> {
     let named: Vec<_> = cands.iter().filter(|l| !l.phases.is_empty() && l.len() == total).collect();
     let first = named.first()?;
     named
         .iter()
         .all(|l| l.phases == first.phases)
         .then(|| first.phases.iter().map(String::as_str).collect())
-}
-
-/// Parses `v1.8.3` / `v1.10.0-beta.1` into a key.
-pub fn parse_version(v: &str) -> Option<VersionKey> {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let mut it = v.split(['.', '-', '+']);
-    let a = it.next()?.parse().ok()?;
-    let b = it.next()?.parse().ok()?;
-    let c = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    Some((a, b, c))
 }
 
 #[cfg(test)]
@@ -313,7 +293,7 @@ mod tests {
         let c = builtin().candidates(&obs, Some(Mode::Container));
         let names = expected_names(&c, 10).unwrap();
         assert_eq!(names[9], "startEverything");
-        assert_eq!(parse_version("v1.10.0-beta.1"), Some((1, 10, 0)));
+        assert_eq!(Version::parse("v1.10.0-beta.1"), Some(Version::new(1, 10, 0)));
     }
 
     /// A made-up release, v1.99, whose container boot runs nine phases: an entry in the

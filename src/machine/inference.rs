@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::catalogue::{self, Observed, VersionKey};
+use super::catalogue::{self, Catalogue, Observed};
+use super::version::Version;
 use super::{Boot, Machine};
 use crate::parse::envelope;
 use crate::report::Mode;
@@ -69,7 +70,10 @@ pub(crate) fn decide_mode(v: &ModeVotes, boot: &Boot) -> (Mode, Vec<String>) {
 }
 
 /// Expected phase names per sequence, from the catalogue.
-pub(crate) type Names = HashMap<String, Vec<&'static str>>;
+pub(crate) type Names = NamesIn<'static>;
+
+/// Expected phase names per sequence, from a given catalogue.
+type NamesIn<'c> = HashMap<String, Vec<&'c str>>;
 
 /// The Talos version (or range) the boot's sequences, phases and tasks fit, with the
 /// evidence and the phase names it implies.
@@ -78,14 +82,24 @@ pub(crate) fn infer_version(
     boot: &Boot,
     mode: Mode,
 ) -> (Option<String>, Vec<String>, Names) {
+    infer_version_in(catalogue::builtin(), m, boot, mode)
+}
+
+/// [`infer_version`] against a given catalogue.
+fn infer_version_in<'c>(
+    cat: &'c Catalogue,
+    m: &Machine,
+    boot: &Boot,
+    mode: Mode,
+) -> (Option<String>, Vec<String>, NamesIn<'c>) {
     let mut evidence = Vec::new();
-    let mut names: Names = HashMap::new();
+    let mut names: NamesIn<'c> = HashMap::new();
     let list_mode = match mode {
         Mode::Container => Some(Mode::Container),
         Mode::Metal | Mode::Cloud => Some(Mode::Metal),
         Mode::Unknown => None,
     };
-    let mut span: Option<(VersionKey, VersionKey)> = None;
+    let mut span: Option<(Version, Version)> = None;
     for s in &boot.sequences {
         if s.name.is_empty() {
             continue;
@@ -104,7 +118,7 @@ pub(crate) fn infer_version(
         if obs.total.is_none() && obs.seen.is_empty() {
             continue;
         }
-        let cands = catalogue::builtin().candidates(&obs, list_mode);
+        let cands = cat.candidates(&obs, list_mode);
         if let Some(n) = total.and_then(|t| catalogue::expected_names(&cands, t)) {
             names.insert(s.name.clone(), n);
         }
@@ -132,8 +146,7 @@ pub(crate) fn infer_version(
     for s in &boot.sequences {
         for p in &s.phases {
             for t in &p.tasks {
-                let Some(tv) = catalogue::builtin().task_versions.iter().find(|v| v.task == t.name)
-                else {
+                let Some(tv) = cat.task_versions.iter().find(|v| v.task == t.name) else {
                     continue;
                 };
                 let (from, to) = (&tv.from, &tv.to);
@@ -156,4 +169,42 @@ pub(crate) fn infer_version(
     }
     let version = span.map(|(from, to)| catalogue::span(from, to));
     (version, evidence, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{envelope, message};
+
+    /// A made-up release, v1.99, whose container boot runs nine phases: an entry in
+    /// `data/phases.toml` alone makes the machine name a log's version and its unreached phases.
+    #[test]
+    fn a_new_release_needs_only_data() {
+        let v199 = r#"
+[[list]]
+label = "v1.99"
+from = "v1.99"
+mode = "container"
+sequence = "boot"
+phases = ["validateConfig", "saveConfig", "env", "containerd", "dbus", "sharedFilesystems", "var", "userSetup", "warpDrive"]
+"#;
+        let data = format!("{}{v199}", include_str!("../../data/phases.toml"));
+        let cat = Catalogue::parse(&data).expect("catalogue");
+        let log = "[talos] 2024/01/01 00:00:00 boot sequence: 9 phase(s)\n\
+                   [talos] 2024/01/01 00:00:00 phase validateConfig (1/9): 1 tasks(s)\n\
+                   [talos] 2024/01/01 00:00:01 phase validateConfig (1/9): done, 1ms\n\
+                   [talos] 2024/01/01 00:00:01 phase saveConfig (2/9): 1 tasks(s)";
+        let mut m = Machine::new("-");
+        for (i, l) in log.lines().enumerate() {
+            let env = envelope::parse(l);
+            m.step(i as u64 + 1, env.time, &message::parse(&env.text), None);
+        }
+        let (version, evidence, names) = infer_version_in(&cat, &m, &m.boot, Mode::Container);
+        assert_eq!(version.as_deref(), Some("v1.99+"), "{evidence:?}");
+        assert_eq!(names["boot"][8], "warpDrive");
+        // Without the entry, no release fits.
+        let (version, _, names) = infer_version(&m, &m.boot, Mode::Container);
+        assert_eq!(version, None);
+        assert!(names.is_empty());
+    }
 }

@@ -6,225 +6,55 @@
 //! keyed by index within the running phase. Excerpts that start mid-boot, or lines that
 //! arrive in an unusual order (the bare "task failed / phase failed / sequence failed"
 //! triple), create implicit phases and sequences that later lines name.
+//!
+//! This module owns `Machine` and its limits; the rest is split by concern:
+//! `boot` (the records kept per boot, and [`Progress`]), `step` (how a line moves the
+//! machine), `verdict` (where a boot failed, its outcome), `catalogue` (the phase lists of
+//! every release, from `data/phases.toml`), `inference` (mode and version of a node) and
+//! `version` (the one Talos release number, [`Version`]).
 
-pub mod catalogue;
+#![warn(unreachable_pub)]
+
+mod boot;
+
+pub(crate) mod catalogue;
 pub(crate) mod inference;
+mod step;
 mod verdict;
+mod version;
 
-use std::collections::BTreeMap;
+pub use boot::Progress;
+pub(crate) use boot::{Boot, Sequence};
+pub use version::Version;
 
-use crate::health::{Health, SignalKind, TextSignal};
-use crate::parse::message::{Message, ServiceLine};
-use crate::parse::time::{Stamp, go_duration_ms};
-use crate::report::{Failure, State};
+use crate::report::State;
 
 /// How long a step may show no progress (log time) before a finished log counts as stalled.
-pub const STALL_AFTER_SECS: f64 = 300.0;
+pub(crate) const STALL_AFTER_SECS: f64 = 300.0;
 
 /// Earlier boots kept in full (a restart loop can run for days).
-pub const KEEP_EARLIER_BOOTS: usize = 8;
+pub(crate) const KEEP_EARLIER_BOOTS: usize = 8;
 
 /// A service restart loop: this many `going to restart` lines with no recovery.
 const RESTART_LOOP: u32 = 3;
 
-/// Sequences in which services are stopped on purpose (reference §2.2–2.3).
-const STOP_SEQUENCES: &[&str] = &[
-    "shutdown",
-    "reboot",
-    "reset",
-    "upgrade",
-    "stageUpgrade",
-    "maintenanceUpgrade",
-    "emergencyVolumeCleanup",
-];
-
 /// Boots without one that finished, from which a node is in a reboot loop.
 const REBOOT_LOOP_BOOTS: usize = 3;
 
-/// A task within a phase.
-#[derive(Debug, Clone)]
-pub struct Task {
-    /// Name.
-    pub name: String,
-    /// Index within the phase.
-    pub index: u32,
-    /// State.
-    pub state: State,
-    /// Error of a failed task.
-    pub error: Option<String>,
-    /// Line of the last event.
-    pub line: u64,
-    /// Duration.
-    pub duration_ms: Option<f64>,
-    /// Starts seen.
-    pub count: u32,
-}
-
-/// A phase of a sequence.
-#[derive(Debug, Clone)]
-pub struct Phase {
-    /// Name; empty while only its tasks have been seen.
-    pub name: String,
-    /// 1-based index; 0 while unknown.
-    pub index: u32,
-    /// State.
-    pub state: State,
-    /// Duration.
-    pub duration_ms: Option<f64>,
-    /// Tasks by index.
-    pub tasks: Vec<Task>,
-    /// Line of the phase start.
-    pub line: Option<u64>,
-    /// Time it started.
-    pub started: Option<Stamp>,
-}
-
-impl Phase {
-    /// A phase that has just been seen running.
-    fn running(name: impl Into<String>, index: u32, line: u64, started: Option<Stamp>) -> Phase {
-        Phase {
-            name: name.into(),
-            index,
-            state: State::Running,
-            duration_ms: None,
-            tasks: Vec::new(),
-            line: Some(line),
-            started,
-        }
-    }
-}
-
-/// A sequence run.
-#[derive(Debug, Clone)]
-pub struct Sequence {
-    /// Name; empty while only its phases or tasks have been seen.
-    pub name: String,
-    /// Announced phase count.
-    pub total: Option<u32>,
-    /// State.
-    pub state: State,
-    /// Duration.
-    pub duration_ms: Option<f64>,
-    /// Phases in the order they started.
-    pub phases: Vec<Phase>,
-    /// Line of the start line.
-    pub line: Option<u64>,
-}
-
-/// What a service did.
-#[derive(Debug, Clone, Default)]
-pub struct ServiceTrack {
-    /// Last state.
-    pub state: String,
-    /// `going to restart` lines since the service was last healthy.
-    pub restarts: u32,
-    /// Line of the last restart message.
-    pub last_restart_line: Option<u64>,
-    /// Last `Waiting for …` text.
-    pub waiting_for: Option<String>,
-    /// Entered state Failed.
-    pub failed: bool,
-}
-
-/// One boot of a node.
-#[derive(Debug, Clone, Default)]
-pub struct Boot {
-    /// Sequences in the order they started.
-    pub sequences: Vec<Sequence>,
-    /// First line of the boot.
-    pub first_line: u64,
-    /// Where it failed.
-    pub failure: Option<Failure>,
-    /// Services.
-    pub services: BTreeMap<String, ServiceTrack>,
-    /// In maintenance mode (no config yet), and since which line.
-    pub maintenance: Option<u64>,
-    /// Log time of the last sequencer progress.
-    pub last_progress: Option<Stamp>,
-    /// Line of the last sequencer progress.
-    pub last_progress_line: u64,
-    /// Last time seen on any line.
-    pub last_time: Option<Stamp>,
-    /// A reboot countdown was seen (the machine is going down).
-    pub rebooting: bool,
-    /// A stall decided outside the log (live `watch`: no progress for its stall timeout).
-    pub declared_stall: Option<String>,
-    /// Failure signals outside the sequencer (services, panics, controllers, clock).
-    pub health: Health,
-}
-
-/// A change worth showing live.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Progress {
-    /// A new boot of a node began (restart loops).
-    Boot {
-        /// Node.
-        node: String,
-        /// Boot number, 1-based.
-        n: u32,
-    },
-    /// A sequence started.
-    SequenceStarted {
-        /// Node.
-        node: String,
-        /// Sequence name.
-        name: String,
-        /// Announced phases.
-        phases: u32,
-    },
-    /// A phase started.
-    PhaseStarted {
-        /// Node.
-        node: String,
-        /// Sequence name.
-        sequence: String,
-        /// Phase name.
-        name: String,
-        /// Index.
-        index: u32,
-        /// Total.
-        total: u32,
-    },
-    /// A phase ended.
-    PhaseFinished {
-        /// Node.
-        node: String,
-        /// Sequence name.
-        sequence: String,
-        /// Phase name.
-        name: String,
-        /// Index.
-        index: u32,
-        /// Total.
-        total: u32,
-        /// Done or failed.
-        state: State,
-    },
-    /// A sequence ended.
-    SequenceFinished {
-        /// Node.
-        node: String,
-        /// Sequence name.
-        name: String,
-        /// Done or failed.
-        state: State,
-    },
-}
-
 /// The state machine of one node.
 #[derive(Debug, Clone, Default)]
-pub struct Machine {
+pub(crate) struct Machine {
     /// Node name.
-    pub node: String,
+    pub(crate) node: String,
     /// Boots before the current one (restart loops), oldest first; at most
     /// [`KEEP_EARLIER_BOOTS`], older ones are only counted.
-    pub earlier: Vec<Boot>,
+    pub(crate) earlier: Vec<Boot>,
     /// Earlier boots dropped to keep memory bounded.
-    pub dropped_boots: u32,
+    pub(crate) dropped_boots: u32,
     /// The current boot.
-    pub boot: Boot,
+    pub(crate) boot: Boot,
     /// Version from an initramfs banner.
-    pub banner_version: Option<(String, u64)>,
+    pub(crate) banner_version: Option<(String, u64)>,
 }
 
 fn guess_sequence(phase: &str) -> &'static str {
@@ -238,453 +68,23 @@ fn guess_sequence(phase: &str) -> &'static str {
 
 impl Machine {
     /// A machine for `node`.
-    pub fn new(node: &str) -> Self {
+    pub(crate) fn new(node: &str) -> Self {
         Machine { node: node.to_owned(), ..Default::default() }
     }
 
     /// Boots seen so far.
-    pub fn boots(&self) -> u32 {
+    pub(crate) fn boots(&self) -> u32 {
         self.dropped_boots + self.earlier.len() as u32 + 1
     }
 
     /// A reboot loop: [`REBOOT_LOOP_BOOTS`] boots or more and not one finished its boot
     /// sequence (each ended by a reboot, not by a failure the log shows).
-    pub fn reboot_loop(&self) -> Option<String> {
+    pub(crate) fn reboot_loop(&self) -> Option<String> {
         let done =
             |b: &Boot| b.sequences.iter().any(|s| s.name == "boot" && s.state == State::Done);
         let n = self.boots() as usize;
         (n >= REBOOT_LOOP_BOOTS && !done(&self.boot) && !self.earlier.iter().any(done))
             .then(|| format!("the node booted {n} times without finishing a boot (a reboot loop)"))
-    }
-
-    fn new_boot(&mut self, line: u64, out: &mut Vec<Progress>) {
-        let old = std::mem::take(&mut self.boot);
-        self.earlier.push(old);
-        if self.earlier.len() > KEEP_EARLIER_BOOTS {
-            self.earlier.remove(0);
-            self.dropped_boots += 1;
-        }
-        self.boot.first_line = line;
-        out.push(Progress::Boot { node: self.node.clone(), n: self.boots() });
-    }
-
-    fn current_seq(&mut self) -> Option<usize> {
-        self.boot.sequences.iter().rposition(|s| s.state == State::Running)
-    }
-
-    fn ensure_seq(&mut self, name_hint: &str, total: Option<u32>, line: u64) -> usize {
-        if let Some(i) = self.current_seq() {
-            let s = &mut self.boot.sequences[i];
-            if s.name.is_empty() && !name_hint.is_empty() {
-                s.name = name_hint.to_owned();
-            }
-            if s.total.is_none() {
-                s.total = total;
-            }
-            return i;
-        }
-        self.boot.sequences.push(Sequence {
-            name: name_hint.to_owned(),
-            total,
-            state: State::Running,
-            duration_ms: None,
-            phases: Vec::new(),
-            line: None,
-        });
-        let _ = line;
-        self.boot.sequences.len() - 1
-    }
-
-    /// Index of the running phase of sequence `si`, creating a nameless one if none runs.
-    fn ensure_phase(&mut self, si: usize, line: u64) -> usize {
-        let seq = &mut self.boot.sequences[si];
-        if let Some(pi) = seq.phases.iter().rposition(|p| p.state == State::Running) {
-            return pi;
-        }
-        seq.phases.push(Phase::running(String::new(), 0, line, None));
-        seq.phases.len() - 1
-    }
-
-    /// Finds (or adopts, or creates) phase `index` of sequence `si` for an end line.
-    fn phase_for_end(&mut self, si: usize, name: &str, index: u32, line: u64) -> usize {
-        let seq = &mut self.boot.sequences[si];
-        if let Some(pi) = seq.phases.iter().rposition(|p| p.index == index && p.name == name) {
-            return pi;
-        }
-        if let Some(pi) = seq.phases.iter().rposition(|p| p.index == 0 && p.state == State::Running)
-        {
-            let p = &mut seq.phases[pi];
-            p.name = name.to_owned();
-            p.index = index;
-            return pi;
-        }
-        seq.phases.push(Phase::running(name, index, line, None));
-        seq.phases.len() - 1
-    }
-
-    fn progress(&mut self, line: u64, time: Option<Stamp>) {
-        self.boot.last_progress = time.or(self.boot.last_progress);
-        self.boot.last_progress_line = line;
-    }
-
-    fn task_mut(&mut self, si: usize, pi: usize, name: &str, index: u32, line: u64) -> &mut Task {
-        let tasks = &mut self.boot.sequences[si].phases[pi].tasks;
-        let ti = match tasks.iter().position(|t| t.index == index && t.name == name) {
-            Some(ti) => ti,
-            None => {
-                tasks.push(Task {
-                    name: name.to_owned(),
-                    index,
-                    state: State::Running,
-                    error: None,
-                    line,
-                    duration_ms: None,
-                    count: 0,
-                });
-                tasks.sort_by_key(|t| t.index);
-                tasks.iter().position(|t| t.index == index && t.name == name).unwrap_or(0)
-            }
-        };
-        &mut tasks[ti]
-    }
-
-    /// A task's own message (task logger) shows the task running. When an excerpt skipped
-    /// its phase start, the phase it belongs to has started and the earlier one finished.
-    fn note_task_running(&mut self, name: &str, index: u32, line: u64, time: Option<Stamp>) {
-        let Some(si) = self.current_seq() else { return };
-        let seq = &mut self.boot.sequences[si];
-        let running = seq.phases.iter().rposition(|p| p.state == State::Running);
-        if let Some(pi) = running {
-            if seq.phases[pi].tasks.iter().any(|t| t.name == name) {
-                return;
-            }
-        }
-        let Some(phase) = catalogue::builtin().phase_of_task(name) else { return };
-        if let Some(pi) = running {
-            let p = &mut seq.phases[pi];
-            if p.name == phase || p.name.is_empty() {
-                if p.name.is_empty() {
-                    p.name = phase.to_owned();
-                }
-            } else {
-                p.state = State::Done;
-                seq.phases.push(Phase::running(phase.to_owned(), 0, line, time));
-            }
-        } else if seq.phases.iter().any(|p| p.name == phase) {
-            return;
-        } else {
-            seq.phases.push(Phase::running(phase.to_owned(), 0, line, time));
-        }
-        let pi = self.boot.sequences[si].phases.len() - 1;
-        let t = self.task_mut(si, pi, name, index, line);
-        t.count = t.count.max(1);
-    }
-
-    /// Feeds one parsed line; `task_hint` is the task-logger prefix (`task X (n/m): `) of
-    /// the line, if any. What other texts say about health arrives through
-    /// [`Machine::on_text_signal`].
-    pub fn step(
-        &mut self,
-        line: u64,
-        time: Option<Stamp>,
-        msg: &Message<'_>,
-        task_hint: Option<(&str, u32)>,
-    ) -> Vec<Progress> {
-        let mut out = Vec::new();
-        let hint = match *msg {
-            Message::TaskLog { name, index, .. } => Some((name, index)),
-            _ => task_hint,
-        };
-        if let Some((name, index)) = hint {
-            self.note_task_running(name, index, line, time);
-        }
-        if self.boot.first_line == 0 {
-            self.boot.first_line = line;
-        }
-        if time.is_some() {
-            self.boot.last_time = time;
-        }
-        match *msg {
-            Message::Booting { version } => {
-                if !self.boot.sequences.is_empty() {
-                    self.new_boot(line, &mut out);
-                }
-                self.banner_version = Some((version.to_owned(), line));
-            }
-            Message::SequenceStart { name, phases } => {
-                let restart = match name {
-                    "initialize" => !self.boot.sequences.is_empty(),
-                    // An excerpt without initialize: a second boot sequence is a new boot.
-                    "boot" => self.boot.sequences.iter().any(|s| s.name == "boot"),
-                    _ => false,
-                };
-                if restart {
-                    self.new_boot(line, &mut out);
-                }
-                // A sequence that starts while another is marked running: the earlier one's
-                // end line was not in the input; it did not fail (Talos stops on failure).
-                if let Some(i) = self.current_seq() {
-                    let s = &mut self.boot.sequences[i];
-                    if !s.name.is_empty() && s.name != name {
-                        s.state = State::Done;
-                    }
-                }
-                self.boot.sequences.push(Sequence {
-                    name: name.to_owned(),
-                    total: Some(phases),
-                    state: State::Running,
-                    duration_ms: None,
-                    phases: Vec::new(),
-                    line: Some(line),
-                });
-                self.progress(line, time);
-                out.push(Progress::SequenceStarted {
-                    node: self.node.clone(),
-                    name: name.to_owned(),
-                    phases,
-                });
-            }
-            Message::SequenceDone { name, .. } | Message::SequenceFailed { name } => {
-                let failed = matches!(msg, Message::SequenceFailed { .. });
-                let dur = if failed { None } else { go_duration_ms(duration_of(msg)) };
-                let si = match self
-                    .boot
-                    .sequences
-                    .iter()
-                    .rposition(|s| s.name == name && s.state == State::Running)
-                {
-                    Some(i) => i,
-                    None => self.ensure_seq(name, None, line),
-                };
-                let seq = &mut self.boot.sequences[si];
-                seq.name = name.to_owned();
-                seq.state = if failed { State::Failed } else { State::Done };
-                seq.duration_ms = dur;
-                for p in &mut seq.phases {
-                    if p.state == State::Running {
-                        p.state = if failed { State::Failed } else { State::Done };
-                    }
-                }
-                let state = seq.state;
-                if !failed && name == "boot" {
-                    self.boot.health.on_healthy(line);
-                }
-                if failed && self.boot.failure.is_none() {
-                    self.boot.failure = Some(failure_of(seq, line));
-                }
-                self.progress(line, time);
-                out.push(Progress::SequenceFinished {
-                    node: self.node.clone(),
-                    name: name.to_owned(),
-                    state,
-                });
-            }
-            Message::PhaseStart { name, index, total, .. } => {
-                let si = self.ensure_seq(guess_sequence(name), Some(total), line);
-                let seq = &mut self.boot.sequences[si];
-                for p in &mut seq.phases {
-                    if p.state == State::Running && p.index != 0 {
-                        p.state = State::Done;
-                    }
-                }
-                // Tasks already seen without their phase belong to it.
-                let pi = seq.phases.iter().rposition(|p| p.index == 0 && p.state == State::Running);
-                match pi {
-                    Some(pi) => {
-                        let p = &mut seq.phases[pi];
-                        p.name = name.to_owned();
-                        p.index = index;
-                        p.started = time;
-                        p.line = Some(line);
-                    }
-                    None => seq.phases.push(Phase::running(name, index, line, time)),
-                }
-                let sequence = seq.name.clone();
-                self.progress(line, time);
-                out.push(Progress::PhaseStarted {
-                    node: self.node.clone(),
-                    sequence,
-                    name: name.to_owned(),
-                    index,
-                    total,
-                });
-            }
-            Message::PhaseDone { name, index, total, .. }
-            | Message::PhaseFailed { name, index, total } => {
-                let failed = matches!(msg, Message::PhaseFailed { .. });
-                let si = self.ensure_seq(guess_sequence(name), Some(total), line);
-                let pi = self.phase_for_end(si, name, index, line);
-                let seq = &mut self.boot.sequences[si];
-                let p = &mut seq.phases[pi];
-                p.state = if failed { State::Failed } else { State::Done };
-                if let Message::PhaseDone { duration, .. } = msg {
-                    p.duration_ms = go_duration_ms(duration);
-                }
-                if failed {
-                    for t in &mut p.tasks {
-                        if t.state == State::Running {
-                            // Siblings of a failed task are cancelled (v1.2+ errgroup ctx).
-                            t.state = State::Failed;
-                            t.error.get_or_insert_with(|| "cancelled".to_owned());
-                        }
-                    }
-                }
-                let sequence = seq.name.clone();
-                self.progress(line, time);
-                out.push(Progress::PhaseFinished {
-                    node: self.node.clone(),
-                    sequence,
-                    name: name.to_owned(),
-                    index,
-                    total,
-                    state: if failed { State::Failed } else { State::Done },
-                });
-            }
-            Message::TaskStart { name, index, .. } => {
-                let si = self.ensure_seq("", None, line);
-                let pi = self.ensure_phase(si, line);
-                let t = self.task_mut(si, pi, name, index, line);
-                t.count += 1;
-                t.state = State::Running;
-                t.line = line;
-                self.progress(line, time);
-            }
-            Message::TaskDone { name, index, duration, .. } => {
-                let si = self.ensure_seq("", None, line);
-                let pi = self.ensure_phase(si, line);
-                let t = self.task_mut(si, pi, name, index, line);
-                // A failed task stays failed: two writers interleaving on a console (v0.x
-                // printed each record twice) can show its `done` after its `failed`.
-                if t.state != State::Failed {
-                    t.state = State::Done;
-                }
-                t.duration_ms = go_duration_ms(duration);
-                t.line = line;
-                self.progress(line, time);
-            }
-            Message::TaskFailed { name, index, error, .. } => {
-                let si = self.ensure_seq("", None, line);
-                let pi = self.ensure_phase(si, line);
-                let t = self.task_mut(si, pi, name, index, line);
-                t.state = State::Failed;
-                t.error = (!error.is_empty()).then(|| error.to_owned());
-                t.line = line;
-                self.progress(line, time);
-            }
-            Message::SequenceError { phase, sequence, error } if self.boot.failure.is_none() => {
-                // Only the handler's summary survived (an excerpt): `task 1/1: failed, X`.
-                let err = error.split_once(": failed, ").map_or(error, |(_, e)| e);
-                self.boot.failure = Some(Failure {
-                    sequence: sequence.to_owned(),
-                    phase: None,
-                    phase_index: Some(phase.to_string()),
-                    task: None,
-                    error: Some(err.to_owned()),
-                    line,
-                });
-            }
-            Message::FatalSequencer { sequence, error } if self.boot.failure.is_none() => {
-                self.boot.failure = Some(Failure {
-                    sequence: sequence.to_owned(),
-                    phase: None,
-                    phase_index: None,
-                    task: None,
-                    error: Some(error.to_owned()),
-                    line,
-                });
-            }
-            Message::Service(ServiceLine { name, state, text }) => {
-                // Service lines are frequent (health checks): no allocation for a known name
-                // or an unchanged state.
-                let services = &mut self.boot.services;
-                let s = match services.get_mut(name) {
-                    Some(s) => s,
-                    None => services.entry(name.to_string()).or_default(),
-                };
-                if s.state != *state {
-                    state.clone_into(&mut s.state);
-                }
-                if text.contains("going to restart") {
-                    s.restarts += 1;
-                    s.last_restart_line = Some(line);
-                } else if text.starts_with("Health check successful")
-                    || (state == "Running" && text.starts_with("Started"))
-                {
-                    s.restarts = 0;
-                }
-                if let Some(w) = text.strip_prefix("Waiting for ") {
-                    s.waiting_for = Some(w.to_owned());
-                }
-                if state == "Failed" {
-                    s.failed = true;
-                }
-                let stopping = self.boot.rebooting
-                    || self.boot.failure.is_some()
-                    || self.boot.sequences.iter().any(|s| {
-                        s.state == State::Failed
-                            || (s.state == State::Running
-                                && STOP_SEQUENCES.contains(&s.name.as_str()))
-                    });
-                self.boot.health.on_service(line, name, state, text, stopping);
-            }
-            Message::RebootCountdown { .. } => self.boot.rebooting = true,
-            _ => {}
-        }
-        out
-    }
-
-    /// What the text of a line says about health (see [`health::classify`]).
-    pub fn on_text_signal(
-        &mut self,
-        line: u64,
-        signal: &TextSignal,
-        component: Option<&str>,
-        text: &str,
-    ) {
-        match signal {
-            TextSignal::Trouble(kind, named) => {
-                let comp = named.as_deref().or(component).unwrap_or(match kind {
-                    SignalKind::Panic => "machined",
-                    _ => "talos",
-                });
-                if *kind == SignalKind::Maintenance {
-                    self.boot.maintenance.get_or_insert(line);
-                }
-                self.boot.health.on_signal(line, *kind, comp, text);
-            }
-            TextSignal::ConfigLoaded => {
-                self.boot.maintenance = None;
-                self.boot.health.on_config_loaded(line);
-            }
-            TextSignal::Healthy => self.boot.health.on_healthy(line),
-        }
-    }
-}
-
-fn duration_of<'a>(msg: &Message<'a>) -> &'a str {
-    match *msg {
-        Message::SequenceDone { duration, .. } => duration,
-        _ => "",
-    }
-}
-
-fn failure_of(seq: &Sequence, line: u64) -> Failure {
-    let phase = seq.phases.iter().rev().find(|p| p.state == State::Failed);
-    let task = phase.and_then(|p| {
-        p.tasks
-            .iter()
-            .filter(|t| t.state == State::Failed && t.error.as_deref() != Some("cancelled"))
-            .min_by_key(|t| t.line)
-    });
-    Failure {
-        sequence: seq.name.clone(),
-        phase: phase.map(|p| p.name.clone()).filter(|n| !n.is_empty()),
-        phase_index: phase
-            .filter(|p| p.index > 0)
-            .map(|p| format!("{}/{}", p.index, seq.total.unwrap_or(0))),
-        task: task.map(|t| t.name.clone()),
-        error: task.and_then(|t| t.error.clone()),
-        line: task.map_or(line, |t| t.line),
     }
 }
 

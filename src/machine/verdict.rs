@@ -10,7 +10,7 @@ impl Machine {
     /// failing task or phase (before `sequence: failed`), that task or phase. A task's
     /// `failed:` line is only printed when its error ends the phase (reference §1.1), so
     /// it is decisive on its own.
-    pub fn failure(boot: &Boot) -> Option<Failure> {
+    pub(crate) fn failure(boot: &Boot) -> Option<Failure> {
         if let Some(f) = &boot.failure {
             return Some(f.clone());
         }
@@ -49,7 +49,7 @@ impl Machine {
     }
 
     /// Outcome of a boot, with the stall explanation when stalled.
-    pub fn outcome_of(boot: &Boot) -> (Outcome, Option<Stall>) {
+    pub(crate) fn outcome_of(boot: &Boot) -> (Outcome, Option<Stall>) {
         if Self::failure(boot).is_some() || boot.sequences.iter().any(|s| s.state == State::Failed)
         {
             return (Outcome::Failed, None);

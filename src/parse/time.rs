@@ -1,4 +1,8 @@
-//! Timestamps and Go durations as Talos prints them.
+//! Timestamps and Go durations as Talos prints them: Go's `log` stamp, RFC 3339 (the one
+//! parser: as seconds for log lines, [`rfc3339_nanos`] for Docker's exact stamps), and Go
+//! `time.Duration` strings.
+
+#![warn(unreachable_pub)]
 
 use nom::{
     IResult, Parser,
@@ -71,9 +75,9 @@ fn frac(b: &[u8], at: usize) -> (f64, usize) {
     (v as f64 / scale as f64, n + 1)
 }
 
-/// `YYYY?MM?DD?HH:MM:SS` with the given separators; the fields and the offset after them.
+/// `YYYY?MM?DD?HH:MM:SS` with the given separators (its 19 bytes) as Unix seconds.
 #[inline]
-fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
+fn civil_seconds(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<i64> {
     // One bounds check for the fixed part, then plain indexing.
     let f: &[u8; 19] = b.get(..19)?.try_into().ok()?;
     if f[4] != date_sep
@@ -87,8 +91,15 @@ fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
     let num = |at: usize, n: usize| digits(f, at, n);
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// [`civil_seconds`] with an optional fraction: the seconds and the offset after them.
+#[inline]
+fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
+    let s = civil_seconds(b, date_sep, mid)?;
     let (fr, n) = frac(b, 19);
-    Some((epoch(y, mo, d, h, mi, s) + fr, 19 + n))
+    Some((s as f64 + fr, 19 + n))
 }
 
 /// `2024/10/09 12:53:26` with optional `.123456` (Go `log` and machined's buffer stamp).
@@ -98,10 +109,6 @@ pub fn go_stamp(i: &str) -> IResult<&str, f64> {
         Some((t, at)) => Ok((&i[at..], t)),
         None => Err(fail(i)),
     }
-}
-
-fn epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> f64 {
-    (days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) as f64
 }
 
 /// RFC 3339 with optional fraction and zone: `2024-10-09T12:53:26.123456789Z`.
@@ -125,6 +132,43 @@ pub fn rfc3339(i: &str) -> IResult<&str, f64> {
         _ => {}
     }
     Ok((&i[at..], t - off))
+}
+
+/// RFC 3339 as Docker prints it (`RFC3339Nano`: `2024-11-20T09:14:03.123456789Z`, or a
+/// `+01:00` zone) → Unix nanoseconds, exact. The `T` and the zone are required; digits past
+/// the ninth of a fraction are dropped; what follows the zone is ignored.
+pub fn rfc3339_nanos(s: &str) -> Option<i128> {
+    let b = s.as_bytes();
+    let secs = civil_seconds(b, b'-', b"T")?;
+    let mut at = 19;
+    let mut nanos: i128 = 0;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while b.get(at).is_some_and(u8::is_ascii_digit) {
+            if at - start < 9 {
+                nanos = nanos * 10 + i128::from(b[at] - b'0');
+            }
+            at += 1;
+        }
+        let n = at - start;
+        if n == 0 {
+            return None;
+        }
+        nanos *= 10i128.pow(9 - n.min(9) as u32);
+    }
+    let offset: i64 = match b.get(at) {
+        Some(b'Z') => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let (h, m) = (digits(b, at + 1, 2)?, digits(b, at + 4, 2)?);
+            if b.get(at + 3) != Some(&b':') {
+                return None;
+            }
+            if sign == b'-' { -(h * 3600 + m * 60) } else { h * 3600 + m * 60 }
+        }
+        _ => return None,
+    };
+    Some(i128::from(secs - offset) * 1_000_000_000 + nanos)
 }
 
 /// Parses a Go `time.Duration` string (`3.767µs`, `1.04s`, `2m3.5s`, `1h0m0s`) into
@@ -229,5 +273,36 @@ mod tests {
         }
         assert_eq!(go_stamp("2024/10/09 12:53:26.x"), Ok((".x", 1_728_478_406.0)));
         assert!(go_stamp("2024/10/09 12:53").is_err());
+    }
+
+    /// The cases of `docker::follow`'s former own parser, and the edges of this one.
+    #[test]
+    fn rfc3339_in_nanoseconds() {
+        assert_eq!(rfc3339_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_nanos("2024-11-20T09:14:03.5Z"), Some(1_732_094_043_500_000_000));
+        assert_eq!(
+            rfc3339_nanos("2024-11-20T10:14:03.000000001+01:00"),
+            Some(1_732_094_043_000_000_001)
+        );
+        assert_eq!(rfc3339_nanos("0001-01-01T00:00:00Z").map(|t| t < 0), Some(true));
+        assert_eq!(rfc3339_nanos("[talos]"), None);
+        assert_eq!(
+            rfc3339_nanos("2024-11-20T09:14:03.1234567891Z rest"),
+            Some(1_732_094_043_123_456_789)
+        );
+        assert_eq!(rfc3339_nanos("2024-11-20T08:44:03-00:30"), Some(1_732_094_043_000_000_000));
+        for bad in [
+            "2024-11-20T09:14:03",
+            "2024-11-20 09:14:03Z",
+            "2024-11-20T09:14:03.Z",
+            "2024-11-20T09:14:03+01",
+            "2024-11-20T09:14:03+0100",
+            "2024-11-20T09:14Z",
+        ] {
+            assert_eq!(rfc3339_nanos(bad), None, "{bad}");
+        }
+        // The same instant as the seconds parser reads it.
+        let (_, t) = rfc3339("2024-11-20T10:14:03+01:00").unwrap();
+        assert_eq!(rfc3339_nanos("2024-11-20T10:14:03+01:00"), Some(t as i128 * 1_000_000_000));
     }
 }
