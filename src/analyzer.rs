@@ -39,6 +39,13 @@ impl Default for AnalyzeOptions {
     }
 }
 
+/// Nodes analyzed one by one; the lines of further node names are analyzed together as one
+/// node ([`OTHER_NODES`]) with a counted warning, so that a log of a million node prefixes
+/// stays within the memory cap (a node's state is a few KiB to a few hundred KiB).
+pub const MAX_NODES: usize = 1000;
+/// The node that stands for the names beyond [`MAX_NODES`].
+pub const OTHER_NODES: &str = "(other nodes)";
+
 /// Most distinct error templates kept per node for unexplained failures.
 const MAX_TEMPLATES: usize = 64;
 
@@ -109,6 +116,8 @@ pub struct Analyzer<'k> {
     default_node: String,
     stats: Stats,
     warnings: Vec<String>,
+    /// Lines whose node name came after [`MAX_NODES`] others.
+    overflow_lines: u64,
 }
 
 impl<'k> Analyzer<'k> {
@@ -126,6 +135,7 @@ impl<'k> Analyzer<'k> {
             default_node: "-".into(),
             stats: Stats::default(),
             warnings: Vec::new(),
+            overflow_lines: 0,
         }
     }
 
@@ -163,6 +173,10 @@ impl<'k> Analyzer<'k> {
         if let Some(&i) = self.index.get(name) {
             self.last_node = Some(i);
             return i;
+        }
+        if self.nodes.len() >= MAX_NODES && name != OTHER_NODES {
+            self.overflow_lines += 1;
+            return self.node_index(OTHER_NODES);
         }
         self.nodes.push(NodeState {
             machine: Machine::new(name),
@@ -484,6 +498,7 @@ impl<'k> Analyzer<'k> {
             stats: &self.stats,
             inputs: &self.inputs,
             warnings: &self.warnings,
+            overflow: (self.overflow_lines > 0).then_some((self.overflow_lines, MAX_NODES)),
         }
     }
 

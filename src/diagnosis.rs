@@ -52,6 +52,8 @@ pub(crate) struct Analysis<'a> {
     pub(crate) stats: &'a Stats,
     pub(crate) inputs: &'a [String],
     pub(crate) warnings: &'a [String],
+    /// Lines of node names beyond the per-analysis node cap, and the cap.
+    pub(crate) overflow: Option<(u64, usize)>,
 }
 
 /// How findings are ordered after severity (most severe first), each field ascending:
@@ -117,7 +119,17 @@ impl Analysis<'_> {
             stats: self.stats.clone(),
             inputs: self.inputs.to_vec(),
             unexplained,
-            warnings: self.warnings.iter().map(|w| self.scrub(w)).collect(),
+            warnings: self
+                .warnings
+                .iter()
+                .map(|w| self.scrub(w))
+                .chain(self.overflow.map(|(lines, cap)| {
+                    format!(
+                        "{lines} lines named nodes beyond the first {cap}: they were analyzed together as node `{}`",
+                        crate::analyzer::OTHER_NODES
+                    )
+                }))
+                .collect(),
         }
     }
 

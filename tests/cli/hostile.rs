@@ -643,3 +643,30 @@ fn r14_control_characters_in_names_are_made_visible() {
     assert!(all.contains("\\x1b[31mred\\x1b[0m.log"), "{all}");
     assert!(!all.contains('\x1b'), "{all:?}");
 }
+
+/// Issue #14: a million node prefixes took 3.2 GB. Names beyond the node cap are analyzed
+/// together as one node, with a warning that counts their lines; a failure among them is
+/// still seen.
+#[test]
+fn r14_node_names_beyond_the_cap_are_summarised_not_kept() {
+    let cap = 1000;
+    let mut log = String::new();
+    for i in 0..cap + 500 {
+        log.push_str(&format!(
+            "10.{}.{}.{}: [talos] service[apid](Running): Health check successful\n",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ));
+    }
+    log.push_str(
+        "10.99.0.1: [talos] task setupSharedFilesystems (1/1): failed: invalid argument\n",
+    );
+    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(log.into_bytes()).run();
+    let r = json(&o);
+    let nodes = r["nodes"].as_array().map_or(0, Vec::len);
+    assert!(nodes <= cap + 1, "{nodes} nodes");
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("501 lines named nodes beyond the first 1000"), "{warnings}");
+    assert_eq!(code(&o), 1, "{}", err(&o));
+}
