@@ -12,10 +12,12 @@
 //! Everything async stays here; the analyzer it feeds is synchronous.
 
 pub(crate) mod client;
+pub(crate) mod conclude;
 pub mod endpoint;
 pub mod error;
 pub mod facts;
 pub(crate) mod follow;
+pub(crate) mod line;
 pub mod preflight;
 pub mod progress;
 pub mod spec;
