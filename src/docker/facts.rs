@@ -70,6 +70,9 @@ pub struct MountFact {
     pub destination: String,
     /// Kind.
     pub kind: MountKind,
+    /// A volume mounted with `nocopy`: Docker does not fill it from the image, so it
+    /// starts empty.
+    pub no_copy: bool,
 }
 
 /// The facts of one container.
@@ -130,7 +133,7 @@ impl ContainerFacts {
         let mut add = |destination: &str, kind: MountKind| {
             let destination = normalize(destination);
             if !mounts.iter().any(|m| m.destination == destination) {
-                mounts.push(MountFact { destination, kind });
+                mounts.push(MountFact { destination, kind, no_copy: false });
             }
         };
         for m in c.mounts.iter().flatten() {
@@ -166,6 +169,27 @@ impl ContainerFacts {
         }
         for d in cfg.volumes.iter().flat_map(|v| v.keys()) {
             add(d, MountKind::Volume);
+        }
+        // `-v name:/opt:nocopy`, `--mount type=volume,…,volume-nocopy`.
+        let no_copy: Vec<String> = c
+            .mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.mode.as_deref().is_some_and(|o| o.split(',').any(|o| o == "nocopy")))
+            .filter_map(|m| m.destination.clone())
+            .chain(hc.mounts.iter().flatten().filter_map(|m| {
+                m.volume_options.as_ref()?.no_copy.filter(|n| *n)?;
+                m.target.clone()
+            }))
+            .chain(hc.binds.iter().flatten().filter_map(|b| {
+                let mut parts = b.split(':');
+                let dest = parts.nth(1)?;
+                parts.next()?.split(',').any(|o| o == "nocopy").then(|| dest.to_owned())
+            }))
+            .map(|d| normalize(&d))
+            .collect();
+        for m in mounts.iter_mut() {
+            m.no_copy = m.kind == MountKind::Volume && no_copy.contains(&m.destination);
         }
         let mut platform = None;
         let mut userdata_len = None;

@@ -184,24 +184,11 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                 vec![format!("mount it with `{flag}` instead")],
                 format!("{path} is a {:?} mount", m.kind).to_lowercase(),
             ),
-            Some(m) if *path == "/opt" && m.kind != MountKind::Volume => c.add(
-                "TD-INSPECT-008",
-                "container_missing_mounts",
-                Severity::Warning,
-                path,
-                "`/opt` is not a Docker volume".into(),
-                "An empty bind or tmpfs at `/opt` hides the CNI plugins the image ships in \
-                 `/opt/cni/bin`, so pods get no network; Docker volumes are filled from the \
-                 image and are fine."
-                    .into(),
-                vec![
-                    "use `-v /opt` (a Docker volume), or make sure `/opt/cni/bin` is populated"
-                        .into(),
-                ],
-                format!("/opt is a {:?} mount", m.kind).to_lowercase(),
-            ),
             Some(_) => {}
         }
+    }
+    for path in spec.image_dirs {
+        image_dir(&mut c, path);
     }
     match facts.platform.as_deref() {
         Some("container") => {}
@@ -287,6 +274,70 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
     let mut findings = c.findings;
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
+}
+
+/// A directory whose content the image ships and Talos only reads (`/opt`: the CNI plugins
+/// in `/opt/cni/bin`): unmounted it stays the image's read-only directory, which boots (the
+/// Talos docs' Kubernetes pod spec, Talos' TinK test); a Docker volume is filled from the
+/// image (talosctl's spec); only an empty mount over it hides what the image put there.
+fn image_dir(c: &mut Checker<'_>, path: &str) {
+    let content = if path == "/opt" {
+        "the CNI plugins the image ships in `/opt/cni/bin`".to_owned()
+    } else {
+        format!("what the image ships in `{path}`")
+    };
+    let fix = vec![format!(
+        "use `-v {path}` (a Docker volume, filled from the image) or no mount at `{path}`"
+    )];
+    let (severity, title, why, evidence, fix) = match c.facts.mount_at(path) {
+        None => (
+            Severity::Info,
+            format!("No volume at `{path}`: the image's directory is used"),
+            format!(
+                "Talos only reads `{path}` ({content}); unmounted, it stays the image's \
+                 read-only directory and the node boots, as the Talos docs' Kubernetes pod spec \
+                 and Talos' own TinK test run it. talosctl mounts a Docker volume there, which \
+                 Docker fills from the image, so that what is added under `{path}` later is \
+                 kept; nothing needs to change."
+            ),
+            format!("no mount at {path}"),
+            Vec::new(),
+        ),
+        Some(m) if m.kind == MountKind::Volume && !m.no_copy => return,
+        Some(m) if m.kind == MountKind::Volume => (
+            Severity::Error,
+            format!("Empty (`nocopy`) volume at `{path}`"),
+            format!(
+                "A volume mounted with `nocopy` is not filled from the image: it hides {content}, \
+                 so kubelet finds no CNI plugin and pods get no network."
+            ),
+            format!("{path} is a nocopy volume"),
+            fix,
+        ),
+        Some(m) if m.kind == MountKind::Tmpfs => (
+            Severity::Error,
+            format!("tmpfs at `{path}` hides the image's content"),
+            format!(
+                "A tmpfs starts empty: it hides {content}, so kubelet finds no CNI plugin and \
+                 pods get no network."
+            ),
+            format!("{path} is a tmpfs mount"),
+            fix,
+        ),
+        Some(m) => (
+            Severity::Warning,
+            format!("`{path}` is a host directory, not the image's"),
+            format!(
+                "A bind mount (or a Kubernetes volume) over `{path}` hides {content}; unless \
+                 the host directory holds them, kubelet finds no CNI plugin and pods get no \
+                 network. Docker volumes are filled from the image; no mount at all keeps the \
+                 image's directory."
+            ),
+            format!("{path} is a {:?} mount", m.kind).to_lowercase(),
+            fix,
+        ),
+    };
+    c.add("TD-INSPECT-008", "container_missing_mounts", severity, path, title, why, fix, evidence);
 }
 
 /// Mount layouts of a talosctl of another version than the image.
@@ -496,7 +547,7 @@ mod tests {
             read_only: true,
             mounts: mounts
                 .iter()
-                .map(|(d, k)| MountFact { destination: (*d).into(), kind: *k })
+                .map(|(d, k)| MountFact { destination: (*d).into(), kind: *k, no_copy: false })
                 .collect(),
             platform: Some("container".into()),
             userdata_len: Some(4096),
@@ -544,6 +595,54 @@ mod tests {
         let mut new = good();
         new.mounts.retain(|m| m.destination != "/var");
         assert_eq!(unmounted_shared_targets(&new), vec!["/var"]);
+    }
+
+    /// Issue #15: the Talos docs' "Running Talos as a pod" spec (v1.8-v1.13) and Talos' TinK
+    /// test: emptyDir and PVCs (binds), nothing at `/opt`. They boot: no error.
+    #[test]
+    fn published_pod_specs_have_no_error() {
+        for version in [Version::new(1, 8, 0), Version::new(1, 12, 0), Version::new(1, 13, 0)] {
+            let mut pod = good();
+            pod.version = Some(version);
+            pod.userdata_len = None;
+            pod.mounts = [
+                "/run",
+                "/system",
+                "/tmp",
+                "/system/state",
+                "/var",
+                "/etc/cni",
+                "/etc/kubernetes",
+                "/usr/libexec/kubernetes",
+            ]
+            .iter()
+            .map(|d| MountFact { destination: (*d).into(), kind: MountKind::Bind, no_copy: false })
+            .collect();
+            let f = preflight(&pod);
+            let errors: Vec<&Finding> =
+                f.iter().filter(|f| f.severity == Severity::Error).collect();
+            assert!(errors.is_empty(), "{version}: {errors:#?}");
+            let opt = f.iter().find(|f| f.fingerprint.ends_with(":/opt")).expect("an /opt note");
+            assert_eq!(opt.severity, Severity::Info);
+            assert!(opt.root_cause.contains("/opt/cni/bin"), "{}", opt.root_cause);
+        }
+    }
+
+    /// What breaks is an empty mount over `/opt`; a Docker volume is filled from the image.
+    #[test]
+    fn opt_is_judged_by_what_is_mounted_there() {
+        for (kind, no_copy, want) in [
+            (MountKind::Volume, false, None),
+            (MountKind::Volume, true, Some(Severity::Error)),
+            (MountKind::Tmpfs, false, Some(Severity::Error)),
+            (MountKind::Bind, false, Some(Severity::Warning)),
+        ] {
+            let mut f = good();
+            f.mounts.retain(|m| m.destination != "/opt");
+            f.mounts.push(MountFact { destination: "/opt".into(), kind, no_copy });
+            let got = preflight(&f).into_iter().find(|f| f.id == "TD-INSPECT-008");
+            assert_eq!(got.map(|f| f.severity), want, "{kind:?} nocopy={no_copy}");
+        }
     }
 
     #[test]

@@ -733,3 +733,75 @@ fn watch_clock_jump_is_not_a_stall_in_log_time() {
     assert!(reason.contains("stall timeout 4s") && !reason.contains("525600"), "{n:#}");
     assert!(r["warnings"].to_string().contains("clock jumped"), "{r:#}");
 }
+
+/// Issue #15: the Talos docs' "Running Talos as a pod" spec (v1.8-v1.13) and Talos' TinK
+/// test (v1.12) as Docker runs them under a kubelet: emptyDir and PVCs are binds, nothing is
+/// mounted at `/opt` (the image's directory keeps `/opt/cni/bin`). They boot: exit 0. An
+/// empty mount over `/opt` is what breaks.
+#[test]
+fn inspect_passes_the_published_pod_specs_and_flags_an_empty_opt() {
+    if !engine() {
+        return;
+    }
+    let dirs = std::env::temp_dir().join(unique("podvols"));
+    let pvcs = [
+        "/run",
+        "/system",
+        "/tmp",
+        "/system/state",
+        "/var",
+        "/etc/cni",
+        "/etc/kubernetes",
+        "/usr/libexec/kubernetes",
+    ];
+    let mut binds = Vec::new();
+    for p in pvcs {
+        let host = dirs.join(p.trim_start_matches('/').replace('/', "-"));
+        std::fs::create_dir_all(&host).expect("volume dir");
+        binds.push(format!("{}:{p}", host.display()));
+    }
+    let base = [
+        "--read-only",
+        "--privileged",
+        "--security-opt",
+        "seccomp=unconfined",
+        "-e",
+        "PLATFORM=container",
+    ];
+    for tag in ["v1.8.3", "v1.12.0", "v1.13.0"] {
+        let tagged = Command::new("docker")
+            .args(["tag", &format!("{IMAGE}:v1.8.3"), &format!("{IMAGE}:{tag}")])
+            .status()
+            .expect("docker tag");
+        assert!(tagged.success());
+        let name = unique("pod");
+        let mut args: Vec<&str> = base.to_vec();
+        for b in &binds {
+            args.extend(["-v", b.as_str()]);
+        }
+        let _c = container(&["create"], &name, &args, tag);
+        let out = td(&["inspect", &name, "--format", "json"], &[]);
+        assert_eq!(out.code, 0, "{tag}: {}\n{}", out.stdout, out.stderr);
+        let r = out.json();
+        let opt = r["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["id"] == "TD-INSPECT-008")
+            .unwrap_or_else(|| panic!("{r:#}"));
+        assert_eq!(opt["severity"], "info", "{opt:#}");
+        assert!(opt["root_cause"].as_str().unwrap_or_default().contains("/opt/cni/bin"));
+    }
+    // The same with an empty tmpfs over /opt: the CNI plugins are hidden.
+    let name = unique("emptyopt");
+    let mut args: Vec<&str> = base.to_vec();
+    for b in &binds {
+        args.extend(["-v", b.as_str()]);
+    }
+    args.extend(["--tmpfs", "/opt"]);
+    let _c = container(&["create"], &name, &args, "v1.8.3");
+    let out = td(&["inspect", &name, "--format", "json"], &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("hides the image"), "{}", out.stdout);
+    let _ = std::fs::remove_dir_all(&dirs);
+}
