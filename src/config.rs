@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{ColorChoice, OutputArgs};
+use crate::cli::{CiArgs, ColorChoice, Format, OutputArgs};
 use crate::render::RenderOptions;
 
 /// What the environment says, read once.
@@ -67,6 +67,28 @@ pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
     }
 }
 
+/// The renderer's format for the `--format` given.
+pub fn format(f: Format) -> crate::render::Format {
+    use crate::render::Format as R;
+    match f {
+        Format::Human => R::Human,
+        Format::Json => R::Json,
+        Format::Github => R::Github,
+        Format::Junit => R::Junit,
+        Format::Sarif => R::Sarif,
+        Format::Markdown => R::Markdown,
+    }
+}
+
+/// The extra report files asked for.
+pub fn ci_files(ci: &CiArgs) -> crate::render::CiFiles {
+    crate::render::CiFiles {
+        junit: ci.junit.clone(),
+        sarif: ci.sarif.clone(),
+        markdown: ci.markdown.clone(),
+    }
+}
+
 /// The width to lay text out in: `$COLUMNS` when the user set it, else the terminal's,
 /// else 100 (a pipe or a file), kept between 40 and 250 columns so that a very narrow or
 /// very wide window still gives readable lines.
@@ -77,7 +99,6 @@ pub fn width(columns: Option<usize>, terminal: Option<usize>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Format;
 
     fn out(color: ColorChoice) -> OutputArgs {
         OutputArgs {

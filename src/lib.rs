@@ -43,6 +43,7 @@ pub mod exit;
 pub mod fingerprint;
 pub mod health;
 pub mod input;
+pub mod inspection;
 pub mod kb;
 pub mod machine;
 pub mod parallel;

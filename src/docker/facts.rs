@@ -73,6 +73,9 @@ pub struct MountFact {
     /// A volume mounted with `nocopy`: Docker does not fill it from the image, so it
     /// starts empty.
     pub no_copy: bool,
+    /// What is mounted, when the user named it: a named volume's name or a bind's host
+    /// path (`None` for tmpfs and anonymous volumes), so that a corrected `docker run` keeps it.
+    pub source: Option<String>,
 }
 
 /// The facts of one container.
@@ -130,10 +133,16 @@ impl ContainerFacts {
         let state = c.state.clone().unwrap_or_default();
         let image = cfg.image.clone().unwrap_or_default();
         let mut mounts: Vec<MountFact> = Vec::new();
-        let mut add = |destination: &str, kind: MountKind| {
+        let mut add = |destination: &str, kind: MountKind, source: Option<&str>| {
             let destination = normalize(destination);
-            if !mounts.iter().any(|m| m.destination == destination) {
-                mounts.push(MountFact { destination, kind, no_copy: false });
+            let source = source.filter(|s| !s.is_empty() && !anonymous(s)).map(str::to_owned);
+            match mounts.iter_mut().find(|m| m.destination == destination) {
+                Some(m) => {
+                    if m.source.is_none() {
+                        m.source = source;
+                    }
+                }
+                None => mounts.push(MountFact { destination, kind, no_copy: false, source }),
             }
         };
         for m in c.mounts.iter().flatten() {
@@ -143,12 +152,17 @@ impl ContainerFacts {
                 Some(MountPointTypeEnum::TMPFS) => MountKind::Tmpfs,
                 _ => MountKind::Other,
             };
+            let source = match kind {
+                MountKind::Volume => m.name.as_deref(),
+                MountKind::Bind => m.source.as_deref(),
+                _ => None,
+            };
             if let Some(d) = &m.destination {
-                add(d, kind);
+                add(d, kind, source);
             }
         }
         for d in hc.tmpfs.iter().flat_map(|t| t.keys()) {
-            add(d, MountKind::Tmpfs);
+            add(d, MountKind::Tmpfs, None);
         }
         for m in hc.mounts.iter().flatten() {
             if let (Some(t), Some(d)) = (&m.typ, &m.target) {
@@ -158,17 +172,18 @@ impl ContainerFacts {
                     "volume" => MountKind::Volume,
                     _ => MountKind::Other,
                 };
-                add(d, kind);
+                add(d, kind, m.source.as_deref());
             }
         }
         for b in hc.binds.iter().flatten() {
-            if let Some(d) = b.split(':').nth(1) {
+            let mut parts = b.split(':');
+            if let (Some(src), Some(d)) = (parts.next(), parts.next()) {
                 let kind = if b.starts_with('/') { MountKind::Bind } else { MountKind::Volume };
-                add(d, kind);
+                add(d, kind, Some(src));
             }
         }
         for d in cfg.volumes.iter().flat_map(|v| v.keys()) {
-            add(d, MountKind::Volume);
+            add(d, MountKind::Volume, None);
         }
         // `-v name:/opt:nocopy`, `--mount type=volume,…,volume-nocopy`.
         let no_copy: Vec<String> = c
@@ -257,6 +272,11 @@ impl ContainerFacts {
     pub fn short_id(&self) -> &str {
         &self.id[..self.id.len().min(12)]
     }
+}
+
+/// An anonymous volume's name: 64 hex digits.
+fn anonymous(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn normalize(path: &str) -> String {

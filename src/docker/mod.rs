@@ -13,6 +13,7 @@
 
 pub(crate) mod client;
 pub(crate) mod conclude;
+pub(crate) mod confirm;
 pub mod endpoint;
 pub mod error;
 pub mod facts;
@@ -20,6 +21,7 @@ pub(crate) mod follow;
 pub(crate) mod line;
 pub mod preflight;
 pub mod progress;
+pub(crate) mod recreate;
 pub mod spec;
 pub mod watch;
 

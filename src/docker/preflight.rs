@@ -2,29 +2,37 @@
 //! (`../shared/talos-reference.md` §4.3, the spec talosctl's Docker provider uses), and the
 //! same facts used to confirm a log diagnosis (which sharedFilesystems target is no mount).
 
+use crate::inspection::{Check, Inspection};
 use crate::report::{
     Evidence, Finding, Mode, NodeReport, Outcome, Report, SCHEMA_VERSION, Severity, Stats, Tool,
 };
 
+pub use super::confirm::{confirm, unmounted_shared_targets};
 use super::facts::{ContainerFacts, MountKind, Version};
 pub use super::spec::{Spec, spec_for};
 
 const REF_SPEC: &str =
     "https://github.com/siderolabs/talos/blob/v1.8.0/pkg/provision/providers/docker/node.go";
 const REF_DOCS: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/website/content/v1.8/talos-guides/install/local-platforms/docker.md";
-const REF_SHARED: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go";
 
 /// `docker run` flag that adds a mount at `path` of the kind the spec wants.
-fn flag_for(path: &str, tmpfs: bool) -> String {
+pub(crate) fn flag_for(path: &str, tmpfs: bool) -> String {
     if tmpfs { format!("--tmpfs {path}") } else { format!("-v {path}") }
 }
 
 struct Checker<'a> {
     facts: &'a ContainerFacts,
     findings: Vec<Finding>,
+    /// Each check made, with the fingerprints of what it found.
+    checks: Vec<(String, Vec<String>)>,
 }
 
 impl Checker<'_> {
+    /// Starts the check `name`: the findings added next belong to it.
+    fn check(&mut self, name: impl Into<String>) {
+        self.checks.push((name.into(), Vec::new()));
+    }
+
     #[expect(clippy::too_many_arguments, reason = "one call per check reads best flat")]
     fn add(
         &mut self,
@@ -53,7 +61,13 @@ impl Checker<'_> {
                 after: Vec::new(),
             }],
             references: vec![REF_SPEC.into(), REF_DOCS.into()],
-            fingerprint: format!("{id}:{key}"),
+            fingerprint: {
+                let fp = format!("{id}:{key}");
+                if let Some((_, found)) = self.checks.last_mut() {
+                    found.push(fp.clone());
+                }
+                fp
+            },
             fixed_in: None,
             occurrences: 1,
             boots: 0,
@@ -64,10 +78,14 @@ impl Checker<'_> {
 
 /// Every deviation of the container from the spec of its version, errors first.
 pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
+    checks(facts).0
+}
+
+/// The findings, errors first, and each check made with the fingerprints it found.
+fn checks(facts: &ContainerFacts) -> (Vec<Finding>, Vec<(String, Vec<String>)>) {
     let spec = spec_for(facts.version);
-    let mut c = Checker { facts, findings: Vec::new() };
-    let recreate = "recreate the container (`docker rm` it, then `docker run`/`docker create` again): \
-                    settings cannot be changed on an existing container";
+    let mut c = Checker { facts, findings: Vec::new(), checks: Vec::new() };
+    c.check("privileged");
     if !facts.privileged {
         c.add(
             "TD-INSPECT-001",
@@ -79,10 +97,11 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
              without `--privileged` these calls fail with EPERM (`operation not permitted`) and \
              the boot stops."
                 .into(),
-            vec!["add `--privileged`".into(), recreate.into()],
+            vec!["add `--privileged`".into()],
             "HostConfig.Privileged = false".into(),
         );
     }
+    c.check("seccomp unconfined");
     if !facts.seccomp_unconfined {
         // Docker applies no seccomp profile to privileged containers, so this only matters
         // when the container is not privileged either.
@@ -99,6 +118,9 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             vec!["add `--security-opt seccomp=unconfined`".into()],
             "HostConfig.SecurityOpt has no seccomp=unconfined".into(),
         );
+    }
+    if spec.read_only {
+        c.check("read-only root filesystem");
     }
     if spec.read_only && !facts.read_only {
         c.add(
@@ -122,6 +144,7 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
         let compat = spec.compat_volumes.contains(path);
         let shared = spec.shared_targets.contains(path);
         let flag = flag_for(path, want_tmpfs);
+        c.check(format!("{} {path}", if want_tmpfs { "tmpfs" } else { "volume" }));
         match facts.mount_at(path) {
             None => {
                 let (id, severity, why) = if shared {
@@ -166,8 +189,8 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                     severity,
                     path,
                     format!("No {kind} at `{path}`"),
-                    format!("Talos {} needs a {kind} at `{path}`. {why}", spec.label),
-                    vec![format!("add `{flag}`"), recreate.into()],
+                    format!("{why} talosctl {} creates a {kind} there.", spec.label),
+                    vec![format!("add `{flag}`")],
                     format!("no mount at {path}"),
                 );
             }
@@ -188,8 +211,10 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
         }
     }
     for path in spec.image_dirs {
+        c.check(format!("image directory {path}"));
         image_dir(&mut c, path);
     }
+    c.check("PLATFORM=container");
     match facts.platform.as_deref() {
         Some("container") => {}
         other => {
@@ -213,11 +238,12 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                      it machined stops with `failed to determine platform`."
                         .into()
                 },
-                vec!["add `-e PLATFORM=container`".into(), recreate.into()],
+                vec!["add `-e PLATFORM=container`".into()],
                 evidence,
             );
         }
     }
+    c.check("machine config (USERDATA)");
     if facts.userdata_len.is_none_or(|n| n == 0) {
         c.add(
             "TD-INSPECT-010",
@@ -236,7 +262,9 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             "USERDATA absent".into(),
         );
     }
+    c.check("talosctl and image versions");
     skew(&mut c, facts);
+    c.check("restart policy");
     if matches!(facts.restart_policy.as_str(), "always" | "unless-stopped") {
         c.add(
             "TD-INSPECT-011",
@@ -254,6 +282,7 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             format!("HostConfig.RestartPolicy = {}", facts.restart_policy),
         );
     }
+    c.check("Talos version of the image");
     if spec.assumed {
         c.add(
             "TD-INSPECT-012",
@@ -273,7 +302,29 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
     }
     let mut findings = c.findings;
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    findings
+    (findings, c.checks)
+}
+
+/// `inspect`: the report, every check with what it found, and the command that recreates
+/// the container with the known-good spec when any error or warning was found.
+pub fn inspect(facts: &ContainerFacts) -> Inspection {
+    let (findings, made) = checks(facts);
+    let checks = made
+        .into_iter()
+        .map(|(name, found)| Check {
+            name,
+            findings: findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| found.contains(&f.fingerprint))
+                .map(|(i, _)| i)
+                .collect(),
+        })
+        .collect();
+    let deviates = findings.iter().any(|f| f.severity >= Severity::Warning);
+    let recreate = deviates.then(|| super::recreate::recreate(facts, &spec_for(facts.version)));
+    let spec = spec_for(facts.version).label.to_owned();
+    Inspection { report: report_of(facts, findings), checks, spec, recreate }
 }
 
 /// A directory whose content the image ships and Talos only reads (`/opt`: the CNI plugins
@@ -380,7 +431,10 @@ fn skew(c: &mut Checker<'_>, facts: &ContainerFacts) {
 
 /// The report `inspect` prints: one node, no boot, the preflight findings.
 pub fn inspect_report(facts: &ContainerFacts) -> Report {
-    let findings = preflight(facts);
+    report_of(facts, preflight(facts))
+}
+
+fn report_of(facts: &ContainerFacts, findings: Vec<Finding>) -> Report {
     let version_evidence = match facts.version {
         Some(_) => vec![format!("image tag of `{}`", facts.image)],
         None => vec![format!("image `{}` has no version tag", facts.image)],
@@ -412,115 +466,6 @@ pub fn inspect_report(facts: &ContainerFacts) -> Report {
     }
 }
 
-/// Targets of setupSharedFilesystems that are not mount points in this container.
-pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
-    spec_for(facts.version)
-        .shared_targets
-        .iter()
-        .map(String::as_str)
-        .filter(|t| facts.mount_at(t).is_none())
-        .collect()
-}
-
-/// Confirms a log diagnosis with the container's settings: when the node failed with EINVAL
-/// in setupSharedFilesystems, names the targets that are not mount points here (the log
-/// cannot: the kernel's error carries no path). Adds to the node's `container_missing_mounts`
-/// finding, or adds one.
-pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
-    let Some(n) = report.nodes.iter().find(|n| n.node == node) else { return };
-    let Some(failure) = &n.failure else { return };
-    let einval = failure.task.as_deref() == Some("setupSharedFilesystems")
-        && failure.error.as_deref().is_some_and(|e| e.contains("invalid argument"));
-    if !einval {
-        return;
-    }
-    let line = failure.line;
-    let missing = unmounted_shared_targets(facts);
-    let (sentence, fixes) = if missing.is_empty() {
-        (
-            format!(
-                "docker inspect shows mounts at every target ({}) in container `{}`; the \
-                 mount may be outside the container's mount namespace or the image version \
-                 differs from its tag.",
-                spec_for(facts.version).shared_targets.join(", "),
-                facts.name
-            ),
-            Vec::new(),
-        )
-    } else {
-        let fixes: Vec<String> = missing
-            .iter()
-            .map(|t| {
-                let tmpfs = spec_for(facts.version).tmpfs.iter().any(|p| p == t);
-                format!(
-                    "add `{}` (`{t}` is not a mount point in `{}`)",
-                    flag_for(t, tmpfs),
-                    facts.name
-                )
-            })
-            .collect();
-        (
-            format!(
-                "Confirmed by docker inspect: in container `{}` {} {}.",
-                facts.name,
-                missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
-                if missing.len() == 1 { "is not a mount point" } else { "are not mount points" }
-            ),
-            fixes,
-        )
-    };
-    let evidence = Evidence {
-        line: 0,
-        text: if missing.is_empty() {
-            "all sharedFilesystems targets are mounts".into()
-        } else {
-            format!("no mount at {}", missing.join(", "))
-        },
-        input: Some(format!("docker inspect {}", facts.name)),
-        before: Vec::new(),
-        after: Vec::new(),
-    };
-    if let Some(f) = report
-        .findings
-        .iter_mut()
-        .find(|f| f.node == node && f.category == "container_missing_mounts")
-    {
-        f.root_cause = format!("{} {sentence}", f.root_cause.trim_end());
-        let mut remediation = fixes;
-        remediation.append(&mut f.remediation);
-        f.remediation = remediation;
-        f.evidence.push(evidence);
-        return;
-    }
-    let mut remediation = fixes;
-    remediation.push(
-        "recreate the container with the known-good spec (`talos-doctor inspect` lists it)".into(),
-    );
-    report.findings.insert(
-        0,
-        Finding {
-            id: "TD-INSPECT-020".into(),
-            category: "container_missing_mounts".into(),
-            severity: Severity::Error,
-            node: node.into(),
-            title: "sharedFilesystems failed: a target is not a mount point".into(),
-            root_cause: format!(
-                "setupSharedFilesystems makes `/`, {} shared mounts; the kernel answers EINVAL \
-                 for a path that is not a mount point. {sentence}",
-                spec_for(facts.version).shared_targets.join(", ")
-            ),
-            remediation,
-            evidence: vec![evidence],
-            references: vec![REF_SHARED.into(), REF_SPEC.into()],
-            fingerprint: format!("TD-INSPECT-020:{node}:{line}"),
-            fixed_in: None,
-            occurrences: 1,
-            boots: 1,
-            recovered: false,
-        },
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,7 +492,12 @@ mod tests {
             read_only: true,
             mounts: mounts
                 .iter()
-                .map(|(d, k)| MountFact { destination: (*d).into(), kind: *k, no_copy: false })
+                .map(|(d, k)| MountFact {
+                    destination: (*d).into(),
+                    kind: *k,
+                    no_copy: false,
+                    source: None,
+                })
                 .collect(),
             platform: Some("container".into()),
             userdata_len: Some(4096),
@@ -616,7 +566,12 @@ mod tests {
                 "/usr/libexec/kubernetes",
             ]
             .iter()
-            .map(|d| MountFact { destination: (*d).into(), kind: MountKind::Bind, no_copy: false })
+            .map(|d| MountFact {
+                destination: (*d).into(),
+                kind: MountKind::Bind,
+                no_copy: false,
+                source: Some(format!("/srv/pv{d}")),
+            })
             .collect();
             let f = preflight(&pod);
             let errors: Vec<&Finding> =
@@ -639,7 +594,7 @@ mod tests {
         ] {
             let mut f = good();
             f.mounts.retain(|m| m.destination != "/opt");
-            f.mounts.push(MountFact { destination: "/opt".into(), kind, no_copy });
+            f.mounts.push(MountFact { destination: "/opt".into(), kind, no_copy, source: None });
             let got = preflight(&f).into_iter().find(|f| f.id == "TD-INSPECT-008");
             assert_eq!(got.map(|f| f.severity), want, "{kind:?} nocopy={no_copy}");
         }

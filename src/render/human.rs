@@ -100,7 +100,7 @@ fn cols(s: &str) -> usize {
 
 /// Prose wrapped at `width` columns, each line prefixed with `indent`; `\n\n` starts a
 /// paragraph.
-fn wrap(text: &str, width: usize, indent: &str) -> String {
+pub(crate) fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let max = width.saturating_sub(cols(indent)).max(30);
     for para in text.split("\n\n") {

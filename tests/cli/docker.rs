@@ -805,3 +805,58 @@ fn inspect_passes_the_published_pod_specs_and_flags_an_empty_opt() {
     assert!(out.stdout.contains("hides the image"), "{}", out.stdout);
     let _ = std::fs::remove_dir_all(&dirs);
 }
+
+/// Issue #15: `inspect` in the CI formats: a JUnit case per check (failures = errors), no
+/// fake file or line 0 in GitHub annotations, SARIF logical locations (no artifact named
+/// `docker inspect …`), a real verdict heading in Markdown; the human report gives one
+/// corrected `docker run`, then the findings briefly.
+#[test]
+fn inspect_in_ci_formats_and_one_corrected_docker_run() {
+    if !engine() {
+        return;
+    }
+    let name = unique("inspectci");
+    let _c = container(&["create"], &name, &[], "latest");
+    let junit = td(&["inspect", &name, "--format", "junit"], &[]);
+    assert_eq!(junit.code, 1);
+    let head = junit.stdout.lines().nth(1).unwrap_or_default().to_owned();
+    let attr = |k: &str| -> u64 {
+        let at = head.find(&format!(" {k}=\"")).unwrap_or_else(|| panic!("{k} in {head}"));
+        let rest = &head[at + k.len() + 3..];
+        rest[..rest.find('"').unwrap_or(0)].parse().unwrap_or(0)
+    };
+    assert!(attr("tests") >= 10, "{head}");
+    assert_eq!(attr("failures"), 5, "{}", junit.stdout);
+    assert!(junit.stdout.contains("<testcase name=\"tmpfs /run\""), "{}", junit.stdout);
+
+    let gh = td(&["inspect", &name, "--format", "github"], &[]);
+    assert_eq!(gh.code, 1);
+    assert!(gh.stdout.starts_with("::error title="), "{}", gh.stdout);
+    assert!(!gh.stdout.contains("file=") && !gh.stdout.contains("line=0"), "{}", gh.stdout);
+    assert!(!gh.stdout.contains(":0"), "{}", gh.stdout);
+
+    let sarif = td(&["inspect", &name, "--format", "sarif"], &[]);
+    assert_eq!(sarif.code, 1);
+    assert!(!sarif.stdout.contains("artifactLocation"), "{}", sarif.stdout);
+    let v = sarif.json();
+    let loc = &v["runs"][0]["results"][0]["locations"][0]["logicalLocations"][0];
+    assert_eq!(loc["name"], name.as_str(), "{v:#}");
+    let file = std::env::temp_dir().join(format!("{name}.sarif"));
+    std::fs::write(&file, &sarif.stdout).expect("write sarif");
+    super::ci::validate_sarif(&file);
+    let _ = std::fs::remove_file(&file);
+
+    let md = td(&["inspect", &name, "--format", "markdown"], &[]);
+    let first = md.stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with("## ") && first.contains("will not boot"), "{}", md.stdout);
+    assert!(md.stdout.contains("```sh\ndocker rm -f"), "{}", md.stdout);
+
+    let human = td(&["inspect", &name], &[]);
+    assert_eq!(human.stdout.matches("docker run -d --name").count(), 1, "{}", human.stdout);
+    assert!(!human.stdout.contains("recreate the container"), "{}", human.stdout);
+    let json = td(&["inspect", &name, "--format", "json"], &[]);
+    let r = json.json();
+    assert!(r["checks"].as_array().is_some_and(|c| c.len() >= 10), "{r:#}");
+    let run = r["recreate"]["commands"][1].as_str().unwrap_or_default();
+    assert!(run.starts_with("docker run -d") && run.contains("--tmpfs /run"), "{run}");
+}
