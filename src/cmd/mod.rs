@@ -7,6 +7,7 @@ pub(crate) mod analyze;
 pub(crate) mod explain;
 pub(crate) mod inspect;
 pub mod rules;
+pub(crate) mod shell;
 pub(crate) mod watch;
 
 use std::io::{self, Write};

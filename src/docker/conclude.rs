@@ -215,7 +215,11 @@ pub(crate) fn finish(
         }
         End::Done => {}
     }
-    let exit_code = crate::exit::code_for_watch(&report, tool_error, end == End::Timeout);
+    let exit_code = match end {
+        // The partial report was written; a shell reads 130 as "stopped by SIGINT".
+        End::Interrupted if !tool_error => crate::exit::INTERRUPTED,
+        _ => crate::exit::code_for_watch(&report, tool_error, end == End::Timeout),
+    };
     let restarts = nodes.iter().map(|n| (n.facts.name.clone(), n.restarts)).collect();
     let ends = nodes.into_iter().map(|n| (n.facts.name, n.end)).collect();
     WatchResult { report, exit_code, message, ends, restarts }

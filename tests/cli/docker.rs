@@ -427,7 +427,8 @@ fn watch_ctrl_c_prints_the_partial_report() {
     let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // 128 + SIGINT, as shells report a command stopped by Ctrl-C; the report still comes.
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(r["outcome"], "running");
