@@ -39,7 +39,9 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
         &kb,
         AnalyzeOptions { redact: !args.out.no_redact, ..AnalyzeOptions::default() },
     );
-    let live = !args.plain && env.stderr_tty && !env.ci;
+    // The live table moves the cursor: only on a terminal that understands it (not a pipe,
+    // not CI's log, not TERM=dumb); elsewhere a plain line per finished phase.
+    let live = !args.plain && env.stderr_tty && !env.ci && !env.dumb_term;
     let opts = WatchOptions {
         since,
         tail: args.tail.clone(),

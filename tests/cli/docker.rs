@@ -861,3 +861,47 @@ fn inspect_in_ci_formats_and_one_corrected_docker_run() {
     let run = r["recreate"]["commands"][1].as_str().unwrap_or_default();
     assert!(run.starts_with("docker run -d") && run.contains("--tmpfs /run"), "{run}");
 }
+
+/// Runs `talos-doctor ARGS` under `script` (stderr on a pseudo-terminal, stdout to a file):
+/// what the terminal got. `None` when there is no `script`.
+fn on_a_terminal(args: &[&str], term: &str) -> Option<String> {
+    let bin = env!("CARGO_BIN_EXE_talos-doctor");
+    let report = std::env::temp_dir().join(format!("{}.out", unique("pty")));
+    let cmd =
+        format!("TERM={term} NO_COLOR=1 '{bin}' {} > '{}'; true", args.join(" "), report.display());
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .env_remove("CI")
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&report);
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Issue #15: the live table only where the terminal takes cursor moves (not `TERM=dumb`,
+/// not a pipe), and its last-message column without envelopes.
+#[test]
+fn watch_live_table_respects_term_dumb_and_shows_bare_messages() {
+    if !engine() {
+        return;
+    }
+    let name = unique("live");
+    let prefix = "PREFIX=192.168.77.20: user: warning: [2024-11-20T09:14:03.000000000Z]: ";
+    let _c = run_replay(&name, &["-e", prefix, "-e", "LOG=success", "-e", "END=hang"]);
+    let Some(dumb) = on_a_terminal(&["watch", &name, "--format", "json"], "dumb") else {
+        eprintln!("skipped: no `script` to make a pseudo-terminal");
+        return;
+    };
+    assert!(!dumb.contains('\x1b'), "{dumb:?}");
+    assert!(dumb.contains(&format!("{name}: boot sequence done")), "{dumb}");
+    let live = on_a_terminal(&["watch", &name, "--format", "json"], "xterm").unwrap_or_default();
+    assert!(live.contains("\x1b[2K"), "a live table: {live:?}");
+    assert!(live.contains("boot sequence: done"), "{live}");
+    for envelope in ["user: warning", "[talos]", "192.168.77.20:"] {
+        assert!(!live.contains(envelope), "{envelope} in {live}");
+    }
+    // In a pipe: plain lines, no escape.
+    let piped = td(&["watch", &name, "--format", "json"], &[]);
+    assert!(!piped.stderr.contains('\x1b'), "{:?}", piped.stderr);
+}
