@@ -220,9 +220,7 @@ pub(crate) fn finish(
         End::Interrupted if !tool_error => crate::exit::INTERRUPTED,
         _ => crate::exit::code_for_watch(&report, tool_error, end == End::Timeout),
     };
-    let restarts = nodes.iter().map(|n| (n.facts.name.clone(), n.restarts)).collect();
-    let ends = nodes.into_iter().map(|n| (n.facts.name, n.end)).collect();
-    WatchResult { report, exit_code, message, ends, restarts }
+    WatchResult { report, exit_code, message }
 }
 
 #[cfg(test)]

@@ -262,16 +262,6 @@ impl ContainerFacts {
     pub fn mount_at(&self, path: &str) -> Option<&MountFact> {
         self.mounts.iter().find(|m| m.destination == path)
     }
-
-    /// `talos.cluster.name` label.
-    pub fn cluster(&self) -> Option<&str> {
-        self.talos_labels.get("talos.cluster.name").map(String::as_str)
-    }
-
-    /// Short id (12 hex digits), as `docker ps` shows it.
-    pub fn short_id(&self) -> &str {
-        &self.id[..self.id.len().min(12)]
-    }
 }
 
 /// An anonymous volume's name: 64 hex digits.
@@ -308,7 +298,7 @@ pub async fn find_container(docker: &Docker, name: &str) -> Result<ContainerFact
                 return Err(Error::Ambiguous { name: name.into(), matches });
             }
         }
-        Err(e) => return Err(Error::api(format!("inspect container `{name}`"), &e)),
+        Err(e) => return Err(Error::api(format!("inspect container `{name}`"), e)),
     }
     let names: Vec<String> = all_names(docker).await?.into_iter().map(|(_, n)| n).collect();
     Err(Error::NoSuchContainer { name: name.into(), suggestions: similar(name, &names) })
@@ -326,7 +316,7 @@ async fn all_names(docker: &Docker) -> Result<Vec<(String, String)>, Error> {
     let list = docker
         .list_containers(Some(ListContainersOptions { all: true, ..Default::default() }))
         .await
-        .map_err(|e| Error::api("list containers", &e))?;
+        .map_err(|e| Error::api("list containers", e))?;
     Ok(list
         .into_iter()
         .map(|c| {
@@ -347,7 +337,7 @@ pub async fn find_cluster(docker: &Docker, cluster: &str) -> Result<Vec<Containe
     let list = docker
         .list_containers(Some(ListContainersOptions { all: true, ..Default::default() }))
         .await
-        .map_err(|e| Error::api("list containers", &e))?;
+        .map_err(|e| Error::api("list containers", e))?;
     let mut known: Vec<String> = Vec::new();
     let mut ids = Vec::new();
     for c in list {
@@ -370,7 +360,7 @@ pub async fn find_cluster(docker: &Docker, cluster: &str) -> Result<Vec<Containe
             Ok(f) => out.push(f),
             // Removed between list and inspect: not part of the cluster any more.
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
-            Err(e) => return Err(Error::api(format!("inspect container `{id}`"), &e)),
+            Err(e) => return Err(Error::api(format!("inspect container `{id}`"), e)),
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

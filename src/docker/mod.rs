@@ -25,6 +25,5 @@ pub(crate) mod recreate;
 pub mod spec;
 pub mod watch;
 
-pub use endpoint::{DockerEnv, Endpoint};
 pub use error::Error;
 pub use facts::ContainerFacts;

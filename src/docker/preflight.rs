@@ -7,9 +7,9 @@ use crate::report::{
     Evidence, Finding, Mode, NodeReport, Outcome, Report, SCHEMA_VERSION, Severity, Stats, Tool,
 };
 
-pub use super::confirm::{confirm, unmounted_shared_targets};
+pub use super::confirm::confirm;
 use super::facts::{ContainerFacts, MountKind, Version};
-pub use super::spec::{Spec, spec_for};
+use super::spec::spec_for;
 
 const REF_SPEC: &str =
     "https://github.com/siderolabs/talos/blob/v1.8.0/pkg/provision/providers/docker/node.go";
@@ -77,7 +77,8 @@ impl Checker<'_> {
 }
 
 /// Every deviation of the container from the spec of its version, errors first.
-pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
+#[cfg(test)]
+fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
     checks(facts).0
 }
 
@@ -430,10 +431,6 @@ fn skew(c: &mut Checker<'_>, facts: &ContainerFacts) {
 }
 
 /// The report `inspect` prints: one node, no boot, the preflight findings.
-pub fn inspect_report(facts: &ContainerFacts) -> Report {
-    report_of(facts, preflight(facts))
-}
-
 fn report_of(facts: &ContainerFacts, findings: Vec<Finding>) -> Report {
     let version_evidence = match facts.version {
         Some(_) => vec![format!("image tag of `{}`", facts.image)],
@@ -534,17 +531,23 @@ mod tests {
         let fixes: Vec<&String> = f.iter().flat_map(|f| &f.remediation).collect();
         assert!(fixes.iter().any(|r| r.contains("`--tmpfs /run`")));
         assert!(fixes.iter().any(|r| r.contains("`-v /var`")));
-        assert_eq!(unmounted_shared_targets(&bare), vec!["/var", "/etc/cni", "/run"]);
+        assert_eq!(
+            crate::docker::confirm::unmounted_shared_targets(&bare),
+            vec!["/var", "/etc/cni", "/run"]
+        );
     }
 
     #[test]
     fn shared_targets_per_version() {
         let mut old = good();
         old.version = Some(Version::new(1, 2, 0));
-        assert_eq!(unmounted_shared_targets(&old), vec!["/var/lib/kubelet"]);
+        assert_eq!(
+            crate::docker::confirm::unmounted_shared_targets(&old),
+            vec!["/var/lib/kubelet"]
+        );
         let mut new = good();
         new.mounts.retain(|m| m.destination != "/var");
-        assert_eq!(unmounted_shared_targets(&new), vec!["/var"]);
+        assert_eq!(crate::docker::confirm::unmounted_shared_targets(&new), vec!["/var"]);
     }
 
     /// Issue #15: the Talos docs' "Running Talos as a pod" spec (v1.8-v1.13) and Talos' TinK
@@ -603,7 +606,7 @@ mod tests {
     #[test]
     fn userdata_is_never_printed() {
         let f = good();
-        let r = inspect_report(&f);
+        let r = inspect(&f).report;
         let json = serde_json::to_string(&r).expect("json");
         assert!(!json.contains("4096") || !json.contains("USERDATA="));
     }

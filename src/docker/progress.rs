@@ -43,11 +43,6 @@ impl<'w> Display<'w> {
         Display { out, live, width: width.max(40), drawn: 0, frame: 0 }
     }
 
-    /// Whether rows are redrawn in place.
-    pub fn is_live(&self) -> bool {
-        self.live
-    }
-
     /// Redraws the table (live mode only).
     pub fn draw(&mut self, rows: &[Row]) {
         if !self.live {

@@ -25,7 +25,6 @@
 //! analyzer sees a new boot. Lines older than the container's current run (backlog of earlier
 //! runs) are analysed but never end the watch by themselves.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
@@ -152,10 +151,6 @@ pub struct WatchResult {
     pub exit_code: u8,
     /// Why it ended, for stderr (removed container, lost daemon, timeout, Ctrl-C).
     pub message: Option<String>,
-    /// Per-node end, in container order.
-    pub ends: Vec<(String, Option<NodeEnd>)>,
-    /// Docker restarts seen per node.
-    pub restarts: BTreeMap<String, u32>,
 }
 
 pub(crate) struct Node {
