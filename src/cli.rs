@@ -10,33 +10,125 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// explains why the boot failed and what to do, with the log lines that prove it.
 #[derive(Debug, Parser)]
 #[command(name = "talos-doctor", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 no failure, 1 failure explained by a known cause, \
-2 talos-doctor could not do its job (usage, unreadable input, Docker unreachable, bad rules file), \
-3 failure or stall with no known cause.\n\nExamples:\n  docker logs talos-cp-01 2>&1 | talos-doctor analyze\n  \
-talos-doctor analyze --format json boot.log\n  talos-doctor rules explain TD-CTR-001")]
+#[command(after_help = "Examples:
+  docker logs talos-cp-01 2>&1 | talos-doctor analyze
+  talos-doctor analyze --format json boot.log
+  talos-doctor watch talos-cp-01
+  talos-doctor inspect talos-cp-01
+  talos-doctor rules explain TD-CTR-001
+
+Exit codes:
+  0  no failure
+  1  a failure or stall, explained by a known cause
+  2  talos-doctor could not do its job (usage, unreadable input, Docker unreachable, bad rules file)
+  3  a failure or stall with no known cause
+  130  interrupted (watch: Ctrl-C, with the report so far)
+
+Colour: --color, NO_COLOR (off), CLICOLOR_FORCE (on), TERM=dumb (off).")]
 pub struct Cli {
+    /// When to colour the human report: auto (a terminal, unless NO_COLOR or TERM=dumb;
+    /// CLICOLOR_FORCE forces it), always, never.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+const ANALYZE_HELP: &str = "Examples:
+  docker logs talos-cp-01 2>&1 | talos-doctor analyze
+  talos-doctor analyze boot.log logs/cp2.log.gz support.zip
+  talos-doctor analyze --format json boot.log > report.json
+  talos-doctor analyze --container talos-cp-01
+  talos-doctor analyze logs/ --junit report.xml --sarif talos.sarif
+
+Exit codes:
+  0  no failure: the boot succeeded, is healthy and in progress, or only benign noise
+  1  a failure or stall, explained by a known cause (--fail-on warning: also warnings)
+  2  talos-doctor could not do its job: bad usage, unreadable input, no Talos line, bad rules file
+  3  a failure or stall with no known cause";
+
+const RULES_HELP: &str = "Examples:
+  talos-doctor rules list
+  talos-doctor rules explain TD-CTR-001
+  talos-doctor rules test --fixtures fixtures
+  talos-doctor rules patterns > patterns.txt
+
+Exit codes:
+  0  done (rules test: every example and fixture passed)
+  1  rules test: some example or fixture failed
+  2  bad usage, unknown rule id, a rules file or fixture directory that cannot be read";
+
+const WATCH_HELP: &str = "Examples:
+  talos-doctor watch talos-cp-01
+  talos-doctor watch --cluster talos-default
+  talos-doctor watch --stall-timeout 3m --timeout 15m --format json talos-cp-01
+
+Exit codes:
+  0  the boot succeeded
+  1  a failure or stall (a restart loop, --timeout reached), explained by a known cause
+  2  bad usage, Docker unreachable, no such container, container removed or daemon lost
+  3  a failure or stall with no known cause (also --timeout reached before a verdict)
+  130  interrupted (Ctrl-C): the report so far is printed";
+
+const INSPECT_HELP: &str = "Examples:
+  talos-doctor inspect talos-cp-01
+  talos-doctor inspect --format junit talos-cp-01 > inspect.xml
+
+Exit codes:
+  0  the container can boot as configured (warnings at most)
+  1  a setting stops the boot (an error finding)
+  2  bad usage, Docker unreachable, no such container";
+
+const COMPLETIONS_HELP: &str = "Examples:
+  talos-doctor completions bash > /etc/bash_completion.d/talos-doctor
+  talos-doctor completions zsh > \"${fpath[1]}/_talos-doctor\"
+  talos-doctor completions fish > ~/.config/fish/completions/talos-doctor.fish
+
+Exit codes:
+  0  written
+  2  bad usage";
+
+const MAN_HELP: &str = "Examples:
+  talos-doctor man > talos-doctor.1 && man ./talos-doctor.1
+
+Exit codes:
+  0  written
+  2  bad usage";
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyze Talos logs from files or standard input.
+    #[command(after_help = ANALYZE_HELP)]
     Analyze(AnalyzeArgs),
     /// List, explain and test the knowledge-base rules.
+    #[command(after_help = RULES_HELP)]
     Rules(RulesArgs),
     /// Follow Talos containers' logs live and stop with the report once the boot's verdict is known.
+    #[command(after_help = WATCH_HELP)]
     Watch(WatchArgs),
     /// Check a Talos container's settings against the known-good spec for its version.
+    #[command(after_help = INSPECT_HELP)]
     Inspect(InspectArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = MAN_HELP)]
+    Man,
     /// Show which Talos component and source line printed a log line, and in which releases.
-    #[command(
-        after_help = "Example: talos-doctor explain-line '[talos] phase sharedFilesystems (6/10): failed'\n\
-        Exit codes: 0 every line was traced to Talos' source, 3 some line was not (kernel, \
-        kubelet, etcd or other text), 2 usage error."
-    )]
+    #[command(after_help = "Examples:
+  talos-doctor explain-line '[talos] phase sharedFilesystems (6/10): failed'
+
+Exit codes:
+  0  every line was traced to Talos' source
+  2  bad usage
+  3  some line was not (kernel, kubelet, etcd or other text)")]
     ExplainLine(ExplainLineArgs),
 }
 
@@ -83,9 +175,6 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// When to colour the human report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
     /// ASCII marks instead of Unicode ones.
     #[arg(long)]
     pub ascii: bool,

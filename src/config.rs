@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{ColorChoice, OutputArgs};
+use crate::cli::{CiArgs, ColorChoice, Format, OutputArgs};
 use crate::render::RenderOptions;
 
 /// What the environment says, read once.
@@ -18,6 +18,14 @@ pub struct Env {
     pub ci: bool,
     /// NO_COLOR is set and not empty.
     pub no_color: bool,
+    /// CLICOLOR_FORCE is set and not `0`: colour even when not on a terminal.
+    pub clicolor_force: bool,
+    /// CLICOLOR=0: no colour.
+    pub clicolor_off: bool,
+    /// `--color` (global).
+    pub color: ColorChoice,
+    /// stdin is a terminal (nothing piped in).
+    pub stdin_tty: bool,
     /// TERM=dumb.
     pub dumb_term: bool,
     /// COLUMNS, if set.
@@ -39,6 +47,11 @@ impl Env {
             stderr_tty: std::io::stderr().is_terminal(),
             ci: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            clicolor_force: std::env::var_os("CLICOLOR_FORCE")
+                .is_some_and(|v| !v.is_empty() && v != "0"),
+            clicolor_off: std::env::var_os("CLICOLOR").is_some_and(|v| v == "0"),
+            color: ColorChoice::Auto,
+            stdin_tty: std::io::stdin().is_terminal(),
             dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
             columns: std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).filter(|c| *c > 0),
             stdout_width: terminal_size::terminal_size_of(std::io::stdout())
@@ -52,18 +65,49 @@ impl Env {
     }
 }
 
-/// Decides colour, characters and width for the renderers.
-pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
-    let color = match out.color {
+/// Whether to colour: `--color` first; then `NO_COLOR` (off) before `CLICOLOR_FORCE` (on)
+/// before `CLICOLOR=0` (off); else on a terminal that is not `TERM=dumb`.
+pub fn color(env: &Env) -> bool {
+    match env.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => env.stdout_tty && !env.no_color && !env.dumb_term,
-    };
+        ColorChoice::Auto if env.no_color => false,
+        ColorChoice::Auto if env.clicolor_force => true,
+        ColorChoice::Auto if env.clicolor_off => false,
+        ColorChoice::Auto => env.stdout_tty && !env.dumb_term,
+    }
+}
+
+/// Decides colour, characters and width for the renderers.
+pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
+    let color = color(env);
     RenderOptions {
         color,
         unicode: !out.ascii && !env.dumb_term,
         width: width(env.columns, env.stdout_width),
         verbose: out.verbose,
+    }
+}
+
+/// The renderer's format for the `--format` given.
+pub fn format(f: Format) -> crate::render::Format {
+    use crate::render::Format as R;
+    match f {
+        Format::Human => R::Human,
+        Format::Json => R::Json,
+        Format::Github => R::Github,
+        Format::Junit => R::Junit,
+        Format::Sarif => R::Sarif,
+        Format::Markdown => R::Markdown,
+    }
+}
+
+/// The extra report files asked for.
+pub fn ci_files(ci: &CiArgs) -> crate::render::CiFiles {
+    crate::render::CiFiles {
+        junit: ci.junit.clone(),
+        sarif: ci.sarif.clone(),
+        markdown: ci.markdown.clone(),
     }
 }
 
@@ -77,12 +121,10 @@ pub fn width(columns: Option<usize>, terminal: Option<usize>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Format;
 
-    fn out(color: ColorChoice) -> OutputArgs {
+    fn out() -> OutputArgs {
         OutputArgs {
             format: Format::Human,
-            color,
             ascii: false,
             verbose: false,
             no_redact: false,
@@ -109,16 +151,22 @@ mod tests {
     #[test]
     fn colour_table() {
         let tty = Env { stdout_tty: true, ..Env::default() };
+        let force = Env { clicolor_force: true, ..Env::default() };
         let cases = [
             (ColorChoice::Auto, tty.clone(), true),
             (ColorChoice::Auto, Env { no_color: true, ..tty.clone() }, false),
             (ColorChoice::Auto, Env { dumb_term: true, ..tty.clone() }, false),
+            (ColorChoice::Auto, Env { clicolor_off: true, ..tty.clone() }, false),
             (ColorChoice::Auto, Env::default(), false),
+            (ColorChoice::Auto, force.clone(), true),
+            (ColorChoice::Auto, Env { no_color: true, ..force.clone() }, false),
+            (ColorChoice::Never, force, false),
             (ColorChoice::Always, Env::default(), true),
             (ColorChoice::Never, tty, false),
         ];
         for (choice, env, want) in cases {
-            assert_eq!(render_options(&out(choice), &env).color, want, "{choice:?} {env:?}");
+            let env = Env { color: choice, ..env };
+            assert_eq!(render_options(&out(), &env).color, want, "{choice:?} {env:?}");
         }
     }
 }

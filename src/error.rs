@@ -40,7 +40,7 @@ pub enum Error {
     /// Bad usage the argument parser could not catch.
     Usage(String),
     /// Docker failed (connect, stream, no such container).
-    Docker(String),
+    Docker(crate::docker::Error),
     /// Writing output failed (other than a closed pipe).
     Output(io::Error),
 }
@@ -61,7 +61,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid rules file `{file}`: {msg}")
             }
             Error::Usage(m) => f.write_str(m),
-            Error::Docker(m) => f.write_str(m),
+            Error::Docker(e) => write!(f, "{e}"),
             Error::Output(_) => f.write_str("failed to write output"),
         }
     }
@@ -72,6 +72,10 @@ impl std::error::Error for Error {
         match self {
             Error::Input { source, .. } => Some(source),
             Error::Output(e) => Some(e),
+            // Its text already ends with the Engine's words (the deepest cause): printing
+            // the chain would say them twice. The typed error, and the bollard error as its
+            // source, are in the variant for callers that look.
+            Error::Docker(_) => None,
             _ => None,
         }
     }
@@ -84,11 +88,5 @@ impl Error {
             Error::Output(e) => e.kind() == io::ErrorKind::BrokenPipe,
             _ => false,
         }
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Output(e)
     }
 }

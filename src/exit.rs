@@ -10,6 +10,9 @@ pub const DIAGNOSED: u8 = 1;
 pub const TOOL_ERROR: u8 = 2;
 /// A failure or stall was seen but no known cause matched.
 pub const UNEXPLAINED: u8 = 3;
+/// Interrupted by Ctrl-C (`watch`: 128 + SIGINT, as shells report it); the report so far
+/// was written.
+pub const INTERRUPTED: u8 = 130;
 
 /// The contract's exit code for a report.
 pub fn code_for(report: &Report) -> u8 {

@@ -35,14 +35,15 @@
 pub mod analyzer;
 pub mod cli;
 pub mod cmd;
-pub mod config;
+pub(crate) mod config;
 pub(crate) mod diagnosis;
-pub mod docker;
+pub(crate) mod docker;
 pub mod error;
 pub mod exit;
 pub mod fingerprint;
 pub mod health;
 pub mod input;
+pub(crate) mod inspection;
 pub mod kb;
 pub mod machine;
 pub mod parallel;
@@ -60,14 +61,22 @@ use error::Error;
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8, Error> {
-    let env = config::Env::read();
+    let env = config::Env { color: cli.color, ..config::Env::read() };
     match cli.command {
         Command::Analyze(a) => {
             if let Some(name) = &a.container {
                 cmd::check_container_arg("--container", name)?;
             }
+            let stdin =
+                a.files.is_empty() && a.container.is_none() || a.files.iter().any(|f| f == "-");
+            if stdin && env.stdin_tty {
+                // Nothing is piped in: say what the wait is for.
+                eprintln!("reading a Talos log from standard input (Ctrl-D to end)");
+            }
             cmd::analyze::run(&a, &env)
         }
+        Command::Completions { shell } => cmd::shell::completions(shell),
+        Command::Man => cmd::shell::man(),
         Command::Rules(r) => cmd::rules::run(&r),
         Command::Watch(w) => cmd::watch::run(&w, &env),
         Command::Inspect(i) => cmd::inspect::run(&i, &env),

@@ -1,10 +1,10 @@
 //! `inspect`: a container's settings against the known-good spec for its Talos version.
 
-use super::write_report;
+use super::write_doc;
 use crate::cli::InspectArgs;
 use crate::docker::client::{connect, docker_err, runtime};
 use crate::docker::facts::find_container;
-use crate::docker::preflight::inspect_report;
+use crate::docker::preflight::inspect;
 use crate::error::Error;
 use crate::{config, exit};
 
@@ -15,7 +15,7 @@ pub(crate) fn run(args: &InspectArgs, env: &config::Env) -> Result<u8, Error> {
         let docker = connect().await?;
         find_container(&docker, &args.container).await.map_err(docker_err)
     })?;
-    let report = inspect_report(&facts);
-    write_report(&report, &args.out, env, |_| Ok(()))?;
-    Ok(exit::code_for_inspect(&report))
+    let insp = inspect(&facts);
+    write_doc(crate::render::Doc::Inspection(&insp), &args.out, env, |_| Ok(()))?;
+    Ok(exit::code_for_inspect(&insp.report))
 }

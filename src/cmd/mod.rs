@@ -7,6 +7,7 @@ pub(crate) mod analyze;
 pub(crate) mod explain;
 pub(crate) mod inspect;
 pub mod rules;
+pub(crate) mod shell;
 pub(crate) mod watch;
 
 use std::io::{self, Write};
@@ -53,14 +54,25 @@ pub(crate) fn write_report(
     env: &config::Env,
     after: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), Error> {
+    write_doc(render::Doc::Report(report), out, env, after)
+}
+
+/// [`write_report`] for any [`render::Doc`] (`inspect` writes an inspection).
+pub(crate) fn write_doc(
+    doc: render::Doc<'_>,
+    out: &OutputArgs,
+    env: &config::Env,
+    after: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
     let opts = config::render_options(out, env);
     colored::control::set_override(opts.color);
     let summary = env.github_step_summary.as_deref().filter(|_| out.format == Format::Github);
-    render::write_ci_files(report, &out.ci, &opts, summary).map_err(Error::Output)?;
+    render::write_ci_files(doc, &config::ci_files(&out.ci), &opts, summary)
+        .map_err(Error::Output)?;
     let stdout = io::stdout();
     let mut w = io::BufWriter::with_capacity(64 * 1024, PipeAware::new(stdout.lock()));
     let written = (|| -> io::Result<()> {
-        render::render(out.format, report, &opts, &mut w)?;
+        render::render_doc(config::format(out.format), doc, &opts, &mut w)?;
         after(&mut w)?;
         w.flush()
     })();

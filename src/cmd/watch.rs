@@ -9,9 +9,10 @@ use std::io;
 use super::{load_kb, write_report};
 use crate::analyzer::{AnalyzeOptions, Analyzer};
 use crate::cli::WatchArgs;
+use crate::cli::parse_duration;
 use crate::config;
 use crate::docker::ContainerFacts;
-use crate::docker::client::{connect, docker_err, parse_since, runtime};
+use crate::docker::client::{connect, docker_err, runtime};
 use crate::docker::facts::{find_cluster, find_container};
 use crate::docker::watch::{WatchOptions, watch};
 use crate::error::Error;
@@ -39,7 +40,9 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
         &kb,
         AnalyzeOptions { redact: !args.out.no_redact, ..AnalyzeOptions::default() },
     );
-    let live = !args.plain && env.stderr_tty && !env.ci;
+    // The live table moves the cursor: only on a terminal that understands it (not a pipe,
+    // not CI's log, not TERM=dumb); elsewhere a plain line per finished phase.
+    let live = !args.plain && env.stderr_tty && !env.ci && !env.dumb_term;
     let opts = WatchOptions {
         since,
         tail: args.tail.clone(),
@@ -73,4 +76,39 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
     }
     write_report(&result.report, &args.out, env, |_| Ok(()))?;
     Ok(result.exit_code)
+}
+
+/// `--since`: RFC 3339, Unix seconds, or a duration before now → Unix seconds.
+fn parse_since(s: &str, now: i64) -> Result<i64, String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    if let Some(ns) = crate::docker::follow::parse_rfc3339(s) {
+        return Ok((ns / 1_000_000_000) as i64);
+    }
+    parse_duration(s)
+        .map(|d| now - d.as_secs() as i64)
+        .map_err(|_| format!("invalid --since `{s}` (use an RFC 3339 time, Unix seconds, or 10m)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let ok: &[(&str, u64)] =
+            &[("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("0s", 0)];
+        for (s, secs) in ok {
+            assert_eq!(parse_duration(s), Ok(Duration::from_secs(*secs)), "{s}");
+        }
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "5x", "m", "5m3"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_since("10m", 1000), Ok(400));
+        assert_eq!(parse_since("1970-01-01T00:01:00Z", 0), Ok(60));
+    }
 }

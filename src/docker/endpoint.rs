@@ -8,12 +8,13 @@
 //! `DOCKER_HOST` handling is not used, so the message can name the endpoint that was tried).
 
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use bollard::{API_DEFAULT_VERSION, Docker};
 use sha2::{Digest, Sha256};
 
-use super::error::Error;
+use super::error::{Error, chain_text, lower};
 
 /// The default Engine socket on Linux.
 pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
@@ -95,7 +96,7 @@ impl Endpoint {
     /// Connects and negotiates the API version (the Engine may be older than bollard's
     /// default, e.g. Docker 20.10 = API 1.41).
     pub async fn connect(&self) -> Result<Docker, Error> {
-        let unreachable = |e: bollard::errors::Error| Error::from_connect(e, self.clone());
+        let unreachable = |e: bollard::errors::Error| self.classify(e);
         let docker = if let Some(path) = self.host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
                 .map_err(unreachable)?
@@ -103,9 +104,44 @@ impl Endpoint {
             Docker::connect_with_http(&self.host, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
                 .map_err(unreachable)?
         } else {
-            return Err(Error::UnsupportedEndpoint(self.clone()));
+            return Err(Error::UnsupportedEndpoint(self.to_string()));
         };
         docker.negotiate_version().await.map_err(unreachable)
+    }
+}
+
+impl Endpoint {
+    /// Classifies a connection-time error by the io error at the bottom of its chain.
+    pub(crate) fn classify(&self, e: bollard::errors::Error) -> Error {
+        let endpoint = self.to_string();
+        if let bollard::errors::Error::SocketNotFoundError(_) = e {
+            return Error::Unreachable { endpoint, reason: "no such socket".into() };
+        }
+        let direct = match &e {
+            bollard::errors::Error::IOError { err } => {
+                Some(err as &(dyn std::error::Error + 'static))
+            }
+            _ => None,
+        };
+        let mut source: Option<&(dyn std::error::Error + 'static)> = direct.or(Some(&e));
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<io::Error>() {
+                return match io.kind() {
+                    io::ErrorKind::PermissionDenied => Error::PermissionDenied { endpoint },
+                    io::ErrorKind::NotFound => {
+                        Error::Unreachable { endpoint, reason: "no such socket".into() }
+                    }
+                    _ => Error::Unreachable { endpoint, reason: lower(&io.to_string()) },
+                };
+            }
+            source = s.source();
+        }
+        let text = chain_text(&e);
+        if text.contains("Permission denied") {
+            Error::PermissionDenied { endpoint }
+        } else {
+            Error::Unreachable { endpoint, reason: text }
+        }
     }
 }
 
@@ -171,6 +207,29 @@ mod tests {
         let ep = Endpoint::resolve(&env).expect("resolve");
         assert_eq!(ep.host, "tcp://10.0.0.5:2375");
         assert_eq!(ep.origin, "docker context `remote`");
+    }
+
+    fn ep() -> Endpoint {
+        Endpoint { host: "unix:///var/run/docker.sock".into(), origin: "default socket".into() }
+    }
+
+    #[test]
+    fn connect_errors_are_classified() {
+        let denied = bollard::errors::Error::IOError {
+            err: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        let e = ep().classify(denied);
+        assert!(matches!(e, Error::PermissionDenied { .. }));
+        assert!(
+            e.to_string()
+                .starts_with("permission denied on the Docker socket unix:///var/run/docker.sock")
+        );
+        let missing = bollard::errors::Error::SocketNotFoundError("/x.sock".into());
+        assert_eq!(
+            ep().classify(missing).to_string(),
+            "cannot reach the Docker Engine at unix:///var/run/docker.sock (from default socket): \
+             no such socket; is the daemon running?"
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Fatal Docker errors: each prints as one line that says what was tried and what to do.
-//! All of them mean exit code 2 (the tool could not do its job).
+//! All of them mean exit code 2 (the tool could not do its job). An Engine error keeps the
+//! bollard error it came from as its [`std::error::Error::source`].
+//!
+//! This module knows endpoints only by their description (`unix:///… (from DOCKER_HOST)`):
+//! `endpoint` turns its connection errors into these, not the other way round.
 
 use std::fmt;
-use std::io;
-
-use super::endpoint::Endpoint;
 
 /// A Docker problem that stops `watch` or `inspect` before any report exists.
 #[derive(Debug)]
@@ -12,18 +13,18 @@ use super::endpoint::Endpoint;
 pub enum Error {
     /// Nothing answers at the endpoint.
     Unreachable {
-        /// What was tried.
-        endpoint: Endpoint,
+        /// What was tried (`unix:///var/run/docker.sock (from default socket)`).
+        endpoint: String,
         /// The short reason (`no such file or directory`, `connection refused`, …).
         reason: String,
     },
     /// The socket exists but this user may not open it.
     PermissionDenied {
         /// What was tried.
-        endpoint: Endpoint,
+        endpoint: String,
     },
     /// An endpoint scheme this build cannot use (ssh://, npipe://, TLS).
-    UnsupportedEndpoint(Endpoint),
+    UnsupportedEndpoint(String),
     /// A docker context that cannot be read.
     Context {
         /// Context name.
@@ -56,55 +57,30 @@ pub enum Error {
     Api {
         /// What the tool was doing (`inspect container \`x\``).
         doing: String,
-        /// Engine's message.
-        message: String,
+        /// What the Engine (or the way to it) answered.
+        source: bollard::errors::Error,
     },
+    /// The async runtime could not start.
+    Runtime(std::io::Error),
 }
 
 impl Error {
-    /// Classifies a connection-time error by the io error at the bottom of its chain.
-    pub(crate) fn from_connect(e: bollard::errors::Error, endpoint: Endpoint) -> Error {
-        if let bollard::errors::Error::SocketNotFoundError(_) = e {
-            return Error::Unreachable { endpoint, reason: "no such socket".into() };
-        }
-        let direct = match &e {
-            bollard::errors::Error::IOError { err } => {
-                Some(err as &(dyn std::error::Error + 'static))
-            }
-            _ => None,
-        };
-        let mut source: Option<&(dyn std::error::Error + 'static)> = direct.or(Some(&e));
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<io::Error>() {
-                return match io.kind() {
-                    io::ErrorKind::PermissionDenied => Error::PermissionDenied { endpoint },
-                    io::ErrorKind::NotFound => {
-                        Error::Unreachable { endpoint, reason: "no such socket".into() }
-                    }
-                    _ => Error::Unreachable { endpoint, reason: lower(&io.to_string()) },
-                };
-            }
-            source = s.source();
-        }
-        let text = chain_text(&e);
-        if text.contains("Permission denied") {
-            Error::PermissionDenied { endpoint }
-        } else {
-            Error::Unreachable { endpoint, reason: text }
-        }
+    /// Wraps an Engine error during `doing`.
+    pub(crate) fn api(doing: impl Into<String>, e: bollard::errors::Error) -> Error {
+        Error::Api { doing: doing.into(), source: e }
     }
 
-    /// Wraps an Engine error during `doing`, keeping only the Engine's own message.
-    pub(crate) fn api(doing: impl Into<String>, e: &bollard::errors::Error) -> Error {
-        let message = match e {
+    /// The Engine's own words for an [`Error::Api`]: its message for an answer, else the
+    /// deepest cause (bollard wraps hyper wraps io).
+    fn engine_says(e: &bollard::errors::Error) -> String {
+        match e {
             bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
             other => chain_text(other),
-        };
-        Error::Api { doing: doing.into(), message }
+        }
     }
 }
 
-fn lower(s: &str) -> String {
+pub(crate) fn lower(s: &str) -> String {
     let s = s.split(" (os error").next().unwrap_or(s);
     let mut c = s.chars();
     match c.next() {
@@ -164,7 +140,10 @@ impl fmt::Display for Error {
                     k => write!(f, "; clusters found: {}", backticked(k)),
                 }
             }
-            Error::Api { doing, message } => write!(f, "failed to {doing}: {message}"),
+            Error::Api { doing, source } => {
+                write!(f, "failed to {doing}: {}", Error::engine_says(source))
+            }
+            Error::Runtime(e) => write!(f, "failed to start the async runtime: {e}"),
         }
     }
 }
@@ -173,39 +152,35 @@ fn backticked(items: &[String]) -> String {
     items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Api { source, .. } => Some(source),
+            Error::Runtime(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ep() -> Endpoint {
-        Endpoint { host: "unix:///var/run/docker.sock".into(), origin: "default socket".into() }
-    }
-
-    #[test]
-    fn connect_errors_are_classified() {
-        let denied = bollard::errors::Error::IOError {
-            err: io::Error::from(io::ErrorKind::PermissionDenied),
-        };
-        let e = Error::from_connect(denied, ep());
-        assert!(matches!(e, Error::PermissionDenied { .. }));
-        assert!(
-            e.to_string()
-                .starts_with("permission denied on the Docker socket unix:///var/run/docker.sock")
-        );
-        let missing = bollard::errors::Error::SocketNotFoundError("/x.sock".into());
-        let e = Error::from_connect(missing, ep());
-        assert_eq!(
-            e.to_string(),
-            "cannot reach the Docker Engine at unix:///var/run/docker.sock (from default socket): \
-             no such socket; is the daemon running?"
-        );
-    }
-
     #[test]
     fn suggestions_in_one_line() {
         let e = Error::NoSuchContainer { name: "cp-1".into(), suggestions: vec!["cp-01".into()] };
         assert_eq!(e.to_string(), "no such container `cp-1`; did you mean `cp-01`?");
+    }
+
+    #[test]
+    fn an_engine_error_keeps_its_cause() {
+        let answer = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "boom".into(),
+        };
+        let e = Error::api("inspect container `x`", answer);
+        assert_eq!(e.to_string(), "failed to inspect container `x`: boom");
+        let cause = std::error::Error::source(&e).expect("the bollard error");
+        assert!(cause.downcast_ref::<bollard::errors::Error>().is_some());
     }
 }

@@ -70,6 +70,12 @@ pub struct MountFact {
     pub destination: String,
     /// Kind.
     pub kind: MountKind,
+    /// A volume mounted with `nocopy`: Docker does not fill it from the image, so it
+    /// starts empty.
+    pub no_copy: bool,
+    /// What is mounted, when the user named it: a named volume's name or a bind's host
+    /// path (`None` for tmpfs and anonymous volumes), so that a corrected `docker run` keeps it.
+    pub source: Option<String>,
 }
 
 /// The facts of one container.
@@ -127,10 +133,16 @@ impl ContainerFacts {
         let state = c.state.clone().unwrap_or_default();
         let image = cfg.image.clone().unwrap_or_default();
         let mut mounts: Vec<MountFact> = Vec::new();
-        let mut add = |destination: &str, kind: MountKind| {
+        let mut add = |destination: &str, kind: MountKind, source: Option<&str>| {
             let destination = normalize(destination);
-            if !mounts.iter().any(|m| m.destination == destination) {
-                mounts.push(MountFact { destination, kind });
+            let source = source.filter(|s| !s.is_empty() && !anonymous(s)).map(str::to_owned);
+            match mounts.iter_mut().find(|m| m.destination == destination) {
+                Some(m) => {
+                    if m.source.is_none() {
+                        m.source = source;
+                    }
+                }
+                None => mounts.push(MountFact { destination, kind, no_copy: false, source }),
             }
         };
         for m in c.mounts.iter().flatten() {
@@ -140,12 +152,17 @@ impl ContainerFacts {
                 Some(MountPointTypeEnum::TMPFS) => MountKind::Tmpfs,
                 _ => MountKind::Other,
             };
+            let source = match kind {
+                MountKind::Volume => m.name.as_deref(),
+                MountKind::Bind => m.source.as_deref(),
+                _ => None,
+            };
             if let Some(d) = &m.destination {
-                add(d, kind);
+                add(d, kind, source);
             }
         }
         for d in hc.tmpfs.iter().flat_map(|t| t.keys()) {
-            add(d, MountKind::Tmpfs);
+            add(d, MountKind::Tmpfs, None);
         }
         for m in hc.mounts.iter().flatten() {
             if let (Some(t), Some(d)) = (&m.typ, &m.target) {
@@ -155,17 +172,39 @@ impl ContainerFacts {
                     "volume" => MountKind::Volume,
                     _ => MountKind::Other,
                 };
-                add(d, kind);
+                add(d, kind, m.source.as_deref());
             }
         }
         for b in hc.binds.iter().flatten() {
-            if let Some(d) = b.split(':').nth(1) {
+            let mut parts = b.split(':');
+            if let (Some(src), Some(d)) = (parts.next(), parts.next()) {
                 let kind = if b.starts_with('/') { MountKind::Bind } else { MountKind::Volume };
-                add(d, kind);
+                add(d, kind, Some(src));
             }
         }
         for d in cfg.volumes.iter().flat_map(|v| v.keys()) {
-            add(d, MountKind::Volume);
+            add(d, MountKind::Volume, None);
+        }
+        // `-v name:/opt:nocopy`, `--mount type=volume,…,volume-nocopy`.
+        let no_copy: Vec<String> = c
+            .mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.mode.as_deref().is_some_and(|o| o.split(',').any(|o| o == "nocopy")))
+            .filter_map(|m| m.destination.clone())
+            .chain(hc.mounts.iter().flatten().filter_map(|m| {
+                m.volume_options.as_ref()?.no_copy.filter(|n| *n)?;
+                m.target.clone()
+            }))
+            .chain(hc.binds.iter().flatten().filter_map(|b| {
+                let mut parts = b.split(':');
+                let dest = parts.nth(1)?;
+                parts.next()?.split(',').any(|o| o == "nocopy").then(|| dest.to_owned())
+            }))
+            .map(|d| normalize(&d))
+            .collect();
+        for m in mounts.iter_mut() {
+            m.no_copy = m.kind == MountKind::Volume && no_copy.contains(&m.destination);
         }
         let mut platform = None;
         let mut userdata_len = None;
@@ -223,16 +262,11 @@ impl ContainerFacts {
     pub fn mount_at(&self, path: &str) -> Option<&MountFact> {
         self.mounts.iter().find(|m| m.destination == path)
     }
+}
 
-    /// `talos.cluster.name` label.
-    pub fn cluster(&self) -> Option<&str> {
-        self.talos_labels.get("talos.cluster.name").map(String::as_str)
-    }
-
-    /// Short id (12 hex digits), as `docker ps` shows it.
-    pub fn short_id(&self) -> &str {
-        &self.id[..self.id.len().min(12)]
-    }
+/// An anonymous volume's name: 64 hex digits.
+fn anonymous(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn normalize(path: &str) -> String {
@@ -264,7 +298,7 @@ pub async fn find_container(docker: &Docker, name: &str) -> Result<ContainerFact
                 return Err(Error::Ambiguous { name: name.into(), matches });
             }
         }
-        Err(e) => return Err(Error::api(format!("inspect container `{name}`"), &e)),
+        Err(e) => return Err(Error::api(format!("inspect container `{name}`"), e)),
     }
     let names: Vec<String> = all_names(docker).await?.into_iter().map(|(_, n)| n).collect();
     Err(Error::NoSuchContainer { name: name.into(), suggestions: similar(name, &names) })
@@ -282,7 +316,7 @@ async fn all_names(docker: &Docker) -> Result<Vec<(String, String)>, Error> {
     let list = docker
         .list_containers(Some(ListContainersOptions { all: true, ..Default::default() }))
         .await
-        .map_err(|e| Error::api("list containers", &e))?;
+        .map_err(|e| Error::api("list containers", e))?;
     Ok(list
         .into_iter()
         .map(|c| {
@@ -303,7 +337,7 @@ pub async fn find_cluster(docker: &Docker, cluster: &str) -> Result<Vec<Containe
     let list = docker
         .list_containers(Some(ListContainersOptions { all: true, ..Default::default() }))
         .await
-        .map_err(|e| Error::api("list containers", &e))?;
+        .map_err(|e| Error::api("list containers", e))?;
     let mut known: Vec<String> = Vec::new();
     let mut ids = Vec::new();
     for c in list {
@@ -326,7 +360,7 @@ pub async fn find_cluster(docker: &Docker, cluster: &str) -> Result<Vec<Containe
             Ok(f) => out.push(f),
             // Removed between list and inspect: not part of the cluster any more.
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
-            Err(e) => return Err(Error::api(format!("inspect container `{id}`"), &e)),
+            Err(e) => return Err(Error::api(format!("inspect container `{id}`"), e)),
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

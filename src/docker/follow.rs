@@ -45,8 +45,11 @@ pub(crate) enum Msg {
     },
     /// Attached to a run of the container that started at `started_at`.
     Attached { idx: usize, started_at: Option<i128> },
-    /// The container stopped; `restarting` when Docker is restarting it.
-    Exited { idx: usize, code: i64, oom: bool, restarting: bool },
+    /// The container waits for something before it can be followed (`docker start`).
+    Waiting { idx: usize, what: String },
+    /// The container stopped; `restarting` when Docker is restarting it; `restart_count`:
+    /// Docker's count of restarts so far (it counts this one once it decided to restart).
+    Exited { idx: usize, code: i64, oom: bool, restarting: bool, restart_count: i64 },
     /// Docker started the container again (restart policy or `docker start`).
     Restarted { idx: usize, restart_count: i64 },
     /// The container stopped and is not coming back: no more messages.
@@ -85,7 +88,13 @@ pub(crate) async fn follow(
     // re-attach sends again and that are skipped.
     let mut delivered: u64 = 0;
     let mut first = true;
-    // A created, never started container: wait for `docker start`.
+    // A created, never started container: wait for `docker start`, and say so.
+    if facts.status == "created" {
+        let what = "the container was created but never started: waiting for `docker start`";
+        if tx.send(Msg::Waiting { idx, what: what.into() }).is_err() {
+            return;
+        }
+    }
     while facts.status == "created" {
         tokio::time::sleep(POLL).await;
         match inspect(&docker, &facts.id).await {
@@ -214,8 +223,13 @@ async fn next_run(
         }
         if !announced_exit && (f.restarting || f.status == "exited" || f.status == "dead") {
             announced_exit = true;
-            let msg =
-                Msg::Exited { idx, code: f.exit_code, oom: f.oom_killed, restarting: f.restarting };
+            let msg = Msg::Exited {
+                idx,
+                code: f.exit_code,
+                oom: f.oom_killed,
+                restarting: f.restarting,
+                restart_count: f.restart_count,
+            };
             if tx.send(msg).is_err() {
                 return None;
             }

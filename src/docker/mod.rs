@@ -12,15 +12,18 @@
 //! Everything async stays here; the analyzer it feeds is synchronous.
 
 pub(crate) mod client;
+pub(crate) mod conclude;
+pub(crate) mod confirm;
 pub mod endpoint;
 pub mod error;
 pub mod facts;
 pub(crate) mod follow;
+pub(crate) mod line;
 pub mod preflight;
 pub mod progress;
+pub(crate) mod recreate;
 pub mod spec;
 pub mod watch;
 
-pub use endpoint::{DockerEnv, Endpoint};
 pub use error::Error;
 pub use facts::ContainerFacts;

@@ -2,29 +2,37 @@
 //! (`../shared/talos-reference.md` §4.3, the spec talosctl's Docker provider uses), and the
 //! same facts used to confirm a log diagnosis (which sharedFilesystems target is no mount).
 
+use crate::inspection::{Check, Inspection};
 use crate::report::{
     Evidence, Finding, Mode, NodeReport, Outcome, Report, SCHEMA_VERSION, Severity, Stats, Tool,
 };
 
+pub use super::confirm::confirm;
 use super::facts::{ContainerFacts, MountKind, Version};
-pub use super::spec::{Spec, spec_for};
+use super::spec::spec_for;
 
 const REF_SPEC: &str =
     "https://github.com/siderolabs/talos/blob/v1.8.0/pkg/provision/providers/docker/node.go";
 const REF_DOCS: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/website/content/v1.8/talos-guides/install/local-platforms/docker.md";
-const REF_SHARED: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go";
 
 /// `docker run` flag that adds a mount at `path` of the kind the spec wants.
-fn flag_for(path: &str, tmpfs: bool) -> String {
+pub(crate) fn flag_for(path: &str, tmpfs: bool) -> String {
     if tmpfs { format!("--tmpfs {path}") } else { format!("-v {path}") }
 }
 
 struct Checker<'a> {
     facts: &'a ContainerFacts,
     findings: Vec<Finding>,
+    /// Each check made, with the fingerprints of what it found.
+    checks: Vec<(String, Vec<String>)>,
 }
 
 impl Checker<'_> {
+    /// Starts the check `name`: the findings added next belong to it.
+    fn check(&mut self, name: impl Into<String>) {
+        self.checks.push((name.into(), Vec::new()));
+    }
+
     #[expect(clippy::too_many_arguments, reason = "one call per check reads best flat")]
     fn add(
         &mut self,
@@ -53,7 +61,13 @@ impl Checker<'_> {
                 after: Vec::new(),
             }],
             references: vec![REF_SPEC.into(), REF_DOCS.into()],
-            fingerprint: format!("{id}:{key}"),
+            fingerprint: {
+                let fp = format!("{id}:{key}");
+                if let Some((_, found)) = self.checks.last_mut() {
+                    found.push(fp.clone());
+                }
+                fp
+            },
             fixed_in: None,
             occurrences: 1,
             boots: 0,
@@ -63,11 +77,16 @@ impl Checker<'_> {
 }
 
 /// Every deviation of the container from the spec of its version, errors first.
-pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
+#[cfg(test)]
+fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
+    checks(facts).0
+}
+
+/// The findings, errors first, and each check made with the fingerprints it found.
+fn checks(facts: &ContainerFacts) -> (Vec<Finding>, Vec<(String, Vec<String>)>) {
     let spec = spec_for(facts.version);
-    let mut c = Checker { facts, findings: Vec::new() };
-    let recreate = "recreate the container (`docker rm` it, then `docker run`/`docker create` again): \
-                    settings cannot be changed on an existing container";
+    let mut c = Checker { facts, findings: Vec::new(), checks: Vec::new() };
+    c.check("privileged");
     if !facts.privileged {
         c.add(
             "TD-INSPECT-001",
@@ -79,10 +98,11 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
              without `--privileged` these calls fail with EPERM (`operation not permitted`) and \
              the boot stops."
                 .into(),
-            vec!["add `--privileged`".into(), recreate.into()],
+            vec!["add `--privileged`".into()],
             "HostConfig.Privileged = false".into(),
         );
     }
+    c.check("seccomp unconfined");
     if !facts.seccomp_unconfined {
         // Docker applies no seccomp profile to privileged containers, so this only matters
         // when the container is not privileged either.
@@ -99,6 +119,9 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             vec!["add `--security-opt seccomp=unconfined`".into()],
             "HostConfig.SecurityOpt has no seccomp=unconfined".into(),
         );
+    }
+    if spec.read_only {
+        c.check("read-only root filesystem");
     }
     if spec.read_only && !facts.read_only {
         c.add(
@@ -122,6 +145,7 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
         let compat = spec.compat_volumes.contains(path);
         let shared = spec.shared_targets.contains(path);
         let flag = flag_for(path, want_tmpfs);
+        c.check(format!("{} {path}", if want_tmpfs { "tmpfs" } else { "volume" }));
         match facts.mount_at(path) {
             None => {
                 let (id, severity, why) = if shared {
@@ -166,8 +190,8 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                     severity,
                     path,
                     format!("No {kind} at `{path}`"),
-                    format!("Talos {} needs a {kind} at `{path}`. {why}", spec.label),
-                    vec![format!("add `{flag}`"), recreate.into()],
+                    format!("{why} talosctl {} creates a {kind} there.", spec.label),
+                    vec![format!("add `{flag}`")],
                     format!("no mount at {path}"),
                 );
             }
@@ -184,25 +208,14 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                 vec![format!("mount it with `{flag}` instead")],
                 format!("{path} is a {:?} mount", m.kind).to_lowercase(),
             ),
-            Some(m) if *path == "/opt" && m.kind != MountKind::Volume => c.add(
-                "TD-INSPECT-008",
-                "container_missing_mounts",
-                Severity::Warning,
-                path,
-                "`/opt` is not a Docker volume".into(),
-                "An empty bind or tmpfs at `/opt` hides the CNI plugins the image ships in \
-                 `/opt/cni/bin`, so pods get no network; Docker volumes are filled from the \
-                 image and are fine."
-                    .into(),
-                vec![
-                    "use `-v /opt` (a Docker volume), or make sure `/opt/cni/bin` is populated"
-                        .into(),
-                ],
-                format!("/opt is a {:?} mount", m.kind).to_lowercase(),
-            ),
             Some(_) => {}
         }
     }
+    for path in spec.image_dirs {
+        c.check(format!("image directory {path}"));
+        image_dir(&mut c, path);
+    }
+    c.check("PLATFORM=container");
     match facts.platform.as_deref() {
         Some("container") => {}
         other => {
@@ -226,11 +239,12 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
                      it machined stops with `failed to determine platform`."
                         .into()
                 },
-                vec!["add `-e PLATFORM=container`".into(), recreate.into()],
+                vec!["add `-e PLATFORM=container`".into()],
                 evidence,
             );
         }
     }
+    c.check("machine config (USERDATA)");
     if facts.userdata_len.is_none_or(|n| n == 0) {
         c.add(
             "TD-INSPECT-010",
@@ -249,7 +263,9 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             "USERDATA absent".into(),
         );
     }
+    c.check("talosctl and image versions");
     skew(&mut c, facts);
+    c.check("restart policy");
     if matches!(facts.restart_policy.as_str(), "always" | "unless-stopped") {
         c.add(
             "TD-INSPECT-011",
@@ -267,6 +283,7 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
             format!("HostConfig.RestartPolicy = {}", facts.restart_policy),
         );
     }
+    c.check("Talos version of the image");
     if spec.assumed {
         c.add(
             "TD-INSPECT-012",
@@ -286,7 +303,93 @@ pub fn preflight(facts: &ContainerFacts) -> Vec<Finding> {
     }
     let mut findings = c.findings;
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    findings
+    (findings, c.checks)
+}
+
+/// `inspect`: the report, every check with what it found, and the command that recreates
+/// the container with the known-good spec when any error or warning was found.
+pub fn inspect(facts: &ContainerFacts) -> Inspection {
+    let (findings, made) = checks(facts);
+    let checks = made
+        .into_iter()
+        .map(|(name, found)| Check {
+            name,
+            findings: findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| found.contains(&f.fingerprint))
+                .map(|(i, _)| i)
+                .collect(),
+        })
+        .collect();
+    let deviates = findings.iter().any(|f| f.severity >= Severity::Warning);
+    let recreate = deviates.then(|| super::recreate::recreate(facts, &spec_for(facts.version)));
+    let spec = spec_for(facts.version).label.to_owned();
+    Inspection { report: report_of(facts, findings), checks, spec, recreate }
+}
+
+/// A directory whose content the image ships and Talos only reads (`/opt`: the CNI plugins
+/// in `/opt/cni/bin`): unmounted it stays the image's read-only directory, which boots (the
+/// Talos docs' Kubernetes pod spec, Talos' TinK test); a Docker volume is filled from the
+/// image (talosctl's spec); only an empty mount over it hides what the image put there.
+fn image_dir(c: &mut Checker<'_>, path: &str) {
+    let content = if path == "/opt" {
+        "the CNI plugins the image ships in `/opt/cni/bin`".to_owned()
+    } else {
+        format!("what the image ships in `{path}`")
+    };
+    let fix = vec![format!(
+        "use `-v {path}` (a Docker volume, filled from the image) or no mount at `{path}`"
+    )];
+    let (severity, title, why, evidence, fix) = match c.facts.mount_at(path) {
+        None => (
+            Severity::Info,
+            format!("No volume at `{path}`: the image's directory is used"),
+            format!(
+                "Talos only reads `{path}` ({content}); unmounted, it stays the image's \
+                 read-only directory and the node boots, as the Talos docs' Kubernetes pod spec \
+                 and Talos' own TinK test run it. talosctl mounts a Docker volume there, which \
+                 Docker fills from the image, so that what is added under `{path}` later is \
+                 kept; nothing needs to change."
+            ),
+            format!("no mount at {path}"),
+            Vec::new(),
+        ),
+        Some(m) if m.kind == MountKind::Volume && !m.no_copy => return,
+        Some(m) if m.kind == MountKind::Volume => (
+            Severity::Error,
+            format!("Empty (`nocopy`) volume at `{path}`"),
+            format!(
+                "A volume mounted with `nocopy` is not filled from the image: it hides {content}, \
+                 so kubelet finds no CNI plugin and pods get no network."
+            ),
+            format!("{path} is a nocopy volume"),
+            fix,
+        ),
+        Some(m) if m.kind == MountKind::Tmpfs => (
+            Severity::Error,
+            format!("tmpfs at `{path}` hides the image's content"),
+            format!(
+                "A tmpfs starts empty: it hides {content}, so kubelet finds no CNI plugin and \
+                 pods get no network."
+            ),
+            format!("{path} is a tmpfs mount"),
+            fix,
+        ),
+        Some(m) => (
+            Severity::Warning,
+            format!("`{path}` is a host directory, not the image's"),
+            format!(
+                "A bind mount (or a Kubernetes volume) over `{path}` hides {content}; unless \
+                 the host directory holds them, kubelet finds no CNI plugin and pods get no \
+                 network. Docker volumes are filled from the image; no mount at all keeps the \
+                 image's directory."
+            ),
+            format!("{path} is a {:?} mount", m.kind).to_lowercase(),
+            fix,
+        ),
+    };
+    c.add("TD-INSPECT-008", "container_missing_mounts", severity, path, title, why, fix, evidence);
 }
 
 /// Mount layouts of a talosctl of another version than the image.
@@ -328,8 +431,7 @@ fn skew(c: &mut Checker<'_>, facts: &ContainerFacts) {
 }
 
 /// The report `inspect` prints: one node, no boot, the preflight findings.
-pub fn inspect_report(facts: &ContainerFacts) -> Report {
-    let findings = preflight(facts);
+fn report_of(facts: &ContainerFacts, findings: Vec<Finding>) -> Report {
     let version_evidence = match facts.version {
         Some(_) => vec![format!("image tag of `{}`", facts.image)],
         None => vec![format!("image `{}` has no version tag", facts.image)],
@@ -361,115 +463,6 @@ pub fn inspect_report(facts: &ContainerFacts) -> Report {
     }
 }
 
-/// Targets of setupSharedFilesystems that are not mount points in this container.
-pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
-    spec_for(facts.version)
-        .shared_targets
-        .iter()
-        .map(String::as_str)
-        .filter(|t| facts.mount_at(t).is_none())
-        .collect()
-}
-
-/// Confirms a log diagnosis with the container's settings: when the node failed with EINVAL
-/// in setupSharedFilesystems, names the targets that are not mount points here (the log
-/// cannot: the kernel's error carries no path). Adds to the node's `container_missing_mounts`
-/// finding, or adds one.
-pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
-    let Some(n) = report.nodes.iter().find(|n| n.node == node) else { return };
-    let Some(failure) = &n.failure else { return };
-    let einval = failure.task.as_deref() == Some("setupSharedFilesystems")
-        && failure.error.as_deref().is_some_and(|e| e.contains("invalid argument"));
-    if !einval {
-        return;
-    }
-    let line = failure.line;
-    let missing = unmounted_shared_targets(facts);
-    let (sentence, fixes) = if missing.is_empty() {
-        (
-            format!(
-                "docker inspect shows mounts at every target ({}) in container `{}`; the \
-                 mount may be outside the container's mount namespace or the image version \
-                 differs from its tag.",
-                spec_for(facts.version).shared_targets.join(", "),
-                facts.name
-            ),
-            Vec::new(),
-        )
-    } else {
-        let fixes: Vec<String> = missing
-            .iter()
-            .map(|t| {
-                let tmpfs = spec_for(facts.version).tmpfs.iter().any(|p| p == t);
-                format!(
-                    "add `{}` (`{t}` is not a mount point in `{}`)",
-                    flag_for(t, tmpfs),
-                    facts.name
-                )
-            })
-            .collect();
-        (
-            format!(
-                "Confirmed by docker inspect: in container `{}` {} {}.",
-                facts.name,
-                missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
-                if missing.len() == 1 { "is not a mount point" } else { "are not mount points" }
-            ),
-            fixes,
-        )
-    };
-    let evidence = Evidence {
-        line: 0,
-        text: if missing.is_empty() {
-            "all sharedFilesystems targets are mounts".into()
-        } else {
-            format!("no mount at {}", missing.join(", "))
-        },
-        input: Some(format!("docker inspect {}", facts.name)),
-        before: Vec::new(),
-        after: Vec::new(),
-    };
-    if let Some(f) = report
-        .findings
-        .iter_mut()
-        .find(|f| f.node == node && f.category == "container_missing_mounts")
-    {
-        f.root_cause = format!("{} {sentence}", f.root_cause.trim_end());
-        let mut remediation = fixes;
-        remediation.append(&mut f.remediation);
-        f.remediation = remediation;
-        f.evidence.push(evidence);
-        return;
-    }
-    let mut remediation = fixes;
-    remediation.push(
-        "recreate the container with the known-good spec (`talos-doctor inspect` lists it)".into(),
-    );
-    report.findings.insert(
-        0,
-        Finding {
-            id: "TD-INSPECT-020".into(),
-            category: "container_missing_mounts".into(),
-            severity: Severity::Error,
-            node: node.into(),
-            title: "sharedFilesystems failed: a target is not a mount point".into(),
-            root_cause: format!(
-                "setupSharedFilesystems makes `/`, {} shared mounts; the kernel answers EINVAL \
-                 for a path that is not a mount point. {sentence}",
-                spec_for(facts.version).shared_targets.join(", ")
-            ),
-            remediation,
-            evidence: vec![evidence],
-            references: vec![REF_SHARED.into(), REF_SPEC.into()],
-            fingerprint: format!("TD-INSPECT-020:{node}:{line}"),
-            fixed_in: None,
-            occurrences: 1,
-            boots: 1,
-            recovered: false,
-        },
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,7 +489,12 @@ mod tests {
             read_only: true,
             mounts: mounts
                 .iter()
-                .map(|(d, k)| MountFact { destination: (*d).into(), kind: *k })
+                .map(|(d, k)| MountFact {
+                    destination: (*d).into(),
+                    kind: *k,
+                    no_copy: false,
+                    source: None,
+                })
                 .collect(),
             platform: Some("container".into()),
             userdata_len: Some(4096),
@@ -533,23 +531,82 @@ mod tests {
         let fixes: Vec<&String> = f.iter().flat_map(|f| &f.remediation).collect();
         assert!(fixes.iter().any(|r| r.contains("`--tmpfs /run`")));
         assert!(fixes.iter().any(|r| r.contains("`-v /var`")));
-        assert_eq!(unmounted_shared_targets(&bare), vec!["/var", "/etc/cni", "/run"]);
+        assert_eq!(
+            crate::docker::confirm::unmounted_shared_targets(&bare),
+            vec!["/var", "/etc/cni", "/run"]
+        );
     }
 
     #[test]
     fn shared_targets_per_version() {
         let mut old = good();
         old.version = Some(Version::new(1, 2, 0));
-        assert_eq!(unmounted_shared_targets(&old), vec!["/var/lib/kubelet"]);
+        assert_eq!(
+            crate::docker::confirm::unmounted_shared_targets(&old),
+            vec!["/var/lib/kubelet"]
+        );
         let mut new = good();
         new.mounts.retain(|m| m.destination != "/var");
-        assert_eq!(unmounted_shared_targets(&new), vec!["/var"]);
+        assert_eq!(crate::docker::confirm::unmounted_shared_targets(&new), vec!["/var"]);
+    }
+
+    /// Issue #15: the Talos docs' "Running Talos as a pod" spec (v1.8-v1.13) and Talos' TinK
+    /// test: emptyDir and PVCs (binds), nothing at `/opt`. They boot: no error.
+    #[test]
+    fn published_pod_specs_have_no_error() {
+        for version in [Version::new(1, 8, 0), Version::new(1, 12, 0), Version::new(1, 13, 0)] {
+            let mut pod = good();
+            pod.version = Some(version);
+            pod.userdata_len = None;
+            pod.mounts = [
+                "/run",
+                "/system",
+                "/tmp",
+                "/system/state",
+                "/var",
+                "/etc/cni",
+                "/etc/kubernetes",
+                "/usr/libexec/kubernetes",
+            ]
+            .iter()
+            .map(|d| MountFact {
+                destination: (*d).into(),
+                kind: MountKind::Bind,
+                no_copy: false,
+                source: Some(format!("/srv/pv{d}")),
+            })
+            .collect();
+            let f = preflight(&pod);
+            let errors: Vec<&Finding> =
+                f.iter().filter(|f| f.severity == Severity::Error).collect();
+            assert!(errors.is_empty(), "{version}: {errors:#?}");
+            let opt = f.iter().find(|f| f.fingerprint.ends_with(":/opt")).expect("an /opt note");
+            assert_eq!(opt.severity, Severity::Info);
+            assert!(opt.root_cause.contains("/opt/cni/bin"), "{}", opt.root_cause);
+        }
+    }
+
+    /// What breaks is an empty mount over `/opt`; a Docker volume is filled from the image.
+    #[test]
+    fn opt_is_judged_by_what_is_mounted_there() {
+        for (kind, no_copy, want) in [
+            (MountKind::Volume, false, None),
+            (MountKind::Volume, true, Some(Severity::Error)),
+            (MountKind::Tmpfs, false, Some(Severity::Error)),
+            (MountKind::Bind, false, Some(Severity::Warning)),
+        ] {
+            let mut f = good();
+            f.mounts.retain(|m| m.destination != "/opt");
+            f.mounts.push(MountFact { destination: "/opt".into(), kind, no_copy, source: None });
+            let got = preflight(&f).into_iter().find(|f| f.id == "TD-INSPECT-008");
+            assert_eq!(got.map(|f| f.severity), want, "{kind:?} nocopy={no_copy}");
+        }
     }
 
     #[test]
     fn userdata_is_never_printed() {
         let f = good();
-        let r = inspect_report(&f);
+        let r = inspect(&f).report;
         let json = serde_json::to_string(&r).expect("json");
         assert!(!json.contains("4096") || !json.contains("USERDATA="));
     }

@@ -1,6 +1,9 @@
 //! What `watch` shows while it waits: a live table on a terminal (one row per node, redrawn
-//! in place with ANSI cursor moves), plain lines as phases complete in a pipe or CI. Both go
-//! to stderr, so stdout holds only the report.
+//! in place with ANSI cursor moves, a spinner on the rows still going), plain lines as phases
+//! complete in a pipe, in CI or under `TERM=dumb` (no escape at all). Both go to stderr, so
+//! stdout holds only the report. The last-message column holds the message alone: the
+//! envelope (`[    8.002] [talos] `, `192.168.77.20: user: warning: [...]: `, Go's date) is
+//! taken off by [`super::line::look`] before a row gets it.
 
 use std::io::Write;
 use std::time::Duration;
@@ -28,17 +31,16 @@ pub struct Display<'w> {
     live: bool,
     width: usize,
     drawn: usize,
+    frame: usize,
 }
+
+/// Spinner frames (ASCII: a terminal that takes cursor moves may still lack the glyphs).
+const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 
 impl<'w> Display<'w> {
     /// `live`: redraw rows in place (stderr is a terminal); otherwise print events as lines.
     pub fn new(out: &'w mut dyn Write, live: bool, width: usize) -> Self {
-        Display { out, live, width: width.max(40), drawn: 0 }
-    }
-
-    /// Whether rows are redrawn in place.
-    pub fn is_live(&self) -> bool {
-        self.live
+        Display { out, live, width: width.max(40), drawn: 0, frame: 0 }
     }
 
     /// Redraws the table (live mode only).
@@ -51,6 +53,8 @@ impl<'w> Display<'w> {
             buf.push_str(&format!("\x1b[{}A", self.drawn));
         }
         let name_w = rows.iter().map(|r| r.node.chars().count()).max().unwrap_or(4).min(24);
+        self.frame = self.frame.wrapping_add(1);
+        let spin = SPINNER[self.frame % SPINNER.len()];
         for r in rows {
             let secs = r.elapsed.as_secs();
             let mut phase = r.phase.clone();
@@ -60,8 +64,9 @@ impl<'w> Display<'w> {
             if let Some(v) = &r.verdict {
                 phase = format!("{phase} [{v}]");
             }
+            let mark = if r.verdict.is_some() { ' ' } else { spin };
             let head = format!(
-                "{:name_w$}  {:<34}  {:02}:{:02}  ",
+                "{mark} {:name_w$}  {:<34}  {:02}:{:02}  ",
                 clip(&r.node, name_w),
                 clip(&phase, 34),
                 secs / 60,
@@ -110,36 +115,9 @@ fn clip(s: &str, n: usize) -> String {
     out
 }
 
-/// The message of a Talos line without `[talos] `, Go's date, and Docker's stamp.
-pub fn message_text(line: &str) -> String {
-    let mut s = line.trim();
-    s = s.strip_prefix("[talos] ").unwrap_or(s);
-    let b = s.as_bytes();
-    // `2024/11/20 09:14:03 ` (Go log default flags).
-    if b.len() > 20
-        && b[4] == b'/'
-        && b[7] == b'/'
-        && b[10] == b' '
-        && b[13] == b':'
-        && b[19] == b' '
-    {
-        s = &s[20..];
-    }
-    s.chars().filter(|c| !c.is_control()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn message() {
-        assert_eq!(
-            message_text("[talos] 2024/11/20 09:14:03 phase env (4/10): 2 tasks(s)"),
-            "phase env (4/10): 2 tasks(s)"
-        );
-        assert_eq!(message_text("plain"), "plain");
-    }
 
     #[test]
     fn pipe_mode_prints_lines() {
@@ -147,7 +125,10 @@ mod tests {
         let mut d = Display::new(&mut buf, false, 80);
         d.draw(&[Row::default()]);
         d.event("n1", "boot 1/10 saveConfig done");
-        assert_eq!(String::from_utf8(buf).expect("utf8"), "n1: boot 1/10 saveConfig done\n");
+        d.note("n1", "container exited with code 1", &[Row::default()]);
+        let s = String::from_utf8(buf).expect("utf8");
+        assert_eq!(s, "n1: boot 1/10 saveConfig done\nn1: container exited with code 1\n");
+        assert!(!s.contains('\x1b'));
     }
 
     #[test]
@@ -161,5 +142,6 @@ mod tests {
         let s = String::from_utf8(buf).expect("utf8");
         assert_eq!(s.matches("\x1b[1A").count(), 1);
         assert_eq!(s.matches("n1  boot 1/10 saveConfig").count(), 2);
+        assert!(s.contains("/ n1") && s.contains("- n1"), "{s}");
     }
 }

@@ -23,6 +23,8 @@ pub struct Spec {
     pub tmpfs: &'static [String],
     /// Required volumes.
     pub volumes: &'static [String],
+    /// Image directories talosctl mounts as volumes, fine unmounted, broken by an empty mount.
+    pub image_dirs: &'static [String],
     /// Volumes kept only for compatibility (a warning when missing).
     pub compat_volumes: &'static [String],
     /// What `setupSharedFilesystems` makes rshared besides `/`: each must be a mount point.
@@ -45,6 +47,9 @@ pub struct SpecEntry {
     pub tmpfs: Vec<String>,
     /// Required volumes.
     pub volumes: Vec<String>,
+    /// Image directories talosctl mounts as volumes, fine unmounted, broken by an empty mount.
+    #[serde(default)]
+    pub image_dirs: Vec<String>,
     /// Volumes kept only for compatibility.
     pub compat_volumes: Vec<String>,
     /// Targets of `setupSharedFilesystems`.
@@ -98,6 +103,7 @@ pub fn spec_for(version: Option<Version>) -> Spec {
         read_only: e.read_only,
         tmpfs: &e.tmpfs,
         volumes: &e.volumes,
+        image_dirs: &e.image_dirs,
         compat_volumes: &e.compat_volumes,
         shared_targets: &e.shared_targets,
         assumed: version.is_none(),

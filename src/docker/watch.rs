@@ -10,14 +10,21 @@
 //! * no sequencer progress for the phase's stall timeout: `--stall-timeout`, else 5 minutes
 //!   in `startEverything` (services pulling images and waiting for etcd and the API take
 //!   minutes) and 2 minutes in any other phase (each takes seconds on a healthy node);
-//! * `--timeout`: nodes still booting are reported as stalled;
+//! * `--timeout`: nodes still booting are reported as stalled, and so is a container that
+//!   printed nothing or was never started;
+//! * a restart loop: [`RESTART_LOOP`] runs in a row ended before the boot did (silent ones
+//!   too), as Docker's restart count shows it;
 //! * Ctrl-C: the report so far.
+//!
+//! In `watch` the container is the node: a talosctl or compose node prefix on its lines
+//! (`192.168.77.151: user: …`) is dropped before the analyzer sees them. A stall measured in
+//! the log's own time is believed only while the log's clock runs with the wall clock (see
+//! [`super::line::Clock`]); after a jump, stalls are measured in wall time.
 //!
 //! A container that Docker restarts (restart policy) is followed into its next run: the
 //! analyzer sees a new boot. Lines older than the container's current run (backlog of earlier
 //! runs) are analysed but never end the watch by themselves.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
@@ -25,12 +32,12 @@ use tokio::sync::mpsc;
 
 use crate::input::lines::RawLine;
 use crate::machine::Progress;
-use crate::report::{Failure, Outcome, Report, State};
+use crate::report::{Outcome, Report, State};
 
 use super::facts::ContainerFacts;
 use super::follow::{Msg, Start, follow};
-use super::preflight::confirm;
-use super::progress::{Display, Row, message_text};
+use super::line::{Clock, look};
+use super::progress::{Display, Row};
 
 /// Default stall timeout in `startEverything`.
 pub const STALL_START_EVERYTHING: Duration = Duration::from_secs(5 * 60);
@@ -40,6 +47,10 @@ pub const STALL_DEFAULT: Duration = Duration::from_secs(2 * 60);
 const QUIET: Duration = Duration::from_millis(800);
 /// Redraw and check interval.
 const TICK: Duration = Duration::from_millis(250);
+/// Runs in a row that ended before the boot did: a restart loop, which ends the watch.
+pub const RESTART_LOOP: i64 = 3;
+/// The analyzer's words for a stall measured in the log's own time (`machine::verdict`).
+pub(crate) const LOG_TIME_STALL: &str = "of log time";
 
 /// The analyzer as `watch` uses it: lines in, progress out, a report at any moment.
 pub trait BootAnalyzer {
@@ -53,6 +64,11 @@ pub trait BootAnalyzer {
     fn report(&self) -> Report;
     /// Declares `node` stalled (see [`crate::analyzer::Analyzer::declare_stall`]).
     fn declare_stall(&mut self, node: &str, reason: String);
+    /// Why `node` is stalled, when it is.
+    fn stall_reason(&self, node: &str) -> Option<String> {
+        let report = self.report();
+        report.nodes.into_iter().find(|n| n.node == node)?.stall.map(|s| s.reason)
+    }
 }
 
 /// Settings of one watch.
@@ -102,6 +118,13 @@ pub enum NodeEnd {
     },
     /// No progress for too long.
     Stalled(String),
+    /// Docker restarts the container again and again and no run finishes the boot.
+    RestartLoop {
+        /// Runs that ended before the boot did.
+        runs: i64,
+        /// Exit code of the last one, when the watch saw it exit.
+        code: Option<i64>,
+    },
     /// Removed while watched.
     Removed,
     /// The Engine went away.
@@ -128,14 +151,10 @@ pub struct WatchResult {
     pub exit_code: u8,
     /// Why it ended, for stderr (removed container, lost daemon, timeout, Ctrl-C).
     pub message: Option<String>,
-    /// Per-node end, in container order.
-    pub ends: Vec<(String, Option<NodeEnd>)>,
-    /// Docker restarts seen per node.
-    pub restarts: BTreeMap<String, u32>,
 }
 
-struct Node {
-    facts: ContainerFacts,
+pub(crate) struct Node {
+    pub(crate) facts: ContainerFacts,
     input: String,
     row: Row,
     run_start: Option<i128>,
@@ -143,16 +162,38 @@ struct Node {
     phase: Option<String>,
     last_line: Instant,
     settle_since: Option<Instant>,
-    end: Option<NodeEnd>,
-    restarts: u32,
+    pub(crate) end: Option<NodeEnd>,
+    pub(crate) restarts: u32,
     running: bool,
+    /// What the follower said it waits for (`docker start`), until the first run.
+    pub(crate) waiting: Option<String>,
+    /// The log's clock in the current run.
+    pub(crate) clock: Clock,
+    /// Exit code of the last run the watch saw end.
+    last_exit: Option<(i64, bool)>,
+}
+
+impl Node {
+    /// The analyzer's outcome, except that a stall measured in the log's time is not
+    /// believed after the log's clock jumped: the boot is then still running, and only the
+    /// watch's own (wall-clock) stall check can call it stalled.
+    pub(crate) fn judged(&self, analyzer: &dyn BootAnalyzer) -> Outcome {
+        let o = analyzer.outcome(&self.facts.name);
+        if o == Outcome::Stalled && self.log_time_stall(analyzer) { Outcome::Running } else { o }
+    }
+
+    /// The analyzer calls the node stalled in the log's time, and the log's clock jumped.
+    pub(crate) fn log_time_stall(&self, analyzer: &dyn BootAnalyzer) -> bool {
+        self.clock.jump.is_some()
+            && analyzer.stall_reason(&self.facts.name).is_some_and(|r| r.contains(LOG_TIME_STALL))
+    }
 }
 
 fn now_ns() -> i128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
-fn fmt_dur(d: Duration) -> String {
+pub(crate) fn fmt_dur(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 && s % 60 == 0 { format!("{}m", s / 60) } else { format!("{s}s") }
 }
@@ -200,6 +241,9 @@ pub async fn watch(
             end: None,
             restarts: 0,
             running: facts.running,
+            waiting: None,
+            clock: Clock::default(),
+            last_exit: None,
             facts,
         });
     }
@@ -231,7 +275,7 @@ pub async fn watch(
                 handle(msg, &mut nodes, analyzer, &mut current_input, &mut display);
             }
             _ = tick.tick() => {
-                check(&mut nodes, analyzer, opts);
+                check(&mut nodes, &*analyzer, opts);
                 for n in nodes.iter_mut() {
                     if let Some(s) = n.run_start && n.end.is_none() {
                         let el = (now_ns() - s).max(0) as u64;
@@ -251,11 +295,11 @@ pub async fn watch(
     }
     for n in nodes.iter_mut() {
         if n.end.is_some() {
-            n.row.verdict = Some(verdict_word(analyzer.outcome(&n.facts.name), n.end.as_ref()));
+            n.row.verdict = Some(verdict_word(n.judged(&*analyzer), n.end.as_ref()));
         }
     }
     display.draw(&rows(&nodes));
-    finish(nodes, analyzer, end, started.elapsed(), opts)
+    super::conclude::finish(nodes, analyzer, end, started.elapsed(), opts)
 }
 
 fn verdict_word(o: Outcome, end: Option<&NodeEnd>) -> String {
@@ -263,6 +307,7 @@ fn verdict_word(o: Outcome, end: Option<&NodeEnd>) -> String {
         Some(NodeEnd::Removed) => "removed".into(),
         Some(NodeEnd::Lost(_)) => "daemon lost".into(),
         Some(NodeEnd::Stalled(_)) => "stalled".into(),
+        Some(NodeEnd::RestartLoop { .. }) => "restart loop".into(),
         Some(NodeEnd::Exited { .. }) if !matches!(o, Outcome::Succeeded | Outcome::Failed) => {
             "exited".into()
         }
@@ -286,11 +331,16 @@ fn handle(
                 analyzer.begin_input(&nodes[idx].input, &nodes[idx].facts.name);
                 *current_input = Some(idx);
             }
-            let progress = analyzer.push_line(RawLine { no, bytes: &bytes, truncated, text: None });
+            // In watch the container is the node: a node prefix on its lines is dropped.
+            let seen = look(&bytes);
+            let body = RawLine { no, bytes: &bytes[seen.prefix..], truncated, text: None };
+            let progress = analyzer.push_line(body);
             let n = &mut nodes[idx];
             n.last_line = Instant::now();
-            let text = String::from_utf8_lossy(&bytes);
-            n.row.last = crate::redact::redact(&message_text(&text)).into_owned();
+            n.row.last = crate::redact::redact(&seen.message).into_owned();
+            if let (Some(log), Some(wall)) = (seen.log_time, ts) {
+                n.clock.observe(log, wall, no);
+            }
             // A sequence that ends in failure is decisive: Talos stops there, so the verdict
             // needs no settle window (only reboot noise follows).
             let sequence_failed = progress
@@ -302,7 +352,7 @@ fn handle(
             if !current {
                 return;
             }
-            match analyzer.outcome(&n.facts.name) {
+            match n.judged(&*analyzer) {
                 Outcome::Succeeded => n.end = Some(NodeEnd::Verdict),
                 Outcome::Failed if sequence_failed => n.end = Some(NodeEnd::Verdict),
                 Outcome::Failed | Outcome::Stalled => {
@@ -311,15 +361,23 @@ fn handle(
                 Outcome::Running | Outcome::Unknown => n.settle_since = None,
             }
         }
+        Msg::Waiting { idx, what } => {
+            let n = &mut nodes[idx];
+            n.row.phase = "waiting for docker start".into();
+            n.waiting = Some(what.clone());
+            let rows: Vec<Row> = nodes.iter().map(|n| n.row.clone()).collect();
+            display.note(&nodes[idx].facts.name, &what, &rows);
+        }
         Msg::Attached { idx, started_at } => {
             let n = &mut nodes[idx];
             n.run_start = started_at;
             n.running = true;
+            n.waiting = None;
             if let Some(s) = started_at {
                 n.last_progress = n.last_progress.max(s);
             }
         }
-        Msg::Exited { idx, code, oom, restarting } => {
+        Msg::Exited { idx, code, oom, restarting, restart_count } => {
             let n = &mut nodes[idx];
             n.running = false;
             let how = if oom {
@@ -331,24 +389,39 @@ fn handle(
             let note = format!("container {how}{then}");
             n.row.phase = note.clone();
             let bad_or_done = matches!(
-                analyzer.outcome(&n.facts.name),
+                n.judged(&*analyzer),
                 Outcome::Failed | Outcome::Stalled | Outcome::Succeeded
             );
+            // Docker counts a restart once it decided on it: with `restarting`, the count is
+            // the number of runs that ended so far (earlier ones before the watch included).
+            let runs = restart_count.max(i64::from(n.restarts) + 1);
             if bad_or_done {
                 n.end = Some(NodeEnd::Verdict);
-            } else if !restarting {
+            } else if !restarting && n.facts.restart_policy == "no" {
+                // With a restart policy, Docker may not show `restarting` yet: the follower
+                // says `Stopped` once the container stayed down.
                 n.end = Some(NodeEnd::Exited { code, oom });
+            } else if runs >= RESTART_LOOP {
+                n.end = Some(NodeEnd::RestartLoop { runs, code: Some(code) });
             }
+            n.last_exit = Some((code, oom));
             let rows: Vec<Row> = nodes.iter().map(|n| n.row.clone()).collect();
             display.note(&nodes[idx].facts.name, &note, &rows);
         }
         Msg::Restarted { idx, restart_count } => {
             let n = &mut nodes[idx];
+            // A quick loop is seen as restarts only (the follower finds the next run already
+            // started): the run that ended did not finish the boot, or the watch had ended.
+            let runs = restart_count.max(i64::from(n.restarts) + 1);
+            if runs >= RESTART_LOOP && n.end.is_none() {
+                n.end = Some(NodeEnd::RestartLoop { runs, code: n.last_exit.map(|e| e.0) });
+            }
             n.restarts += 1;
             n.running = true;
             n.phase = None;
             n.settle_since = None;
             n.last_progress = now_ns();
+            n.clock = Clock::default();
             n.row.phase = "restarted".into();
             let note = format!(
                 "container restarted by Docker (restart count {restart_count}): following the new boot"
@@ -360,9 +433,12 @@ fn handle(
             let n = &mut nodes[idx];
             n.running = false;
             if n.end.is_none() {
-                n.end = Some(match analyzer.outcome(&n.facts.name) {
+                n.end = Some(match n.judged(&*analyzer) {
                     Outcome::Failed | Outcome::Stalled | Outcome::Succeeded => NodeEnd::Verdict,
-                    _ => NodeEnd::Exited { code: n.facts.exit_code, oom: false },
+                    _ => {
+                        let (code, oom) = n.last_exit.unwrap_or((n.facts.exit_code, false));
+                        NodeEnd::Exited { code, oom }
+                    }
                 });
             }
         }
@@ -431,7 +507,7 @@ fn check(nodes: &mut [Node], analyzer: &dyn BootAnalyzer, opts: &WatchOptions) {
     for n in nodes.iter_mut().filter(|n| n.end.is_none()) {
         if let Some(since) = n.settle_since {
             if since.elapsed() >= opts.settle
-                && matches!(analyzer.outcome(&n.facts.name), Outcome::Failed | Outcome::Stalled)
+                && matches!(n.judged(analyzer), Outcome::Failed | Outcome::Stalled)
             {
                 n.end = Some(NodeEnd::Verdict);
             }
@@ -454,122 +530,6 @@ fn check(nodes: &mut [Node], analyzer: &dyn BootAnalyzer, opts: &WatchOptions) {
             )));
         }
     }
-}
-
-fn finish(
-    nodes: Vec<Node>,
-    analyzer: &mut dyn BootAnalyzer,
-    end: End,
-    elapsed: Duration,
-    opts: &WatchOptions,
-) -> WatchResult {
-    // Stalls only the watch can see go to the analyzer first, so that rules scoped to
-    // stalled boots apply; the report below then shows them like any other stall.
-    for n in &nodes {
-        let reason = match (&n.end, &end) {
-            (Some(NodeEnd::Stalled(reason)), _) => Some(reason.clone()),
-            (None, End::Timeout) => {
-                Some(format!("boot did not finish within --timeout {}", fmt_dur(elapsed)))
-            }
-            _ => None,
-        };
-        if let Some(reason) = reason {
-            if matches!(analyzer.outcome(&n.facts.name), Outcome::Running | Outcome::Unknown) {
-                analyzer.declare_stall(&n.facts.name, reason);
-            }
-        }
-    }
-    let mut report = analyzer.report();
-    // `begin_input` runs at every switch between containers: list each input once.
-    let mut seen = std::collections::HashSet::new();
-    report.inputs.retain(|i| seen.insert(i.clone()));
-    let mut message = None;
-    let mut tool_error = false;
-    for n in &nodes {
-        let name = n.facts.name.as_str();
-        let Some(nr) = report.nodes.iter_mut().find(|r| r.node == name) else { continue };
-        let open = matches!(nr.outcome, Outcome::Running | Outcome::Unknown);
-        let current_phase = || {
-            nr.sequences.iter().rev().find(|s| s.state == State::Running).map(|s| {
-                let p = s.phases.iter().rev().find(|p| p.state == State::Running);
-                (
-                    s.name.clone(),
-                    p.map(|p| p.name.clone()),
-                    p.map(|p| format!("{}/{}", p.index, s.phase_count.unwrap_or(0))),
-                )
-            })
-        };
-        match (&n.end, &end) {
-            // Stalls (stall timeout, --timeout) were declared to the analyzer above and are
-            // already in the report.
-            (Some(NodeEnd::Exited { code, oom }), _) if open => {
-                let cur = current_phase();
-                let error = if *oom {
-                    format!(
-                        "container exited with code {code} (OOM-killed) before the boot finished"
-                    )
-                } else {
-                    format!("container exited with code {code} before the boot finished")
-                };
-                nr.outcome = Outcome::Failed;
-                if nr.failure.is_none() {
-                    nr.failure = Some(Failure {
-                        sequence: cur.as_ref().map_or_else(String::new, |c| c.0.clone()),
-                        phase: cur.as_ref().and_then(|c| c.1.clone()),
-                        phase_index: cur.and_then(|c| c.2),
-                        task: None,
-                        error: Some(error.clone()),
-                        line: nr.lines,
-                    });
-                }
-                report.warnings.push(format!("{name}: {error}"));
-            }
-            (Some(NodeEnd::Removed), _) => {
-                tool_error = true;
-                let m = format!("container `{name}` was removed while it was being watched");
-                report.warnings.push(m.clone());
-                message = Some(format!("{m}; the report is partial"));
-            }
-            (Some(NodeEnd::Lost(reason)), _) => {
-                tool_error = true;
-                let m = format!("lost the Docker Engine while watching `{name}`: {reason}");
-                report.warnings.push(m.clone());
-                message = Some(format!("{m}; the report is partial"));
-            }
-            _ => {}
-        }
-        if nr.outcome == Outcome::Failed && n.facts.restart_policy != "no" {
-            report.warnings.push(format!(
-                "{name}: restart policy `{}`: Docker restarts the container after a failed boot, \
-                 so the failure repeats as a restart loop",
-                n.facts.restart_policy
-            ));
-        }
-        if n.restarts > 0 {
-            report.warnings.push(format!(
-                "{name}: Docker restarted the container {} time(s) while watched",
-                n.restarts
-            ));
-        }
-        confirm(&mut report, name, &n.facts);
-    }
-    report.outcome = report.nodes.iter().map(|n| n.outcome).max().unwrap_or(Outcome::Unknown);
-    match end {
-        End::Timeout => {
-            let m = format!("stopped after --timeout {}", fmt_dur(opts.timeout.unwrap_or(elapsed)));
-            report.warnings.push(m.clone());
-            message.get_or_insert(m);
-        }
-        End::Interrupted => {
-            report.warnings.push("interrupted: the report is partial".into());
-            message.get_or_insert_with(|| "interrupted: the report is partial".into());
-        }
-        End::Done => {}
-    }
-    let exit_code = crate::exit::code_for_watch(&report, tool_error, end == End::Timeout);
-    let restarts = nodes.iter().map(|n| (n.facts.name.clone(), n.restarts)).collect();
-    let ends = nodes.into_iter().map(|n| (n.facts.name, n.end)).collect();
-    WatchResult { report, exit_code, message, ends, restarts }
 }
 
 impl BootAnalyzer for crate::analyzer::Analyzer<'_> {

@@ -45,6 +45,7 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
             (None, None) => (None, node.outcome.as_str().to_string()),
         };
         let mut props = Vec::new();
+        let line = line.filter(|l| *l > 0);
         if let (Some(file), Some(line)) = (only_input(report).filter(|f| is_file_path(f)), line) {
             props.push(("file", file.to_string()));
             props.push(("line", line.to_string()));
@@ -143,11 +144,12 @@ fn finding_annotation(f: &Finding, fallback_input: Option<&str>) -> Annotation {
     };
     let first = f.evidence.first();
     let mut props = Vec::new();
-    if let Some(ev) = first {
-        if let Some(input) = ev.input.as_deref().or(fallback_input).filter(|i| is_file_path(i)) {
-            props.push(("file", input.to_string()));
-            props.push(("line", ev.line.to_string()));
-        }
+    // Only a line of a file is a place the runner can link; a stream or a container's
+    // settings get no `file`/`line` (never `line=0`).
+    if let Some(super::Place::File { path, line }) = first.map(|e| super::place(e, fallback_input))
+    {
+        props.push(("file", path.to_string()));
+        props.push(("line", line.to_string()));
     }
     let title = if f.node != "-" && !f.node.is_empty() {
         format!("{} [{}] {}", f.id, f.node, f.title)
@@ -157,12 +159,12 @@ fn finding_annotation(f: &Finding, fallback_input: Option<&str>) -> Annotation {
     props.push(("title", title));
     Annotation {
         command,
-        line: command_line(command, &props, &message(f, first)),
+        line: command_line(command, &props, &message(f, first, fallback_input)),
         about: f.id.clone(),
     }
 }
 
-fn message(f: &Finding, first: Option<&Evidence>) -> String {
+fn message(f: &Finding, first: Option<&Evidence>, fallback_input: Option<&str>) -> String {
     let mut m = f.root_cause.trim_end().to_string();
     if !f.remediation.is_empty() {
         m.push_str("\n\nRemediation:");
@@ -171,9 +173,9 @@ fn message(f: &Finding, first: Option<&Evidence>) -> String {
         }
     }
     if let Some(ev) = first {
-        let at = match &ev.input {
-            Some(input) => format!("{input}:{}", ev.line),
-            None => format!("line {}", ev.line),
+        let at = match (&ev.input, super::place(ev, fallback_input)) {
+            (None, super::Place::File { line, .. }) => format!("line {line}"),
+            (_, p) => p.describe(),
         };
         m.push_str(&format!("\n\nEvidence ({at}):\n{}", ev.text));
         for more in f.evidence.iter().skip(1) {
@@ -188,7 +190,14 @@ fn message(f: &Finding, first: Option<&Evidence>) -> String {
 
 /// Inputs that name a file the runner can link: not stdin (`-`) and not a Docker container.
 fn is_file_path(input: &str) -> bool {
-    input != "-" && !input.starts_with("docker:") && !input.contains("://")
+    let e = Evidence {
+        line: 1,
+        text: String::new(),
+        input: Some(input.into()),
+        before: vec![],
+        after: vec![],
+    };
+    matches!(super::place(&e, None), super::Place::File { .. })
 }
 
 /// One workflow command line, newline included.

@@ -100,7 +100,7 @@ fn cols(s: &str) -> usize {
 
 /// Prose wrapped at `width` columns, each line prefixed with `indent`; `\n\n` starts a
 /// paragraph.
-fn wrap(text: &str, width: usize, indent: &str) -> String {
+pub(crate) fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let max = width.saturating_sub(cols(indent)).max(30);
     for para in text.split("\n\n") {
@@ -169,6 +169,11 @@ fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
     match n.outcome {
         Outcome::Failed => {
             let place = match &n.failure {
+                // Not a sequencer step (`watch`: the container exited or loops): the error.
+                Some(f) if f.sequence.is_empty() && f.phase.is_none() && f.task.is_none() => {
+                    let at = if f.line > 0 { format!(" (line {})", f.line) } else { String::new() };
+                    format!(": {}{at}", f.error.as_deref().unwrap_or("failed"))
+                }
                 Some(f) => {
                     let mut s = format!("{} sequence", f.sequence);
                     if let Some(ph) = &f.phase {
@@ -191,7 +196,11 @@ fn verdict(p: &P<'_>, n: &NodeReport, top: Option<&str>) -> String {
                     .or_else(|| n.stall.as_ref().map(|s| format!(": {}", s.reason)))
                     .unwrap_or_default(),
             };
-            let what = if n.failure.is_some() || n.sequences.iter().any(|s| s.name == "boot") {
+            let step = n
+                .failure
+                .as_ref()
+                .is_some_and(|f| !f.sequence.is_empty() || f.phase.is_some() || f.task.is_some());
+            let what = if step || n.sequences.iter().any(|s| s.name == "boot") {
                 "boot FAILED"
             } else {
                 // No sequencer lines: the failure is known from other lines (kernel, services).

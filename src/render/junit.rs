@@ -178,7 +178,7 @@ fn notes<'a>(findings: impl Iterator<Item = &'a Finding>) -> String {
 }
 
 /// The failure body: root cause, remediation, evidence, references.
-fn details(f: &Finding) -> String {
+pub(crate) fn details(f: &Finding) -> String {
     let mut s =
         format!("{} [{}, {}]\n\n{}\n", f.id, f.category, f.severity.as_str(), f.root_cause.trim());
     if !f.remediation.is_empty() {
@@ -191,8 +191,8 @@ fn details(f: &Finding) -> String {
         s.push_str("\nEvidence:\n");
         for e in &f.evidence {
             let at = match &e.input {
-                Some(input) => format!("{input}:{}", e.line),
-                None => e.line.to_string(),
+                None if e.line > 0 => e.line.to_string(),
+                _ => super::place(e, None).describe(),
             };
             s.push_str(&format!("  {at}: {}\n", e.text));
         }

@@ -303,7 +303,7 @@ fn fenced(w: &mut dyn Write, body: &str) -> io::Result<()> {
 }
 
 /// A code span that survives backticks and pipes inside (pipes would split a table cell).
-fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let s = one_line(s).replace('|', "\\|");
     let ticks = "`".repeat(longest_run(&s, '`') + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
@@ -312,7 +312,7 @@ fn code(s: &str) -> String {
 
 /// Prose from rules: kept as Markdown, but on one line and without raw HTML. Code spans are
 /// kept as written: inside one `<` is already literal, and `&lt;` would show as is.
-fn inline(s: &str) -> String {
+pub(crate) fn inline(s: &str) -> String {
     let s = one_line(s);
     let mut out = String::with_capacity(s.len());
     let mut rest = s.as_str();
@@ -334,7 +334,7 @@ fn inline(s: &str) -> String {
     out
 }
 
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     inline(s).replace('|', "\\|")
 }
 
@@ -346,7 +346,7 @@ fn one_line(s: &str) -> String {
     s.split(['\r', '\n']).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-fn longest_run(s: &str, c: char) -> usize {
+pub(crate) fn longest_run(s: &str, c: char) -> usize {
     let (mut best, mut cur) = (0, 0);
     for ch in s.chars() {
         cur = if ch == c { cur + 1 } else { 0 };

@@ -4,10 +4,58 @@
 
 pub mod github;
 pub mod human;
+pub mod inspection;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The report for a person.
+    Human,
+    /// The JSON report of the diagnosis contract.
+    Json,
+    /// GitHub Actions workflow commands.
+    Github,
+    /// JUnit XML.
+    Junit,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// Markdown.
+    Markdown,
+}
+
+/// What is rendered: a boot diagnosis, or a container's settings (`inspect`).
+#[derive(Debug, Clone, Copy)]
+pub enum Doc<'a> {
+    /// The report of `analyze` and `watch`.
+    Report(&'a crate::report::Report),
+    /// The result of `inspect`.
+    Inspection(&'a crate::inspection::Inspection),
+}
+
+impl Doc<'_> {
+    /// The report inside.
+    pub fn report(&self) -> &crate::report::Report {
+        match self {
+            Doc::Report(r) => r,
+            Doc::Inspection(i) => &i.report,
+        }
+    }
+}
+
+/// The extra report files written in the same run (`--junit`, `--sarif`, `--markdown`).
+#[derive(Debug, Clone, Default)]
+pub struct CiFiles {
+    /// JUnit XML.
+    pub junit: Option<std::path::PathBuf>,
+    /// SARIF.
+    pub sarif: Option<std::path::PathBuf>,
+    /// Markdown.
+    pub markdown: Option<std::path::PathBuf>,
+}
 
 /// What a renderer may vary on.
 #[derive(Debug, Clone)]
@@ -28,14 +76,77 @@ impl Default for RenderOptions {
     }
 }
 
+/// Where a piece of evidence is, as the CI formats can point at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place<'a> {
+    /// A line of a file the CI runner and SARIF viewers can open.
+    File {
+        /// The path as given.
+        path: &'a str,
+        /// 1-based line.
+        line: u64,
+    },
+    /// A line of a stream that is no file: standard input, a container's log.
+    Stream {
+        /// What it is, for a person (`standard input`, `docker:talos-cp-01`).
+        input: &'a str,
+        /// 1-based line.
+        line: u64,
+    },
+    /// Not a log line: a container's settings (`inspect`, `analyze --container`).
+    Settings {
+        /// What was read (`docker inspect talos-cp-01`).
+        input: &'a str,
+    },
+}
+
+impl Place<'_> {
+    /// `logs/cp1.log:12`, `line 12 of standard input`, `docker inspect x`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Place::File { path, line } => format!("{path}:{line}"),
+            Place::Stream { input, line } => format!("line {line} of {input}"),
+            Place::Settings { input } => (*input).to_owned(),
+        }
+    }
+}
+
+/// Where `e` is. `fallback`: the input of evidence that names none (the analyzer names
+/// inputs only once a second one begins, so unnamed evidence is from the first).
+pub(crate) fn place<'a>(e: &'a crate::report::Evidence, fallback: Option<&'a str>) -> Place<'a> {
+    let input = e.input.as_deref().or(fallback).unwrap_or("-");
+    if e.line == 0 || input.starts_with("docker inspect ") {
+        return Place::Settings { input };
+    }
+    if input == "-" || input == "standard input" {
+        Place::Stream { input: "standard input", line: e.line }
+    } else if input.starts_with("docker:") || input.contains("://") {
+        Place::Stream { input, line: e.line }
+    } else {
+        Place::File { path: input, line: e.line }
+    }
+}
+
+/// Renders `doc` in `format`.
+pub fn render_doc(
+    format: Format,
+    doc: Doc<'_>,
+    opts: &RenderOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match doc {
+        Doc::Report(r) => render(format, r, opts, w),
+        Doc::Inspection(i) => inspection::render(format, i, opts, w),
+    }
+}
+
 /// Renders `report` in `format`.
 pub fn render(
-    format: crate::cli::Format,
+    format: Format,
     report: &crate::report::Report,
     opts: &RenderOptions,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use crate::cli::Format;
     match format {
         Format::Human if !opts.unicode => {
             let mut text = Vec::new();
@@ -148,8 +259,8 @@ pub(crate) fn visible_report(
 /// job summary to `step_summary` (`$GITHUB_STEP_SUMMARY`, decided in `config.rs`). An error
 /// names the file.
 pub fn write_ci_files(
-    report: &crate::report::Report,
-    ci: &crate::cli::CiArgs,
+    doc: Doc<'_>,
+    ci: &CiFiles,
     opts: &RenderOptions,
     step_summary: Option<&std::path::Path>,
 ) -> std::io::Result<()> {
@@ -158,14 +269,13 @@ pub fn write_ci_files(
     let named = |path: &std::path::Path, e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("`{}`: {e}", path.display()))
     };
-    use crate::cli::Format;
     let outputs =
         [(&ci.junit, Format::Junit), (&ci.sarif, Format::Sarif), (&ci.markdown, Format::Markdown)];
     for (path, format) in outputs {
         let Some(path) = path else { continue };
         let write = || -> std::io::Result<()> {
             let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-            render(format, report, &file_opts, &mut w)?;
+            render_doc(format, doc, &file_opts, &mut w)?;
             w.flush()
         };
         write().map_err(|e| named(path, e))?;
@@ -174,7 +284,10 @@ pub fn write_ci_files(
         let write = || -> std::io::Result<()> {
             let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             let mut w = std::io::BufWriter::new(f);
-            github::step_summary(report, &mut w)?;
+            match doc {
+                Doc::Report(r) => github::step_summary(r, &mut w)?,
+                Doc::Inspection(_) => render_doc(Format::Markdown, doc, &file_opts, &mut w)?,
+            }
             w.flush()
         };
         write().map_err(|e| named(path, e))?;

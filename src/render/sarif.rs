@@ -112,10 +112,26 @@ struct SarifResult<'a> {
     properties: ResultProperties<'a>,
 }
 
+/// A physical location for a line of a file; a logical one (the node, what was read) for a
+/// line of a stream with no file (standard input, a container's log) and for a container's
+/// settings, which no artifact holds.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Location {
-    physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logical_locations: Vec<LogicalLocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Text>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    name: String,
+    fully_qualified_name: String,
+    kind: &'static str,
 }
 
 #[derive(Serialize)]
@@ -159,7 +175,7 @@ fn build<'a>(report: &'a Report, opts: &RenderOptions) -> Log<'a> {
     }
     // The analyzer names inputs only once a second one begins: unnamed evidence comes from
     // the first input.
-    let fallback_uri = report.inputs.first().map_or("-", String::as_str);
+    let fallback = report.inputs.first().map(String::as_str);
     let results = shown
         .iter()
         .map(|f| SarifResult {
@@ -167,22 +183,7 @@ fn build<'a>(report: &'a Report, opts: &RenderOptions) -> Log<'a> {
             rule_index: index[f.id.as_str()],
             level: level(f.severity),
             message: Text { text: message(f) },
-            locations: f
-                .evidence
-                .first()
-                .map(|e| Location {
-                    physical_location: PhysicalLocation {
-                        artifact_location: ArtifactLocation {
-                            uri: uri(e.input.as_deref().unwrap_or(fallback_uri)),
-                        },
-                        region: Region {
-                            start_line: e.line.max(1),
-                            snippet: Text { text: e.text.clone() },
-                        },
-                    },
-                })
-                .into_iter()
-                .collect(),
+            locations: f.evidence.first().map(|e| location(f, e, fallback)).into_iter().collect(),
             partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
             occurrence_count: (f.occurrences > 1).then_some(f.occurrences),
             properties: ResultProperties {
@@ -208,6 +209,35 @@ fn build<'a>(report: &'a Report, opts: &RenderOptions) -> Log<'a> {
             results,
             column_kind: "unicodeCodePoints",
         }],
+    }
+}
+
+fn location(f: &Finding, e: &crate::report::Evidence, fallback: Option<&str>) -> Location {
+    let node = if f.node.is_empty() { "-" } else { f.node.as_str() };
+    let logical = |what: &str, kind| LogicalLocation {
+        name: node.to_owned(),
+        fully_qualified_name: format!("{node} ({what})"),
+        kind,
+    };
+    match super::place(e, fallback) {
+        super::Place::File { path, line } => Location {
+            physical_location: Some(PhysicalLocation {
+                artifact_location: ArtifactLocation { uri: uri(path) },
+                region: Region { start_line: line, snippet: Text { text: e.text.clone() } },
+            }),
+            logical_locations: Vec::new(),
+            message: None,
+        },
+        p @ super::Place::Stream { input, .. } => Location {
+            physical_location: None,
+            logical_locations: vec![logical(input, "module")],
+            message: Some(Text { text: format!("{}: {}", p.describe(), e.text) }),
+        },
+        super::Place::Settings { input } => Location {
+            physical_location: None,
+            logical_locations: vec![logical(input, "resource")],
+            message: Some(Text { text: format!("{input}: {}", e.text) }),
+        },
     }
 }
 
@@ -326,6 +356,10 @@ mod tests {
             assert!(r["partialFingerprints"][FINGERPRINT_KEY].is_string());
             for loc in r["locations"].as_array().expect("locations") {
                 let phys = &loc["physicalLocation"];
+                if phys.is_null() {
+                    assert!(loc["logicalLocations"][0]["name"].is_string(), "{loc}");
+                    continue;
+                }
                 assert!(phys["artifactLocation"]["uri"].is_string());
                 assert!(phys["region"]["startLine"].as_u64().expect("line") >= 1);
             }

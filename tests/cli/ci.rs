@@ -103,12 +103,18 @@ fn sarif_validates_against_the_oasis_schema() {
     ])
     .run();
     assert_eq!(code(&o), 1, "{}", err(&o));
+    validate_sarif(&sarif);
+}
+
+/// Validates a SARIF file against the OASIS schema file with Python's `jsonschema` (Draft
+/// 4), when Python and the package are there; otherwise says so.
+pub(crate) fn validate_sarif(sarif: &Path) {
     let schema = root().join("fixtures/ci-sarif/sarif-schema-2.1.0.json");
     let script = "import json,sys,jsonschema\n\
         s=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\n\
         jsonschema.Draft4Validator(s).validate(d);print('valid')";
     let py = std::process::Command::new("python3")
-        .args(["-c", script, &path_str(&schema), &path_str(&sarif)])
+        .args(["-c", script, &path_str(&schema), &path_str(sarif)])
         .output();
     match py {
         Ok(p) if p.status.success() => {
@@ -124,6 +130,31 @@ fn sarif_validates_against_the_oasis_schema() {
             eprintln!("skipped: python3 not runnable ({e}); required fields are checked by hand")
         }
     }
+}
+
+/// Issue #15: standard input is no file: SARIF gives it a logical location (no artifact
+/// `uri: "-"`), GitHub annotations no `file=-`; the line stays in the message.
+#[test]
+fn stdin_is_no_artifact() {
+    let log = std::fs::read(fixture(SEED)).unwrap();
+    let dir = scratch("stdin-sarif");
+    let sarif = dir.join("stdin.sarif");
+    let o = TestCommand::new(&["analyze", "--format", "github", "--sarif", &path_str(&sarif)])
+        .stdin(log)
+        .run();
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert!(!out(&o).contains("file=") && !out(&o).contains("line="), "{}", out(&o));
+    assert!(out(&o).contains("line 67 of standard input"), "{}", out(&o));
+    let text = std::fs::read_to_string(&sarif).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for r in v["runs"][0]["results"].as_array().unwrap() {
+        for loc in r["locations"].as_array().unwrap() {
+            assert!(loc["physicalLocation"].is_null(), "{loc}");
+            assert!(loc["logicalLocations"][0]["name"].is_string(), "{loc}");
+        }
+    }
+    assert!(!text.contains("\"uri\": \"-\""), "{text}");
+    validate_sarif(&sarif);
 }
 
 #[test]

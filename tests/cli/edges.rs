@@ -266,3 +266,74 @@ fn r15_ascii_output_is_ascii_over_every_fixture() {
     assert!(bad.is_none(), "non-ASCII at {bad:?}: {}", out(&o));
     assert!(out(&o).contains("Summary: "));
 }
+
+/// Issue #15: `--color` is global (before or after the subcommand); `CLICOLOR_FORCE`
+/// colours a pipe, `NO_COLOR` wins over it, `--color` over both.
+#[test]
+fn r15_colour_is_global_and_follows_clicolor_force_and_no_color() {
+    let f = super::fixture(SEED);
+    let has_esc = |o: &std::process::Output| out(o).contains('\x1b');
+    assert!(has_esc(&TestCommand::new(&["--color", "always", "analyze", &f]).run()));
+    assert!(has_esc(&TestCommand::new(&["analyze", &f, "--color", "always"]).run()));
+    assert!(has_esc(&TestCommand::new(&["analyze", &f]).env("CLICOLOR_FORCE", "1").run()));
+    let both = TestCommand::new(&["analyze", &f]).env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1");
+    assert!(!has_esc(&both.run()));
+    let never = TestCommand::new(&["analyze", &f, "--color", "never"]).env("CLICOLOR_FORCE", "1");
+    assert!(!has_esc(&never.run()));
+    assert!(!has_esc(&TestCommand::new(&["analyze", &f]).env("CLICOLOR_FORCE", "0").run()));
+}
+
+/// Issue #15: every subcommand's `--help` has examples and its exit codes.
+#[test]
+fn r15_every_subcommand_help_lists_examples_and_exit_codes() {
+    for cmd in ["analyze", "rules", "watch", "inspect", "explain-line", "completions", "man"] {
+        let o = TestCommand::new(&[cmd, "--help"]).run();
+        assert_eq!(code(&o), 0, "{cmd}: {}", err(&o));
+        let help = out(&o);
+        assert!(help.contains("Examples:") && help.contains("Exit codes:"), "{cmd}:\n{help}");
+        assert!(help.contains("  2  "), "{cmd}:\n{help}");
+    }
+    assert!(out(&TestCommand::new(&["watch", "--help"]).run()).contains("130"));
+}
+
+/// Issue #15: shell completions and a man page, from the parser's own definition.
+#[test]
+fn r15_completions_and_man_page() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef talos-doctor"),
+        ("fish", "complete -c talos-doctor"),
+    ] {
+        let o = TestCommand::new(&["completions", shell]).run();
+        assert_eq!(code(&o), 0, "{shell}: {}", err(&o));
+        assert!(out(&o).contains(marker), "{shell}:\n{}", out(&o));
+        assert!(out(&o).contains("inspect"), "{shell}");
+    }
+    let man = TestCommand::new(&["man"]).run();
+    assert_eq!(code(&man), 0);
+    assert!(out(&man).contains(".TH talos-doctor 1"), "{}", out(&man));
+    assert_eq!(code(&TestCommand::new(&["completions", "tcsh"]).run()), 2);
+}
+
+/// Issue #15: with a terminal on standard input (nothing piped in), `analyze` says what it
+/// waits for, on stderr. Run under `script`, which gives it a pseudo-terminal.
+#[test]
+fn r15_stdin_on_a_terminal_says_what_it_waits_for() {
+    let bin = env!("CARGO_BIN_EXE_talos-doctor");
+    // The pty's input ends at once (</dev/null for script): the hint must already be out.
+    let o = Command::new("script")
+        .args(["-qec", &format!("'{bin}' analyze --format json; true"), "/dev/null"])
+        .stdin(Stdio::null())
+        .output();
+    let Ok(o) = o else {
+        eprintln!("skipped: no `script` to make a pseudo-terminal");
+        return;
+    };
+    let all = String::from_utf8_lossy(&o.stdout);
+    assert!(all.contains("reading a Talos log from standard input (Ctrl-D to end)"), "{all}");
+    // A pipe on stdin: no hint.
+    let piped = TestCommand::new(&["analyze", "-"])
+        .stdin(b"[talos] boot sequence: 1 phase(s)\n".to_vec())
+        .run();
+    assert!(!err(&piped).contains("Ctrl-D"), "{}", err(&piped));
+}
