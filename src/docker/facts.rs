@@ -12,43 +12,8 @@ use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
 
 use super::error::Error;
 
-/// A Talos release number, as far as an image tag tells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version {
-    /// Major.
-    pub major: u32,
-    /// Minor.
-    pub minor: u32,
-    /// Patch.
-    pub patch: u32,
-}
-
-impl Version {
-    /// `v1.8.3`, `1.8`, `v1.14.0-beta.1` → a version; anything else → `None`.
-    pub fn parse(tag: &str) -> Option<Version> {
-        let t = tag.strip_prefix('v').unwrap_or(tag);
-        let core = t.split(['-', '+']).next()?;
-        let mut it = core.split('.');
-        let major = it.next()?.parse().ok()?;
-        let minor = it.next()?.parse().ok()?;
-        let patch = match it.next() {
-            Some(p) => p.parse().ok()?,
-            None => 0,
-        };
-        Some(Version { major, minor, patch })
-    }
-
-    /// Shorthand for comparisons.
-    pub const fn new(major: u32, minor: u32, patch: u32) -> Version {
-        Version { major, minor, patch }
-    }
-}
-
-impl std::fmt::Display for Version {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
+/// A Talos release number, as far as an image tag tells it: the one version type.
+pub use crate::machine::Version;
 
 /// How something is mounted at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

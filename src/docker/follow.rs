@@ -256,47 +256,10 @@ pub(crate) fn split_timestamp(line: &[u8]) -> (Option<i128>, &[u8]) {
     }
 }
 
-/// `2024-11-20T09:14:03.123456789Z` (or `+01:00`) → Unix nanoseconds.
+/// `2024-11-20T09:14:03.123456789Z` (or `+01:00`) → Unix nanoseconds: the one RFC 3339
+/// parser, in its exact form.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<i128> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut i = 19;
-    let mut nanos: i128 = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let startf = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let frac = &s[startf..i];
-        let digits = frac.len().min(9);
-        nanos = frac[..digits].parse::<i128>().ok()? * 10i128.pow((9 - digits) as u32);
-    }
-    let offset_s: i64 = match b.get(i) {
-        Some(b'Z') => 0,
-        Some(&c @ (b'+' | b'-')) => {
-            let oh = num(i + 1..i + 3)?;
-            let om = num(i + 4..i + 6)?;
-            let sign = if c == b'+' { 1 } else { -1 };
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_s;
-    Some(i128::from(secs) * 1_000_000_000 + nanos)
+    crate::parse::time::rfc3339_nanos(s)
 }
 
 #[cfg(test)]
