@@ -20,6 +20,12 @@ const STOP_SEQUENCES: &[&str] = &[
     "emergencyVolumeCleanup",
 ];
 
+/// Two consecutive lines of a node further apart than this in log time are on either side of
+/// a clock change, not of a wait: a node that waits logs more often than once a month.
+const CLOCK_JUMP_FORWARD_SECS: f64 = 30.0 * 86_400.0;
+/// A clock that goes back by more than this between two lines was set back.
+const CLOCK_JUMP_BACK_SECS: f64 = 3_600.0;
+
 impl Machine {
     fn new_boot(&mut self, line: u64, out: &mut Vec<Progress>) {
         let old = std::mem::take(&mut self.boot);
@@ -166,6 +172,16 @@ impl Machine {
             self.boot.first_line = line;
         }
         if time.is_some() {
+            // A clock set at boot (NTP after an RTC years off, a VM resumed) moves the log's
+            // time between two lines: a stall is measured in log time only where the clock
+            // runs on, so measure it from the jump onward.
+            if let (Some(Stamp::Wall(new)), Some(Stamp::Wall(old))) = (time, self.boot.last_time) {
+                if new - old > CLOCK_JUMP_FORWARD_SECS || old - new > CLOCK_JUMP_BACK_SECS {
+                    if self.boot.last_progress.is_some() {
+                        self.boot.last_progress = time;
+                    }
+                }
+            }
             self.boot.last_time = time;
         }
         match *msg {
