@@ -281,10 +281,11 @@ fn ipv4(b: &[u8]) -> bool {
 /// Holds `"talos-`, the key prefix of Talos log shipping. The searcher is built once: most
 /// controller lines end with `}` and building it per line cost more than the search.
 fn shipped_key(s: &str) -> bool {
-    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"talos-"));
-    KEY.find(s.as_bytes()).is_some()
+    TALOS_KEY.find(s.as_bytes()).is_some()
 }
+
+static TALOS_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"talos-"));
 
 /// `<node>: ` from `talosctl logs`/`dmesg` (`"%s: %s\n"`). Only taken as a node when what
 /// follows is a shape talosctl prints, or the node is an IP address: `panic: runtime error`
@@ -472,9 +473,12 @@ fn talos_layers<'a>(mut env: Envelope<'a>, mut rest: &'a str, fast: bool) -> Env
 /// `talos-time` or `talos-service` key, spelt out or with escapes.
 fn may_be_shipped(json: &str) -> bool {
     let b = json.as_bytes();
+    // The searcher is built once (`memmem::find` builds one per call).
     memchr::memchr(b'\\', b).is_some()
-        || memchr::memmem::find(b, b"\"talos-time\"").is_some()
-        || memchr::memmem::find(b, b"\"talos-service\"").is_some()
+        || TALOS_KEY.find_iter(b).any(|p| {
+            let key = &b[p + 7..];
+            key.starts_with(b"time\"") || key.starts_with(b"service\"")
+        })
 }
 
 /// A whole-line JSON object. Talos log shipping (`talos-time`/`talos-level`/
