@@ -71,7 +71,8 @@ for mib in ${RSS_SIZES:-16 256 1024}; do
     cut_log="$bench_dir/td-shared-$mib.log"
     if [ ! -s "$cut_log" ]; then
         # Whole lines only: the cut ends at the last newline before the size.
-        while :; do cat "$log"; done 2> /dev/null | head -c $((mib << 20)) | sed '$d' > "$cut_log" || true
+        # (`while cat`: the loop ends when head has enough and cat's write fails.)
+        { while cat "$log"; do :; done; } 2> /dev/null | head -c $((mib << 20)) | sed '$d' > "$cut_log" || true
     fi
     r0=$(/usr/bin/time -f "%M" "$td" analyze --format json "$cut_log" 2>&1 > /dev/null | tail -1)
     r2=$(/usr/bin/time -f "%M" "$td" analyze -j 2 --format json "$cut_log" 2>&1 > /dev/null | tail -1)
