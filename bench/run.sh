@@ -16,8 +16,10 @@
 #   talos-doctor analyze --format json LOG          (release build)
 #   rg -c -f PATTERNS LOG                           (the same rule patterns)
 #   grep -cE -f PATTERNS.ere LOG                    (converted to POSIX ERE; see patterns.py)
-# and prints wall time, MB/s, lines/s, peak RSS and the ratio of each tool's throughput to
-# rg's. Benchmarks measure; nothing here asserts a time.
+# and the same talos-doctor with `-j 2` (td-j2: two preparing threads; its report must be
+# the same), and prints wall time, MB/s, lines/s, peak RSS and the ratio of each tool's
+# throughput to rg's. Then the shared workload (bench/shared.sh). Benchmarks measure;
+# nothing here asserts a time.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,8 +84,11 @@ for size in "${sizes[@]}"; do
     declare -A secs=() rss=()
     read -r secs[rg] rss[rg] < <(measure "$log" "$runs" rg -c -f "$bench_dir/patterns.rg" "$log")
     read -r secs[talos-doctor] rss[talos-doctor] < <(measure "$log" "$runs" "$td" analyze --format json "$log")
+    cp "$bench_dir/out" "$bench_dir/out.j0"
+    read -r secs[td-j2] rss[td-j2] < <(measure "$log" "$runs" "$td" analyze -j 2 --format json "$log")
+    cmp -s "$bench_dir/out" "$bench_dir/out.j0" || echo "$size: the -j 2 report DIFFERS from -j 0" >&2
     read -r secs[grep] rss[grep] < <(measure "$log" "$runs" grep -cE -f "$bench_dir/patterns.ere" "$log")
-    for tool in talos-doctor rg grep; do
+    for tool in talos-doctor td-j2 rg grep; do
         awk -v size="$size" -v tool="$tool" -v s="${secs[$tool]}" -v r="${rss[$tool]}" \
             -v b="$bytes" -v l="$lines" -v rg="${secs[rg]}" 'BEGIN {
                 if (s <= 0) s = 0.001; if (rg <= 0) rg = 0.001;

@@ -375,8 +375,8 @@ impl<'k> Analyzer<'k> {
             controller: zap.and_then(|z| z.controller.as_deref()),
             level: env.level.map(|l| l.as_str()),
             matched: &text_facts.matched,
-            then_may: text_facts.then_may,
-            absent_may: text_facts.absent_may,
+            then_hits: &text_facts.then_hits,
+            absent_hits: &text_facts.absent_hits,
         };
 
         // The line as shown in evidence, built once and only when some evidence needs it. A

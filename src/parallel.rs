@@ -166,7 +166,13 @@ impl<'scope> Pipeline<'scope> {
         while self.in_flight.len() >= 2 * self.to.len() {
             self.collect_one(analyzer);
         }
-        let batch = std::mem::take(&mut self.batch);
+        // The next batch starts with the room this one took: grown from empty, every batch
+        // would copy its bytes over a dozen times on the way to BATCH.
+        let room = Batch {
+            bytes: Vec::with_capacity(self.batch.bytes.len()),
+            lines: Vec::with_capacity(self.batch.lines.len()),
+        };
+        let batch = std::mem::replace(&mut self.batch, room);
         let w = self.next;
         self.next = (self.next + 1) % self.to.len();
         match self.to[w].send(batch) {

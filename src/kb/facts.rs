@@ -99,10 +99,11 @@ pub(crate) struct TextFacts {
     /// gate words.
     pub(crate) zap: Option<message::Zap>,
     pub(crate) platform: Option<(Mode, String)>,
-    /// Some `then` pattern may match the text (see [`Kb::prefilters`]).
-    pub(crate) then_may: bool,
-    /// Some `absent_after` pattern may match the text.
-    pub(crate) absent_may: bool,
+    /// The `then` patterns that match the text (indices into [`Kb::then_rules`]), ascending;
+    /// the set runs only on texts that hold one of its literals (see [`Kb::prefilters`]).
+    pub(crate) then_hits: Box<[u32]>,
+    /// The `absent_after` patterns that match the text (indices into [`Kb::absent_rules`]).
+    pub(crate) absent_hits: Box<[u32]>,
     /// What the text says about health (a panic, maintenance mode, …).
     pub(crate) signal: Option<TextSignal>,
     /// A controller's failed reconcile: the controller and its error with ids masked.
@@ -216,10 +217,19 @@ impl TextFacts {
                 }),
             zap,
             platform: platform_named(text, platform_re),
-            then_may: kb.prefilters[0].may_match(text),
-            absent_may: kb.prefilters[1].may_match(text),
+            then_hits: set_hits(&kb.then_set, &kb.prefilters[0], text),
+            absent_hits: set_hits(&kb.absent_set, &kb.prefilters[1], text),
         }
     }
+}
+
+/// The patterns of `set` that match `text`, ascending; the set runs only when its prefilter
+/// lets the text through.
+fn set_hits(set: &regex::RegexSet, pre: &super::prefilter::Prefilter, text: &str) -> Box<[u32]> {
+    if !pre.may_match(text) {
+        return Box::default();
+    }
+    set.matches(text).iter().map(|i| i as u32).collect()
 }
 
 /// FxHash (rustc's hasher) over 8-byte words, in four independent lanes so that the
@@ -356,16 +366,15 @@ mod tests {
                 let want: Vec<u32> = set.matches(&t).iter().map(|i| i as u32).collect();
                 assert_eq!(kb.matching(&t), want, "{t}");
                 n += usize::from(!want.is_empty());
-                // The `then`/`absent_after` sets run only where the text's facts allow.
+                // The `then`/`absent_after` sets' answers, behind their prefilters and the gate.
                 let facts = TextFacts::compute(&kb, &t);
-                if kb.then_set.is_match(&t) {
-                    assert!(facts.then_may, "then: {t}");
-                    then += 1;
-                }
-                if kb.absent_set.is_match(&t) {
-                    assert!(facts.absent_may, "absent_after: {t}");
-                    absent += 1;
-                }
+                let hits = |set: &regex::RegexSet| -> Vec<u32> {
+                    set.matches(&t).iter().map(|i| i as u32).collect()
+                };
+                assert_eq!(*facts.then_hits, *hits(&kb.then_set), "then: {t}");
+                assert_eq!(*facts.absent_hits, *hits(&kb.absent_set), "absent_after: {t}");
+                then += usize::from(!facts.then_hits.is_empty());
+                absent += usize::from(!facts.absent_hits.is_empty());
             }
         }
         assert!(n > 50, "only {n} matching lines");

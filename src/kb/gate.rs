@@ -34,11 +34,11 @@ pub struct Gate {
 pub fn digit_blind(text: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(text);
-    // In place over a plain copy: the compiler turns this loop into vector instructions.
+    // In place over a plain copy, as a select without a branch: the compiler turns this
+    // loop into vector instructions (with `if is_ascii_digit` it stayed a byte loop).
     for b in out.iter_mut() {
-        if b.is_ascii_digit() {
-            *b = b'0';
-        }
+        let digit = b.wrapping_sub(b'0') < 10;
+        *b = if digit { b'0' } else { *b };
     }
 }
 

@@ -36,10 +36,11 @@ pub struct LineCtx<'a> {
     pub level: Option<&'a str>,
     /// Rules whose `match` pattern matches the text ([`Kb::matching`]), ascending.
     pub matched: &'a [u32],
-    /// Some `then` pattern may match the text ([`Kb::prefilters`]).
-    pub then_may: bool,
-    /// Some `absent_after` pattern may match the text.
-    pub absent_may: bool,
+    /// The `then` patterns that match the text (indices into [`Kb::then_rules`]), ascending:
+    /// decided once per distinct text, like `matched`.
+    pub then_hits: &'a [u32],
+    /// The `absent_after` patterns that match the text (indices into [`Kb::absent_rules`]).
+    pub absent_hits: &'a [u32],
 }
 
 /// A rule that fired on a node.
@@ -138,15 +139,14 @@ impl NodeMatcher {
         evidence: &mut dyn FnMut() -> Evidence,
     ) -> Vec<(usize, usize)> {
         let mut touched = Vec::new();
-        // Run the sets only on lines whose text holds one of their literals (decided once per
-        // distinct text, with the rules' literals) and while something waits for them.
-        let awaits_recovery = ctx.absent_may
+        // The sets' answers come with the text's facts; they matter only while something waits.
+        let awaits_recovery = !ctx.absent_hits.is_empty()
             && self.fired.iter().any(|f| {
                 f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some()
             });
         if awaits_recovery {
-            for i in kb.absent_set.matches(ctx.text).iter() {
-                let rule = kb.absent_rules[i];
+            for &i in ctx.absent_hits {
+                let rule = kb.absent_rules[i as usize];
                 for f in
                     self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot)
                 {
@@ -156,14 +156,14 @@ impl NodeMatcher {
                 }
             }
         }
-        let awaits_then = ctx.then_may
+        let awaits_then = !ctx.then_hits.is_empty()
             && self.pending.iter().any(|(ri, p)| match (&kb.rules[*ri].then, &p.first) {
                 (Some((_, within)), Some((l, _, _))) => ctx.line.saturating_sub(*l) <= *within,
                 _ => false,
             });
         if awaits_then {
-            for i in kb.then_set.matches(ctx.text).iter() {
-                let ri = kb.then_rules[i];
+            for &i in ctx.then_hits {
+                let ri = kb.then_rules[i as usize];
                 let Some((_, within)) = &kb.rules[ri].then else { continue };
                 let ready = self
                     .pending

@@ -63,9 +63,7 @@ impl EventKind {
             | Message::SequenceError { .. }
             | Message::FatalSequencer { .. } => EventKind::SequenceFailed,
             Message::Service(s) if s.state == "Failed" => EventKind::ServiceFailed,
-            Message::Service(s) if s.text.contains("going to restart") => {
-                EventKind::ServiceRestarting
-            }
+            Message::Service(s) if restarting(s.text) => EventKind::ServiceRestarting,
             Message::Service(s) if s.text.starts_with("Waiting for") => EventKind::ServiceWaiting,
             Message::Service(_) => EventKind::Any,
             _ if zap.is_some_and(|z| z.error.is_some() || z.msg.ends_with("failed")) => {
@@ -78,6 +76,26 @@ impl EventKind {
                 EventKind::Kernel
             }
             _ => EventKind::Any,
+        }
+    }
+}
+
+/// `text` holds `going to restart`. The searcher is built once: service lines are among the
+/// most frequent, and `str::contains` builds its searcher on every call.
+fn restarting(text: &str) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"going to restart"));
+    FINDER.find(text.as_bytes()).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn restarting_is_contains() {
+        for t in
+            ["", "going to restar", "Error running x, going to restart forever", "going to restart"]
+        {
+            assert_eq!(super::restarting(t), t.contains("going to restart"), "{t}");
         }
     }
 }

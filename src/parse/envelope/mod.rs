@@ -281,10 +281,11 @@ fn ipv4(b: &[u8]) -> bool {
 /// Holds `"talos-`, the key prefix of Talos log shipping. The searcher is built once: most
 /// controller lines end with `}` and building it per line cost more than the search.
 fn shipped_key(s: &str) -> bool {
-    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"talos-"));
-    KEY.find(s.as_bytes()).is_some()
+    TALOS_KEY.find(s.as_bytes()).is_some()
 }
+
+static TALOS_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"talos-"));
 
 /// `<node>: ` from `talosctl logs`/`dmesg` (`"%s: %s\n"`). Only taken as a node when what
 /// follows is a shape talosctl prints, or the node is an IP address: `panic: runtime error`
@@ -325,9 +326,30 @@ fn zap_dev(i: &str) -> Res<'_, (f64, Option<Level>)> {
 
 /// Strips every layer it recognises; never fails. `line` must not hold the newline.
 pub fn parse(line: &str) -> Envelope<'_> {
+    parse_layers(line, true)
+}
+
+/// [`parse`], with its two shortcuts when `fast`; `parse_layers(line, false)` takes none, as
+/// the specification the tests compare with:
+/// - a line that starts with `[talos] ` (most of a container-mode or `talosctl logs`
+///   capture) goes straight to that layer: every parser of the layers outside it fails on
+///   its first two bytes (`[t` is neither a name character, a blank, a digit, nor a kernel
+///   stamp's `[` followed by blanks and a digit), so trying them changes nothing;
+/// - a zap line behind a prefix is read as a shipped record only when it may be one (see
+///   [`may_be_shipped`]).
+fn parse_layers(line: &str, fast: bool) -> Envelope<'_> {
     let mut env = Envelope::default();
     let mut rest = line;
+    if !(fast && line.starts_with("[talos] ")) && outer_layers(&mut env, &mut rest) {
+        return env;
+    }
+    talos_layers(env, rest, fast)
+}
 
+/// The layers outside `[talos] `, outermost first, taken off `rest_out` into `env`; true for
+/// a line whose envelope is complete here (zap's development encoder).
+fn outer_layers<'a>(env: &mut Envelope<'a>, rest_out: &mut &'a str) -> bool {
+    let mut rest = *rest_out;
     if let Ok((r, name)) = compose_prefix(rest) {
         env.node = Some(name);
         rest = r;
@@ -353,7 +375,8 @@ pub fn parse(line: &str) -> Envelope<'_> {
         env.dialect.zap_dev = true;
         rest = r;
         env.text = Cow::Owned(rest.replace('\t', " "));
-        return env;
+        *rest_out = rest;
+        return true;
     }
     // machined's buffer stamp (v1.5+), or a plain Go `log` line before logger setup.
     if let Ok((r, t)) = terminated(go_stamp, char(' ')).parse(rest) {
@@ -376,6 +399,12 @@ pub fn parse(line: &str) -> Envelope<'_> {
         env.dialect.console = true;
         rest = r;
     }
+    *rest_out = rest;
+    false
+}
+
+/// `[talos] ` and what follows it, then the message's own shapes (whole-line and shipped JSON).
+fn talos_layers<'a>(mut env: Envelope<'a>, mut rest: &'a str, fast: bool) -> Envelope<'a> {
     if let Some(r) = rest.strip_prefix("[talos] ") {
         env.talos = true;
         rest = r;
@@ -408,7 +437,7 @@ pub fn parse(line: &str) -> Envelope<'_> {
         if let Some(p) = memchr::memmem::find(rest.as_bytes(), b"] [talos] ").filter(|&p| p > 0) {
             if let Some(open) = rest[..p].rfind('[').filter(|&o| o > 0) {
                 if kernel_stamp(&rest[open..]).is_ok() {
-                    let mut inner = parse(&rest[open..]);
+                    let mut inner = parse_layers(&rest[open..], fast);
                     inner.node = inner.node.or(env.node);
                     inner.time = inner.time.or(env.time);
                     return inner;
@@ -424,7 +453,12 @@ pub fn parse(line: &str) -> Envelope<'_> {
     } else if trimmed.ends_with('}') && shipped_key(trimmed) {
         // A shipped Talos record behind a collector's prefix, e.g. stern/kubectl output of
         // Sidero's `serverlogs` (`<pod> <container> {"msg":"[talos] …","talos-level":…}`).
-        if let Some(pos) = trimmed.find(" {\"") {
+        // Only a record with a `talos-time` or `talos-service` key is taken (a zap line that
+        // merely names a `talos-…` node is not): without a backslash no key is escaped, so
+        // such a key is spelt out in the text.
+        if let Some(pos) =
+            trimmed.find(" {\"").filter(|&p| !fast || may_be_shipped(&trimmed[p + 1..]))
+        {
             let mut probe = env.clone();
             if let Some(shipped) = json_line(&trimmed[pos + 1..], &mut probe) {
                 return shipped;
@@ -433,6 +467,18 @@ pub fn parse(line: &str) -> Envelope<'_> {
     }
     env.text = Cow::Borrowed(rest);
     env
+}
+
+/// A necessary condition for [`json_line`] to take `json` as a shipped record: it holds a
+/// `talos-time` or `talos-service` key, spelt out or with escapes.
+fn may_be_shipped(json: &str) -> bool {
+    let b = json.as_bytes();
+    // The searcher is built once (`memmem::find` builds one per call).
+    memchr::memchr(b'\\', b).is_some()
+        || TALOS_KEY.find_iter(b).any(|p| {
+            let key = &b[p + 7..];
+            key.starts_with(b"time\"") || key.starts_with(b"service\"")
+        })
 }
 
 /// A whole-line JSON object. Talos log shipping (`talos-time`/`talos-level`/
@@ -516,310 +562,4 @@ pub fn is_bare_timestamp(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Want {
-        node: Option<&'static str>,
-        talos: bool,
-        task: Option<(&'static str, &'static str)>,
-        text: &'static str,
-        wall: bool,
-    }
-
-    fn w(node: Option<&'static str>, talos: bool, text: &'static str) -> Want {
-        Want { node, talos, task: None, text, wall: true }
-    }
-
-    #[test]
-    fn table() {
-        let cases: Vec<(&str, Want)> = vec![
-            (
-                "[talos] 2024/10/09 12:53:26 phase env (4/10): 2 tasks(s)",
-                w(None, true, "phase env (4/10): 2 tasks(s)"),
-            ),
-            (
-                "[talos] task diskSizeCheck (1/1): 2024/10/09 12:53:26 skipping disk size check in the container",
-                Want {
-                    node: None,
-                    talos: true,
-                    task: Some(("diskSizeCheck", "1/1")),
-                    text: "skipping disk size check in the container",
-                    wall: true,
-                },
-            ),
-            (
-                "2024-10-09T12:53:26.123456789Z [talos] 2024/10/09 12:53:26 boot sequence: failed",
-                w(None, true, "boot sequence: failed"),
-            ),
-            (
-                "talos-cp-01  | [talos] 2024/10/09 12:53:26 boot sequence: failed",
-                w(Some("talos-cp-01"), true, "boot sequence: failed"),
-            ),
-            (
-                "[    3.292923] [talos] initialize sequence: 11 phase(s)",
-                Want {
-                    node: None,
-                    talos: true,
-                    task: None,
-                    text: "initialize sequence: 11 phase(s)",
-                    wall: false,
-                },
-            ),
-            (
-                "[talos] [initramfs] booting Talos v1.12.0",
-                Want {
-                    node: None,
-                    talos: true,
-                    task: None,
-                    text: "booting Talos v1.12.0",
-                    wall: false,
-                },
-            ),
-            (
-                "172.20.0.2: 2024/06/10 10:32:11.123456 [talos] phase env (4/15): 1 tasks(s)",
-                w(Some("172.20.0.2"), true, "phase env (4/15): 1 tasks(s)"),
-            ),
-            (
-                "cp-1: 2024/06/10 10:32:11.123456 [talos] 2024/06/10 10:32:11 phase env (4/10): 1 tasks(s)",
-                w(Some("cp-1"), true, "phase env (4/10): 1 tasks(s)"),
-            ),
-            (
-                "192.168.77.20: user: warning: [2022-11-19T01:40:11.202824078Z]: [talos] boot sequence: done: 4m26.855228102s",
-                w(Some("192.168.77.20"), true, "boot sequence: done: 4m26.855228102s"),
-            ),
-            (
-                " kern:    info: [2025-05-18T15:40:20.654325542Z]: memory: usage 40964kB, limit 40960kB, failcnt 172",
-                w(None, false, "memory: usage 40964kB, limit 40960kB, failcnt 172"),
-            ),
-            (
-                "panic: runtime error: slice bounds out of range",
-                Want {
-                    node: None,
-                    talos: false,
-                    task: None,
-                    text: "panic: runtime error: slice bounds out of range",
-                    wall: false,
-                },
-            ),
-            (
-                "error acquiring via platform vmware: failed to decode extraConfig",
-                Want {
-                    node: None,
-                    talos: false,
-                    task: None,
-                    text: "error acquiring via platform vmware: failed to decode extraConfig",
-                    wall: false,
-                },
-            ),
-            (
-                "boot sequence: failed",
-                Want {
-                    node: None,
-                    talos: false,
-                    task: None,
-                    text: "boot sequence: failed",
-                    wall: false,
-                },
-            ),
-            (
-                "2024/10/09 12:53:24 limited GOMAXPROCS to 4",
-                w(None, false, "limited GOMAXPROCS to 4"),
-            ),
-            (
-                r#"{"msg":"[talos] 2024/10/09 12:53:26 task setupSharedFilesystems (1/1): failed: invalid argument","talos-level":"info","talos-service":"machined","talos-time":"2024-10-09T12:53:26.5Z"}"#,
-                w(None, true, "task setupSharedFilesystems (1/1): failed: invalid argument"),
-            ),
-            (
-                r#"sidero-controller-manager-7b5 serverlogs {"msg":"[talos] renew failed {\"controller\": \"network.OperatorSpecController\"}\n","talos-level":"warn","talos-time":"2022-08-06T20:06:35.921770935Z"}"#,
-                w(None, true, "renew failed {\"controller\": \"network.OperatorSpecController\"}"),
-            ),
-            (
-                "2024-06-10T10:32:11.123Z\tERROR\tcontroller failed\t{\"controller\": \"a.B\"}",
-                w(None, false, "controller failed {\"controller\": \"a.B\"}"),
-            ),
-        ];
-        for (line, want) in cases {
-            let env = parse(line);
-            assert_eq!(env.node, want.node, "node of {line}");
-            assert_eq!(env.talos, want.talos, "talos of {line}");
-            assert_eq!(env.task, want.task, "task of {line}");
-            assert_eq!(env.text, want.text, "text of {line}");
-            assert_eq!(matches!(env.time, Some(Stamp::Wall(_))), want.wall, "time of {line}");
-        }
-    }
-
-    #[test]
-    fn levels_and_dialects() {
-        let e = parse(" kern: warning: [2025-05-18T15:40:20.653515542Z]: apid invoked oom-killer");
-        assert_eq!(e.facility, Some("kern"));
-        assert_eq!(e.level, Some(Level::Warn));
-        assert!(e.dialect.dmesg);
-        let e = parse("[talos] 2024/10/09 12:53:26 x");
-        assert!(e.dialect.container_stamp);
-        let e = parse("[ 1250.898890] CPU: 2 PID: 1 Comm: init Not tainted");
-        assert!(e.dialect.console);
-        assert_eq!(e.text, "CPU: 2 PID: 1 Comm: init Not tainted");
-        let e = parse(r#"172.16.0.11: {"level":"warn","ts":"2022-08-16T14:30:26.289Z","msg":"x"}"#);
-        assert_eq!(e.node, Some("172.16.0.11"));
-        assert_eq!(e.level, Some(Level::Warn));
-        assert!(e.text.starts_with('{'));
-        assert!(is_bare_timestamp("01/01/1970 11:17:24"));
-        assert!(!is_bare_timestamp("phase 1/2"));
-    }
-
-    #[test]
-    fn ip_check_agrees_with_std() {
-        let cases = [
-            "10.5.0.2",
-            "0.0.0.0",
-            "255.255.255.255",
-            "256.1.1.1",
-            "1.2.3",
-            "1.2.3.4.5",
-            "01.2.3.4",
-            "1.2.3.04",
-            "1..2.3",
-            ".1.2.3",
-            "1.2.3.",
-            "199.249.250.251",
-            "249.1.1.1",
-            "a.b.c.d",
-            "cp-1",
-            "",
-            "::1",
-            "fe80::1",
-            "2001:db8::2:1",
-            "1.2.3.4:5",
-            "::ffff:1.2.3.4",
-            ":::",
-            "1:2",
-        ];
-        for c in cases {
-            assert_eq!(looks_like_ip(c), c.parse::<std::net::IpAddr>().is_ok(), "{c:?}");
-        }
-        // Every octet value and a few malformed ones, exhaustively.
-        for o in (0..300)
-            .map(|n: u32| n.to_string())
-            .chain(["00", "000", "-1", "+1", "1a"].map(String::from))
-        {
-            let ip = format!("10.{o}.0.1");
-            assert_eq!(looks_like_ip(&ip), ip.parse::<std::net::IpAddr>().is_ok(), "{ip}");
-        }
-    }
-
-    /// The nom parser `dmesg_prefix` replaced, kept as its specification.
-    fn dmesg_prefix_nom(i: &str) -> Res<'_, (&str, Option<Level>, f64)> {
-        let (r, _) = space0.parse(i)?;
-        let (r, fac) =
-            terminated(take_while1(|c: char| c.is_ascii_alphanumeric()), tag(": ")).parse(r)?;
-        if !FACILITIES.contains(&fac) {
-            return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
-        }
-        let (r, lvl) =
-            preceded(space0, terminated(take_while1(|c: char| c.is_ascii_alphabetic()), tag(": ")))
-                .parse(r)?;
-        let (r, t) = delimited(char('['), rfc3339, tag("]: ")).parse(r)?;
-        Ok((r, (fac, Level::parse(lvl), t)))
-    }
-
-    #[test]
-    fn dmesg_prefix_equals_its_nom_specification() {
-        let mut lines: Vec<String> = [
-            " kern:    info: [2025-05-18T15:40:20.654325542Z]: x",
-            "user: warning: [2022-08-06T20:06:35.921770935Z]: [talos] y",
-            "\tdaemon:\t err: [2022-08-06T20:06:35Z]: ",
-            "kern: warning: [2022-08-06T20:06:35Z]:x",
-            "kern: warnin9: [2022-08-06T20:06:35Z]: x",
-            "kernel: warning: [2022-08-06T20:06:35Z]: x",
-            "kern:: warning: [2022-08-06T20:06:35Z]: x",
-            "kern: : [2022-08-06T20:06:35Z]: x",
-            "kern: info: 2022-08-06T20:06:35Z]: x",
-            "ker\u{fc}n: info: [2022-08-06T20:06:35Z]: x",
-            "",
-            ": ",
-        ]
-        .map(String::from)
-        .to_vec();
-        for line in crate::test_support::fixture_lines() {
-            let (_, rest) = node_prefix(&line).unwrap_or(("", &line));
-            lines.push(rest.to_owned());
-        }
-        let mut dmesg = 0;
-        for l in &lines {
-            // Every cut of the line, so that each step of the parser meets an early end.
-            for cut in (0..=l.len()).filter(|&c| l.is_char_boundary(c)).take(80) {
-                let p = &l[..cut];
-                assert_eq!(dmesg_prefix(p).ok(), dmesg_prefix_nom(p).ok(), "{p:?}");
-            }
-            dmesg += usize::from(dmesg_prefix(l).is_ok());
-        }
-        assert!(dmesg > 100, "only {dmesg} dmesg lines in the fixtures");
-    }
-
-    #[test]
-    fn facility_match_equals_the_list() {
-        for f in FACILITIES {
-            assert!(is_facility(f), "{f}");
-        }
-        for f in ["", "ker", "kernel", "Kern", "local8", "local", "user "] {
-            assert_eq!(is_facility(f), FACILITIES.contains(&f), "{f}");
-        }
-    }
-
-    /// The nom parser `compose_prefix` replaced, kept as its specification.
-    fn compose_prefix_nom(i: &str) -> Res<'_, &str> {
-        let (r, name) = take_while1(name_char).parse(i)?;
-        let (r, _) = (nom::character::complete::space1, tag("| ")).parse(r)?;
-        Ok((r, name))
-    }
-
-    #[test]
-    fn compose_prefix_equals_its_nom_specification() {
-        let cases = [
-            "talos-cp-01  | [talos] x",
-            "a | b",
-            "a|b",
-            "a  |b",
-            " a | b",
-            "a\t| b",
-            "a.b_c-d \t | ",
-            "| x",
-            "ab",
-            "",
-            "\u{fc} | x",
-            "a\u{fc} | x",
-            "10.5.0.2: user: warning",
-        ];
-        for c in cases {
-            for cut in (0..=c.len()).filter(|&n| c.is_char_boundary(n)) {
-                let p = &c[..cut];
-                assert_eq!(compose_prefix(p).ok(), compose_prefix_nom(p).ok(), "{p:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn level_names() {
-        use Level::*;
-        let cases = [
-            ("info", Some(Info)),
-            ("notice", Some(Info)),
-            ("warning", Some(Warn)),
-            ("WARN", Some(Warn)),
-            (" warning ", Some(Warn)),
-            ("err", Some(Error)),
-            ("Error", Some(Error)),
-            ("crit", Some(Error)),
-            ("dpanic", Some(Error)),
-            ("debug", Some(Debug)),
-            ("TRACE", Some(Debug)),
-            ("", None),
-            ("information", None),
-            ("warnings", None),
-        ];
-        for (name, want) in cases {
-            assert_eq!(Level::parse(name), want, "{name:?}");
-        }
-    }
-}
+mod tests;
