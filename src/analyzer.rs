@@ -76,6 +76,10 @@ struct NodeState {
     early_kernel: u64,
 }
 
+/// `str::contains` builds its searcher on every call; this runs on every line.
+static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
+
 /// Cancelled records remembered per node; a log of nothing else keeps its first ones.
 const MAX_CANCELLED: usize = 256;
 
@@ -275,7 +279,7 @@ impl<'k> Analyzer<'k> {
         // Go's `context.Canceled` ends the error chain of an operation its caller stopped
         // (a service restarted by bootstrap or a config change, a node shutting down): the
         // record reports the stop, not a cause, wherever in the record it is said.
-        if env.text.contains("context canceled") {
+        if CANCELED.find(env.text.as_bytes()).is_some() {
             let head = st.record_head;
             for l in [head, no] {
                 if !st.cancelled.contains(&l) && st.cancelled.len() < MAX_CANCELLED {

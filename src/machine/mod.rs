@@ -188,5 +188,17 @@ mod tests {
                      [talos] 2024/01/01 00:00:00 phase startEverything (1/1): 1 tasks(s)\n\
                      [talos] 2024/01/01 00:01:00 still waiting");
         assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Running);
+        // A clock set a year ahead between two lines is not a year of waiting; a wait after
+        // the jump still counts.
+        let m = run("[talos] 2024/01/01 00:00:00 boot sequence: 1 phase(s)\n\
+                     [talos] 2024/01/01 00:00:00 phase startEverything (1/1): 1 tasks(s)\n\
+                     [talos] 2025/01/01 00:00:00 adjusting time (jump) by 8784h0m0s\n\
+                     [talos] 2025/01/01 00:01:00 still waiting");
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Running);
+        let m = run("[talos] 2024/01/01 00:00:00 boot sequence: 1 phase(s)\n\
+                     [talos] 2024/01/01 00:00:00 phase startEverything (1/1): 1 tasks(s)\n\
+                     [talos] 2025/01/01 00:00:00 adjusting time (jump) by 8784h0m0s\n\
+                     [talos] 2025/01/01 00:09:00 still waiting");
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Stalled);
     }
 }

@@ -176,10 +176,10 @@ impl Machine {
             // time between two lines: a stall is measured in log time only where the clock
             // runs on, so measure it from the jump onward.
             if let (Some(Stamp::Wall(new)), Some(Stamp::Wall(old))) = (time, self.boot.last_time) {
-                if new - old > CLOCK_JUMP_FORWARD_SECS || old - new > CLOCK_JUMP_BACK_SECS {
-                    if self.boot.last_progress.is_some() {
-                        self.boot.last_progress = time;
-                    }
+                if (new - old > CLOCK_JUMP_FORWARD_SECS || old - new > CLOCK_JUMP_BACK_SECS)
+                    && self.boot.last_progress.is_some()
+                {
+                    self.boot.last_progress = time;
                 }
             }
             self.boot.last_time = time;
