@@ -20,6 +20,11 @@ const STOP_SEQUENCES: &[&str] = &[
     "emergencyVolumeCleanup",
 ];
 
+/// Distinct tasks kept per phase (Talos' phases have at most a few dozen).
+const MAX_TASKS_PER_PHASE: usize = 256;
+/// The row that stands for the tasks beyond [`MAX_TASKS_PER_PHASE`].
+const MORE_TASKS: &str = "(more tasks)";
+
 /// Two consecutive lines of a node further apart than this in log time are on either side of
 /// a clock change, not of a wait: a node that waits logs more often than once a month.
 const CLOCK_JUMP_FORWARD_SECS: f64 = 30.0 * 86_400.0;
@@ -101,6 +106,25 @@ impl Machine {
         let tasks = &mut self.boot.sequences[si].phases[pi].tasks;
         let ti = match tasks.iter().position(|t| t.index == index && t.name == name) {
             Some(ti) => ti,
+            // Talos phases have a few tasks; a log that names thousands (hostile or garbled)
+            // shares one row beyond the cap, so every later line stays a bounded scan.
+            None if tasks.len() >= MAX_TASKS_PER_PHASE => {
+                match tasks.iter().position(|t| t.index == u32::MAX) {
+                    Some(ti) => ti,
+                    None => {
+                        tasks.push(Task {
+                            name: MORE_TASKS.to_owned(),
+                            index: u32::MAX,
+                            state: State::Running,
+                            error: None,
+                            line,
+                            duration_ms: None,
+                            count: 0,
+                        });
+                        tasks.len() - 1
+                    }
+                }
+            }
             None => {
                 tasks.push(Task {
                     name: name.to_owned(),
