@@ -10,8 +10,9 @@ use super::line::human_secs;
 use super::preflight::confirm;
 use super::watch::{BootAnalyzer, End, Node, NodeEnd, WatchOptions, WatchResult, fmt_dur};
 
-/// A node the analyzer never saw a line of: the container printed nothing.
-fn silent_node(name: &str) -> NodeReport {
+/// A node the analyzer never saw a line of: the container printed nothing (also the node of
+/// an `inspect` report, which reads no log).
+pub(crate) fn silent_node(name: &str) -> NodeReport {
     NodeReport {
         node: name.into(),
         talos_version: None,

@@ -4,7 +4,7 @@
 
 use crate::inspection::{Check, Inspection};
 use crate::report::{
-    Evidence, Finding, Mode, NodeReport, Outcome, Report, SCHEMA_VERSION, Severity, Stats, Tool,
+    Evidence, Finding, NodeReport, Outcome, Report, SCHEMA_VERSION, Severity, Stats, Tool,
 };
 
 pub use super::confirm::confirm;
@@ -441,19 +441,9 @@ fn report_of(facts: &ContainerFacts, findings: Vec<Finding>) -> Report {
         tool: Tool::default(),
         outcome: Outcome::Unknown,
         nodes: vec![NodeReport {
-            node: facts.name.clone(),
             talos_version: facts.version.map(|v| v.to_string()),
             version_evidence,
-            mode: Mode::Container,
-            mode_evidence: vec!["docker container".into()],
-            outcome: Outcome::Unknown,
-            boots: 0,
-            earlier_boots: Vec::new(),
-            sequences: Vec::new(),
-            failure: None,
-            stall: None,
-            health: Vec::new(),
-            lines: 0,
+            ..super::conclude::silent_node(&facts.name)
         }],
         findings,
         stats: Stats::default(),
