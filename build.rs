@@ -11,7 +11,7 @@ fn main() {
     files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
     files.sort();
     let mut out = String::from(
-        "/// Built-in rule files: (name, contents).\npub static BUILTIN: &[(&str, &str)] = &[\n",
+        "/// Built-in rule files: (name, contents).\npub(super) static BUILTIN: &[(&str, &str)] = &[\n",
     );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

@@ -9,7 +9,7 @@ use crate::render::RenderOptions;
 
 /// What the environment says, read once.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     /// stdout is a terminal.
     pub stdout_tty: bool,
     /// stderr is a terminal (where `watch` draws its live table).
@@ -41,7 +41,7 @@ pub struct Env {
 
 impl Env {
     /// Reads the process environment.
-    pub fn read() -> Env {
+    pub(crate) fn read() -> Env {
         Env {
             stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
@@ -67,7 +67,7 @@ impl Env {
 
 /// Whether to colour: `--color` first; then `NO_COLOR` (off) before `CLICOLOR_FORCE` (on)
 /// before `CLICOLOR=0` (off); else on a terminal that is not `TERM=dumb`.
-pub fn color(env: &Env) -> bool {
+pub(crate) fn color(env: &Env) -> bool {
     match env.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -79,7 +79,7 @@ pub fn color(env: &Env) -> bool {
 }
 
 /// Decides colour, characters and width for the renderers.
-pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
+pub(crate) fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
     let color = color(env);
     RenderOptions {
         color,
@@ -90,7 +90,7 @@ pub fn render_options(out: &OutputArgs, env: &Env) -> RenderOptions {
 }
 
 /// The renderer's format for the `--format` given.
-pub fn format(f: Format) -> crate::render::Format {
+pub(crate) fn format(f: Format) -> crate::render::Format {
     use crate::render::Format as R;
     match f {
         Format::Human => R::Human,
@@ -103,7 +103,7 @@ pub fn format(f: Format) -> crate::render::Format {
 }
 
 /// The extra report files asked for.
-pub fn ci_files(ci: &CiArgs) -> crate::render::CiFiles {
+pub(crate) fn ci_files(ci: &CiArgs) -> crate::render::CiFiles {
     crate::render::CiFiles {
         junit: ci.junit.clone(),
         sarif: ci.sarif.clone(),
@@ -114,7 +114,7 @@ pub fn ci_files(ci: &CiArgs) -> crate::render::CiFiles {
 /// The width to lay text out in: `$COLUMNS` when the user set it, else the terminal's,
 /// else 100 (a pipe or a file), kept between 40 and 250 columns so that a very narrow or
 /// very wide window still gives readable lines.
-pub fn width(columns: Option<usize>, terminal: Option<usize>) -> usize {
+pub(crate) fn width(columns: Option<usize>, terminal: Option<usize>) -> usize {
     columns.filter(|w| *w > 0).or(terminal.filter(|w| *w > 0)).unwrap_or(100).clamp(40, 250)
 }
 

@@ -31,6 +31,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod analyzer;
 pub mod cli;

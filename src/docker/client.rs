@@ -27,7 +27,7 @@ pub(crate) async fn connect() -> Result<bollard::Docker, Error> {
 /// For `analyze --container NAME`: feeds the container's whole log (no follow) into
 /// `analyzer` as input `docker:NAME`, node NAME, and returns the container's facts, so the
 /// caller can confirm the diagnosis with [`super::preflight::confirm`] on the final report.
-pub fn feed_container(
+pub(crate) fn feed_container(
     analyzer: &mut Analyzer<'_>,
     name: &str,
 ) -> Result<super::ContainerFacts, Error> {

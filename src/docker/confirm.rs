@@ -12,7 +12,7 @@ const REF_SPEC: &str =
 const REF_SHARED: &str = "https://github.com/siderolabs/talos/blob/v1.8.0/internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go";
 
 /// Targets of setupSharedFilesystems that are not mount points in this container.
-pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
+pub(crate) fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
     spec_for(facts.version)
         .shared_targets
         .iter()
@@ -25,7 +25,7 @@ pub fn unmounted_shared_targets(facts: &ContainerFacts) -> Vec<&'static str> {
 /// in setupSharedFilesystems, names the targets that are not mount points here (the log
 /// cannot: the kernel's error carries no path). Adds to the node's `container_missing_mounts`
 /// finding, or adds one.
-pub fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
+pub(crate) fn confirm(report: &mut Report, node: &str, facts: &ContainerFacts) {
     let Some(n) = report.nodes.iter().find(|n| n.node == node) else { return };
     let Some(failure) = &n.failure else { return };
     let einval = failure.task.as_deref() == Some("setupSharedFilesystems")

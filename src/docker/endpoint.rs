@@ -17,14 +17,14 @@ use sha2::{Digest, Sha256};
 use super::error::{Error, chain_text, lower};
 
 /// The default Engine socket on Linux.
-pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
+pub(crate) const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 
 /// Response timeout for every request, in seconds (streams are not cut by it).
 const REQUEST_TIMEOUT_S: u64 = 60;
 
 /// The environment the endpoint is chosen from, read once.
 #[derive(Debug, Clone, Default)]
-pub struct DockerEnv {
+pub(crate) struct DockerEnv {
     /// `DOCKER_HOST`.
     pub docker_host: Option<String>,
     /// `DOCKER_CONTEXT`.
@@ -37,7 +37,7 @@ pub struct DockerEnv {
 
 impl DockerEnv {
     /// Reads the variables the docker CLI reads; empty values count as unset.
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         DockerEnv {
             docker_host: var("DOCKER_HOST"),
@@ -54,7 +54,7 @@ impl DockerEnv {
 
 /// An Engine address and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// `unix:///path` or `tcp://host:port`.
     pub host: String,
     /// `DOCKER_HOST`, `docker context \`x\``, or `default socket`.
@@ -69,7 +69,7 @@ impl fmt::Display for Endpoint {
 
 impl Endpoint {
     /// Picks the endpoint as the docker CLI does.
-    pub fn resolve(env: &DockerEnv) -> Result<Endpoint, Error> {
+    pub(crate) fn resolve(env: &DockerEnv) -> Result<Endpoint, Error> {
         if let Some(host) = &env.docker_host {
             return Ok(Endpoint { host: host.clone(), origin: "DOCKER_HOST".into() });
         }
@@ -95,7 +95,7 @@ impl Endpoint {
 
     /// Connects and negotiates the API version (the Engine may be older than bollard's
     /// default, e.g. Docker 20.10 = API 1.41).
-    pub async fn connect(&self) -> Result<Docker, Error> {
+    pub(crate) async fn connect(&self) -> Result<Docker, Error> {
         let unreachable = |e: bollard::errors::Error| self.classify(e);
         let docker = if let Some(path) = self.host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)

@@ -13,11 +13,11 @@ use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
 use super::error::Error;
 
 /// A Talos release number, as far as an image tag tells it: the one version type.
-pub use crate::machine::Version;
+pub(crate) use crate::machine::Version;
 
 /// How something is mounted at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MountKind {
+pub(crate) enum MountKind {
     /// A named or anonymous Docker volume (filled from the image on first use).
     Volume,
     /// A host directory (not filled from the image).
@@ -30,7 +30,7 @@ pub enum MountKind {
 
 /// One mount of the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountFact {
+pub(crate) struct MountFact {
     /// Path inside the container.
     pub destination: String,
     /// Kind.
@@ -45,7 +45,7 @@ pub struct MountFact {
 
 /// The facts of one container.
 #[derive(Debug, Clone, Default)]
-pub struct ContainerFacts {
+pub(crate) struct ContainerFacts {
     /// Full id.
     pub id: String,
     /// Name without Docker's leading `/`.
@@ -92,7 +92,7 @@ pub struct ContainerFacts {
 
 impl ContainerFacts {
     /// Reduces an inspect answer.
-    pub fn from_inspect(c: &ContainerInspectResponse) -> ContainerFacts {
+    pub(crate) fn from_inspect(c: &ContainerInspectResponse) -> ContainerFacts {
         let hc = c.host_config.clone().unwrap_or_default();
         let cfg = c.config.clone().unwrap_or_default();
         let state = c.state.clone().unwrap_or_default();
@@ -224,7 +224,7 @@ impl ContainerFacts {
     }
 
     /// The mount at exactly `path`, if any.
-    pub fn mount_at(&self, path: &str) -> Option<&MountFact> {
+    pub(crate) fn mount_at(&self, path: &str) -> Option<&MountFact> {
         self.mounts.iter().find(|m| m.destination == path)
     }
 }
@@ -240,7 +240,7 @@ fn normalize(path: &str) -> String {
 }
 
 /// The version in an image reference's tag (`repo:tag`, `repo:tag@sha256:…`).
-pub fn image_version(image: &str) -> Option<Version> {
+pub(crate) fn image_version(image: &str) -> Option<Version> {
     let without_digest = image.split('@').next()?;
     let last = without_digest.rsplit('/').next()?;
     let (_, tag) = last.split_once(':')?;
@@ -249,7 +249,7 @@ pub fn image_version(image: &str) -> Option<Version> {
 
 /// Finds one container by name or id prefix, as `docker inspect` does, and suggests similar
 /// names when there is none.
-pub async fn find_container(docker: &Docker, name: &str) -> Result<ContainerFacts, Error> {
+pub(crate) async fn find_container(docker: &Docker, name: &str) -> Result<ContainerFacts, Error> {
     match docker.inspect_container(name, None::<InspectContainerOptions>).await {
         Ok(c) => return Ok(ContainerFacts::from_inspect(&c)),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message }) => {
@@ -270,7 +270,10 @@ pub async fn find_container(docker: &Docker, name: &str) -> Result<ContainerFact
 }
 
 /// Inspects a container by id (after a list or an event).
-pub async fn inspect(docker: &Docker, id: &str) -> Result<ContainerFacts, bollard::errors::Error> {
+pub(crate) async fn inspect(
+    docker: &Docker,
+    id: &str,
+) -> Result<ContainerFacts, bollard::errors::Error> {
     docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
@@ -298,7 +301,10 @@ async fn all_names(docker: &Docker) -> Result<Vec<(String, String)>, Error> {
 
 /// Containers labelled `talos.cluster.name=cluster`, sorted by name; or the cluster names that
 /// exist when there are none.
-pub async fn find_cluster(docker: &Docker, cluster: &str) -> Result<Vec<ContainerFacts>, Error> {
+pub(crate) async fn find_cluster(
+    docker: &Docker,
+    cluster: &str,
+) -> Result<Vec<ContainerFacts>, Error> {
     let list = docker
         .list_containers(Some(ListContainersOptions { all: true, ..Default::default() }))
         .await
@@ -333,7 +339,7 @@ pub async fn find_cluster(docker: &Docker, cluster: &str) -> Result<Vec<Containe
 }
 
 /// Names within a small edit distance of `name`, or containing it, best first (at most 3).
-pub fn similar(name: &str, names: &[String]) -> Vec<String> {
+pub(crate) fn similar(name: &str, names: &[String]) -> Vec<String> {
     let mut scored: Vec<(usize, &String)> = names
         .iter()
         .filter_map(|n| {

@@ -14,16 +14,16 @@
 pub(crate) mod client;
 pub(crate) mod conclude;
 pub(crate) mod confirm;
-pub mod endpoint;
-pub mod error;
-pub mod facts;
+pub(crate) mod endpoint;
+pub(crate) mod error;
+pub(crate) mod facts;
 pub(crate) mod follow;
 pub(crate) mod line;
-pub mod preflight;
-pub mod progress;
+pub(crate) mod preflight;
+pub(crate) mod progress;
 pub(crate) mod recreate;
-pub mod spec;
-pub mod watch;
+pub(crate) mod spec;
+pub(crate) mod watch;
 
-pub use error::Error;
-pub use facts::ContainerFacts;
+pub(crate) use error::Error;
+pub(crate) use facts::ContainerFacts;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// One node's row.
 #[derive(Debug, Clone, Default)]
-pub struct Row {
+pub(crate) struct Row {
     /// Node name.
     pub node: String,
     /// `boot 6/10 sharedFilesystems`, or a state word.
@@ -26,7 +26,7 @@ pub struct Row {
 }
 
 /// The display.
-pub struct Display<'w> {
+pub(crate) struct Display<'w> {
     out: &'w mut dyn Write,
     live: bool,
     width: usize,
@@ -39,12 +39,12 @@ const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 
 impl<'w> Display<'w> {
     /// `live`: redraw rows in place (stderr is a terminal); otherwise print events as lines.
-    pub fn new(out: &'w mut dyn Write, live: bool, width: usize) -> Self {
+    pub(crate) fn new(out: &'w mut dyn Write, live: bool, width: usize) -> Self {
         Display { out, live, width: width.max(40), drawn: 0, frame: 0 }
     }
 
     /// Redraws the table (live mode only).
-    pub fn draw(&mut self, rows: &[Row]) {
+    pub(crate) fn draw(&mut self, rows: &[Row]) {
         if !self.live {
             return;
         }
@@ -81,7 +81,7 @@ impl<'w> Display<'w> {
     }
 
     /// An event line (pipe mode), or nothing in live mode (the table shows it).
-    pub fn event(&mut self, node: &str, text: &str) {
+    pub(crate) fn event(&mut self, node: &str, text: &str) {
         if self.live {
             return;
         }
@@ -91,7 +91,7 @@ impl<'w> Display<'w> {
 
     /// A line that matters in both modes (container exited, restarted): printed above the
     /// live table.
-    pub fn note(&mut self, node: &str, text: &str, rows: &[Row]) {
+    pub(crate) fn note(&mut self, node: &str, text: &str, rows: &[Row]) {
         if self.live {
             if self.drawn > 0 {
                 let _ = write!(self.out, "\x1b[{}A", self.drawn);

@@ -14,7 +14,7 @@ const BUILTIN: &str = include_str!("../../data/container-specs.toml");
 
 /// The container layout one Talos version needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Which talosctl versions create this layout (`v1.6.5–v1.13`).
     pub label: &'static str,
     /// `--read-only`.
@@ -36,7 +36,7 @@ pub struct Spec {
 /// One entry of `data/container-specs.toml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SpecEntry {
+pub(crate) struct SpecEntry {
     /// Which talosctl versions create this layout.
     pub label: String,
     /// First release of the layout.
@@ -64,7 +64,7 @@ struct SpecsFile {
 
 /// The specs of a file in the format of `data/container-specs.toml`, each with its first
 /// release, in release order.
-pub fn parse(text: &str) -> Result<Vec<(Version, SpecEntry)>, String> {
+pub(crate) fn parse(text: &str) -> Result<Vec<(Version, SpecEntry)>, String> {
     let file: SpecsFile = toml::from_str(text).map_err(|e| e.to_string())?;
     let mut specs = Vec::with_capacity(file.spec.len());
     for e in file.spec {
@@ -90,13 +90,13 @@ fn builtin() -> &'static [(Version, SpecEntry)] {
 
 /// The entry of `specs` for version `v`: the last whose first release is not after `v` (the
 /// first entry for older images).
-pub fn entry_for(specs: &[(Version, SpecEntry)], v: Version) -> &SpecEntry {
+pub(crate) fn entry_for(specs: &[(Version, SpecEntry)], v: Version) -> &SpecEntry {
     let i = specs.iter().rposition(|(from, _)| *from <= v).unwrap_or(0);
     &specs[i].1
 }
 
 /// The spec for an image version (unknown → the spec of v1.8.0, marked `assumed`).
-pub fn spec_for(version: Option<Version>) -> Spec {
+pub(crate) fn spec_for(version: Option<Version>) -> Spec {
     let e = entry_for(builtin(), version.unwrap_or(Version::new(1, 8, 0)));
     Spec {
         label: &e.label,

@@ -40,20 +40,20 @@ use super::line::{Clock, look};
 use super::progress::{Display, Row};
 
 /// Default stall timeout in `startEverything`.
-pub const STALL_START_EVERYTHING: Duration = Duration::from_secs(5 * 60);
+pub(crate) const STALL_START_EVERYTHING: Duration = Duration::from_secs(5 * 60);
 /// Default stall timeout in any other phase.
-pub const STALL_DEFAULT: Duration = Duration::from_secs(2 * 60);
+pub(crate) const STALL_DEFAULT: Duration = Duration::from_secs(2 * 60);
 /// A node whose last line is older than this is caught up with its backlog.
 const QUIET: Duration = Duration::from_millis(800);
 /// Redraw and check interval.
 const TICK: Duration = Duration::from_millis(250);
 /// Runs in a row that ended before the boot did: a restart loop, which ends the watch.
-pub const RESTART_LOOP: i64 = 3;
+pub(crate) const RESTART_LOOP: i64 = 3;
 /// The analyzer's words for a stall measured in the log's own time (`machine::verdict`).
 pub(crate) const LOG_TIME_STALL: &str = "of log time";
 
 /// The analyzer as `watch` uses it: lines in, progress out, a report at any moment.
-pub trait BootAnalyzer {
+pub(crate) trait BootAnalyzer {
     /// Declares (or switches to) input `input`, whose lines belong to `node`.
     fn begin_input(&mut self, input: &str, node: &str);
     /// Feeds one line of the current input.
@@ -73,7 +73,7 @@ pub trait BootAnalyzer {
 
 /// Settings of one watch.
 #[derive(Debug, Clone)]
-pub struct WatchOptions {
+pub(crate) struct WatchOptions {
     /// `--since`, Unix seconds.
     pub since: Option<i64>,
     /// `--tail N`.
@@ -106,7 +106,7 @@ impl Default for WatchOptions {
 
 /// How the watch of a node ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeEnd {
+pub(crate) enum NodeEnd {
     /// The analyzer's verdict (succeeded, failed, stalled).
     Verdict,
     /// The container stopped before a verdict.
@@ -133,7 +133,7 @@ pub enum NodeEnd {
 
 /// Why the whole watch ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum End {
+pub(crate) enum End {
     /// Every node has an end.
     Done,
     /// `--timeout` passed.
@@ -144,7 +144,7 @@ pub enum End {
 
 /// Result of a watch: the report to print, the exit code, and a one-line message for stderr.
 #[derive(Debug)]
-pub struct WatchResult {
+pub(crate) struct WatchResult {
     /// Final (or partial) report.
     pub report: Report,
     /// Contract exit code.
@@ -199,7 +199,7 @@ pub(crate) fn fmt_dur(d: Duration) -> String {
 }
 
 /// Stall timeout for a phase.
-pub fn stall_timeout(phase: Option<&str>, overridden: Option<Duration>) -> Duration {
+pub(crate) fn stall_timeout(phase: Option<&str>, overridden: Option<Duration>) -> Duration {
     overridden.unwrap_or(match phase {
         Some("startEverything") => STALL_START_EVERYTHING,
         _ => STALL_DEFAULT,
@@ -207,7 +207,7 @@ pub fn stall_timeout(phase: Option<&str>, overridden: Option<Duration>) -> Durat
 }
 
 /// Watches `containers` until each has a verdict (or the watch is cut short).
-pub async fn watch(
+pub(crate) async fn watch(
     docker: &Docker,
     containers: Vec<ContainerFacts>,
     opts: &WatchOptions,

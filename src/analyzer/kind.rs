@@ -1,0 +1,153 @@
+//! What kind of line a node's log line is before any rule sees it: a continuation of the
+//! record above, talosctl's own progress, the kernel's first lines, or a pasted line in
+//! Talos' vocabulary (which makes an input without envelopes still a Talos log).
+
+/// A line that continues the record before it rather than starting one: the kernel's
+/// `/dev/kmsg` dictionary (` SUBSYSTEM=nvme`, ` DEVICE=c245:1`, printed by `dmesg -x` and
+/// under each record of some consoles) and the tab-indented lines of a Go multi-error
+/// (`1 error(s) occurred:` then `\t* failed to pull image …`), which Talos prints as one
+/// message over several lines. They belong to the node and the record of the line before.
+pub(super) fn is_continuation(line: &str) -> bool {
+    // A Markdown quote or list marker in front (a paste from an issue) is not part of the
+    // line, as for its text (`parse::normalize`); the indentation after it is.
+    let mut line = line;
+    while let Some(r) = ["> ", "- ", "* ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
+        line = r;
+    }
+    let b = line.as_bytes();
+    match b.first() {
+        Some(b'\t') => b.len() > 1,
+        Some(b' ') => {
+            let key = b[1..].iter().take_while(|c| c.is_ascii_uppercase() || **c == b'_').count();
+            key > 0 && b.get(1 + key) == Some(&b'=')
+        }
+        _ => false,
+    }
+}
+
+/// talosctl's own progress lines (`cluster create`, `health`, `bootstrap`), which CI logs hold
+/// around or instead of a node's log.
+pub(super) fn talosctl_progress(text: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "waiting for ",
+        "validating CIDR",
+        "generating PKI",
+        "creating network",
+        "creating controlplane nodes",
+        "creating master nodes",
+        "creating worker nodes",
+        "creating node",
+        "bootstrapping cluster",
+        "bootstrap error",
+        "renamed talosconfig context",
+        "merging kubeconfig",
+        "downloading ghcr.io/",
+        "downloading docker.io/",
+    ];
+    let t = text.trim_start_matches(['◰', '◱', '◲', '◳', ' ']);
+    STARTS.iter().any(|s| t.starts_with(s))
+}
+
+/// What the EFI stub and the kernel print before any driver or init runs: the loader
+/// (`EFI stub: Loaded initrd …`, `Decompressing Linux…`) and the kernel's first lines
+/// (`Linux version …`, `Command line: …`). A console that shows nothing else stopped there:
+/// the kernel hung early, or its console moved to another device (`console=`).
+pub(super) fn kernel_early_boot(text: &str) -> bool {
+    const EARLY: &[&str] = &[
+        "EFI stub: ",
+        "Linux version ",
+        "Booting Linux on physical CPU",
+        "Command line: ",
+        "Kernel command line: ",
+        "Decompressing Linux",
+        "Booting the kernel",
+        "Loading Linux ",
+        "Loading initial ramdisk",
+    ];
+    matches!(text.as_bytes().first(), Some(b'E' | b'L' | b'B' | b'C' | b'K' | b'D'))
+        && EARLY.iter().any(|p| text.starts_with(p))
+}
+
+/// A pasted line without any envelope is still Talos' when it names what Talos runs or does.
+pub(super) fn talos_vocabulary(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "talos",
+        "kubelet",
+        "etcd",
+        "containerd",
+        "apid",
+        "trustd",
+        "machined",
+        "kube",
+        "cri",
+        "docker",
+        "daemon",
+        "cluster",
+        "controller",
+        "service",
+        "image",
+        "registry",
+        "install",
+        "dhcp",
+        "ntp",
+        "x509",
+        "mount",
+        "volume",
+        "partition",
+        "container",
+        "snapshot",
+        "node",
+        "link",
+        "route",
+        // Talos' API as talosctl reports it, and what runs under machined: the CNI plugins,
+        // AppArmor, the kernel's module loader.
+        "rpc error: code = ",
+        "kmsg",
+        "cni",
+        "iptables",
+        "apparmor",
+        "unknown symbol",
+    ];
+    let lower = text.to_ascii_lowercase();
+    WORDS.iter().any(|w| lower.contains(w)) || klog_header(text)
+}
+
+/// klog's header, which kubelet, etcd's Kubernetes client and client-go code inside machined
+/// print: `E1210 14:54:05.283069       1 reflector.go:429] …` (severity, MMDD, time, thread
+/// id, file:line).
+fn klog_header(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() > 22
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+        && b[8] == b':'
+        && text
+            .split_once("] ")
+            .is_some_and(|(head, _)| head.rsplit(' ').next().is_some_and(|f| f.contains(".go:")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_continuation;
+
+    #[test]
+    fn continuation_lines() {
+        for (line, want) in [
+            (" SUBSYSTEM=nvme", true),
+            (" DEVICE=c245:1", true),
+            ("\tfailed to pull image \"x\": context canceled", true),
+            ("\t* 172.20.1.4: service \"kubelet\" not in expected state", true),
+            (" lower=case", false),
+            (" [talos] service[etcd](Running)", false),
+            ("\t", false),
+            ("[talos] task x (1/1): done", false),
+            ("", false),
+            ("> \tfailed to pull image", true),
+            ("- > \tx", true),
+            ("> SUBSYSTEM=nvme", false),
+        ] {
+            assert_eq!(is_continuation(line), want, "{line:?}");
+        }
+    }
+}

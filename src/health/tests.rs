@@ -1,0 +1,196 @@
+use super::*;
+use SignalKind::*;
+
+#[test]
+fn durations() {
+    assert_eq!(go_duration_secs("1m2.5s"), Some(62.5));
+    assert_eq!(go_duration_secs("-2h"), Some(-7200.0));
+    assert_eq!(go_duration_secs("3.767µs").map(|s| (s * 1e9).round()), Some(3767.0));
+    assert_eq!(go_duration_secs("988553h9m32.333595896s").map(f64::round), Some(3_558_791_372.0));
+    assert_eq!(go_duration_secs("x"), None);
+    assert_eq!(go_duration_secs(""), None);
+}
+
+#[test]
+fn classify_table() {
+    let t = |k, c: Option<&str>| Some(TextSignal::Trouble(k, c.map(str::to_owned)));
+    let cases: &[(&str, Option<TextSignal>)] = &[
+        ("panic: runtime error: invalid memory address or nil pointer dereference", t(Panic, None)),
+        ("fatal error: concurrent map writes", t(Panic, None)),
+        ("panic=0 kernel flag found, sleeping forever", None),
+        (
+            r#"controller failed {"component": "controller-runtime", "controller": "k8s.KubeletServiceController", "error": "controller \"k8s.KubeletServiceController\" panicked: runtime error"}"#,
+            t(ControllerPanic, Some("k8s.KubeletServiceController")),
+        ),
+        (
+            r#"operator panicked {"component": "controller-runtime", "controller": "network.OperatorSpecController"}"#,
+            t(ControllerPanic, None),
+        ),
+        (
+            "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100",
+            t(KernelPanic, Some("kernel")),
+        ),
+        (
+            "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+            t(KernelPanic, Some("kernel")),
+        ),
+        (
+            "adjusting time (jump) by 988553h9m32.333595896s via 10.0.0.1, state TIME_OK, status STA_NANO",
+            t(ClockJump, Some("time")),
+        ),
+        // A node without an RTC starts in 1970: a jump of decades to now is a correction.
+        ("adjusting time (jump) by 482000h1m2s via 10.0.0.1, state TIME_OK", None),
+        ("adjusting time (slew) by 1.2ms via 10.0.0.1", None),
+        (
+            r#"entering maintenance service {"component": "controller-runtime"}"#,
+            t(Maintenance, Some("config")),
+        ),
+        ("this machine is reachable at:", t(Maintenance, Some("config"))),
+        ("leaving maintenance service", Some(TextSignal::ConfigLoaded)),
+        (
+            r#"machine is running and ready {"component": "controller-runtime"}"#,
+            Some(TextSignal::Healthy),
+        ),
+        ("phase env (4/10): 2 tasks(s)", None),
+        (
+            "I/O error, dev nvme1n1, sector 604840256 op 0x1:(WRITE) flags 0x100000",
+            t(DiskIo, Some("nvme1n1")),
+        ),
+        ("print_req_error: I/O error, dev sda, sector 2048", t(DiskIo, Some("sda"))),
+        ("Buffer I/O error on dev vda3, logical block 0", t(DiskIo, Some("vda3"))),
+        ("nvme nvme1: Disabling device after reset failure: -19", t(DiskIo, Some("nvme1"))),
+        ("sd 2:0:0:0: rejecting I/O to offline device", t(DiskIo, Some("sd 2:0:0:0"))),
+        // Empty virtual drives fail their probe on every VM boot.
+        ("I/O error, dev fd0, sector 0", None),
+        (
+            "snd_usb_audio: Unknown symbol media_devnode_remove (err -2)",
+            t(ModuleLoad, Some("snd_usb_audio")),
+        ),
+        ("nvidia: disagrees about version of symbol module_layout", t(ModuleLoad, Some("nvidia"))),
+        ("I/O error, dev sr0, sector 0 op 0x0:(READ)", None),
+        ("blk_update_request: I/O error, dev loop3, sector 12", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(&classify(text), want, "{text}");
+    }
+}
+
+#[test]
+fn every_classified_text_holds_a_signal_word() {
+    for text in [
+        "panic: x",
+        "fatal error: x",
+        "BUG: x",
+        "Oops: x",
+        "Internal error: Oops: 5 [#1]",
+        "general protection fault, probably",
+        "controller \"a\" panicked",
+        "entering maintenance service",
+        "machine configuration not found; starting maintenance service",
+        "this machine is reachable at:",
+        "upload configuration using talosctl:",
+        "leaving maintenance service",
+        "machine config loaded successfully",
+        "storing config in memory",
+        "machine is running and ready",
+        "adjusting time (jump) by 988553h via x",
+        "I/O error, dev sda, sector 1",
+        "Buffer I/O error on dev sda1, logical block 0",
+        "nvme nvme0: Disabling device after reset failure: -19",
+        "sd 0:0:0:0: rejecting I/O to offline device",
+        "mc: Unknown symbol x (err -2)",
+        "zfs: disagrees about version of symbol y",
+    ] {
+        let lower = text.to_ascii_lowercase();
+        assert!(classify(text).is_some() || text.contains("Oops: 5"), "{text}");
+        assert!(SIGNAL_WORDS.iter().any(|w| lower.contains(w)), "{text}");
+    }
+}
+
+#[test]
+fn service_lifecycle() {
+    let mut h = Health::default();
+    h.on_service(
+        1,
+        "kubelet",
+        "Waiting",
+        "Error running Containerd(kubelet), going to restart forever: x",
+        false,
+    );
+    assert_eq!(h.open().count(), 1);
+    h.on_service(2, "kubelet", "Running", "Health check successful", false);
+    assert_eq!(h.open().count(), 0);
+    // Stopped by Talos and started again, then not seen running: a cycle.
+    h.on_service(3, "kubelet", "Stopping", "Sending SIGTERM to task kubelet", false);
+    h.on_service(4, "kubelet", "Finished", "Service finished successfully", false);
+    h.on_service(5, "kubelet", "Waiting", "Waiting for service \"cri\" to be \"up\"", false);
+    let open: Vec<_> = h.open().map(|s| (s.kind, s.first_line)).collect();
+    assert_eq!(open, vec![(ServiceCycling, 3)]);
+    // Stops in a shutdown are meant.
+    let mut h = Health::default();
+    h.on_service(1, "etcd", "Stopping", "Sending SIGTERM", true);
+    h.on_service(2, "etcd", "Failed", "Failed to run: boom", true);
+    h.on_service(3, "apid", "Failed", "Condition failed: context canceled", false);
+    assert_eq!(h.open().count(), 0);
+    h.on_service(4, "apid", "Failed", "Failed to create runner: timeout", false);
+    assert_eq!(h.open().next().map(|s| s.kind), Some(ServiceFailed));
+}
+
+#[test]
+fn failures_stated_without_the_word() {
+    for (t, want) in [
+        ("stat /var/lib/kubelet: no such file or directory", true),
+        ("rename /tmp/vmlinuz /boot/vmlinuz: invalid cross-device link", true),
+        ("error reading from ACPI channel: netlink receive: recvmsg: bad file descriptor", true),
+        ("error validating installer image \"x\": snapshot \"validate\": already exists", true),
+        ("error executing bootstrap: rpc error: code = Unavailable desc = connection error", true),
+        // Prose that merely mentions an errno, and a read that ended normally.
+        ("the file exists: nothing to do", false),
+        ("error reading from kmsg: read /dev/kmsg: file already closed", false),
+        ("rpc error: code = Unknown desc = close /dev/kmsg: file already closed", false),
+        ("[talos] service[etcd](Running): Health check successful", false),
+    ] {
+        assert_eq!(states_os_error(t), want, "{t}");
+    }
+}
+
+#[test]
+fn transient_controller_errors() {
+    for (e, want) in [
+        (
+            "Get \"https://127.0.0.1:7445/api/v1/nodes\": dial tcp 127.0.0.1:7445: connect: connection refused",
+            true,
+        ),
+        (
+            "an error on the server (\"Authorization error (user=apiserver-kubelet-client)\") has prevented the request from succeeding",
+            true,
+        ),
+        ("etcdserver: request timed out", true),
+        ("error getting kubernetes endpoints: Get \"https://10.0.0.1:6443\": EOF", true),
+        ("failed to load config via platform nocloud: expected a mapping node", false),
+        ("error creating wireguard link: operation not supported", false),
+        ("failed to lock PCR 11, as it is in the wrong state", false),
+    ] {
+        assert_eq!(is_transient_error(e), want, "{e}");
+    }
+}
+
+#[test]
+fn a_cancelled_record_withdraws_its_service_failure() {
+    let mut h = Health::default();
+    h.on_service(6, "etcd", "Failed", "Failed to run pre stage: 1 error(s) occurred:", false);
+    assert_eq!(h.open().count(), 1);
+    h.withdraw(6);
+    assert_eq!(h.open().count(), 0);
+}
+
+#[test]
+fn weak_signals_need_repeats_and_no_health() {
+    let mut h = Health::default();
+    for l in 1..=3 {
+        h.on_controller_error(l, "network.LinkSpecController", "error <X>", "controller failed");
+    }
+    assert_eq!(h.open().count(), 1);
+    h.on_healthy(9);
+    assert_eq!(h.open().count(), 0);
+}

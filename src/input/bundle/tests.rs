@@ -1,0 +1,189 @@
+use super::*;
+use crate::input::lines::RawLine;
+use crate::machine::Progress;
+use std::io::Write;
+
+fn tree() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ci-support-bundle/tree")
+}
+
+/// What a feed did: inputs begun (name, node), lines, warnings.
+#[derive(Default)]
+struct Rec {
+    inputs: Vec<(String, Option<String>)>,
+    lines: u64,
+    text: String,
+    warnings: Vec<String>,
+}
+
+impl Sink for Rec {
+    fn begin_input(&mut self, name: &str, node: Option<&str>) {
+        self.inputs.push((name.to_owned(), node.map(str::to_owned)));
+    }
+    fn push_line(&mut self, line: RawLine<'_>) -> Vec<Progress> {
+        self.lines += 1;
+        self.text.push_str(&String::from_utf8_lossy(line.bytes));
+        self.text.push('\n');
+        Vec::new()
+    }
+    fn warn(&mut self, msg: String) {
+        self.warnings.push(msg);
+    }
+    fn lines(&self) -> u64 {
+        self.lines
+    }
+}
+
+fn tmp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("td-bundle-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("tmp");
+    dir
+}
+
+/// Zips `tree/` the way `talosctl support` writes its archive (deflated files, no
+/// directory entries).
+fn zip_tree(dest: &Path) {
+    let files = walk(&tree(), &mut Skipped::default()).expect("walk fixture");
+    let mut zip = zip::ZipWriter::new(File::create(dest).expect("create zip"));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for f in files {
+        zip.start_file(f.as_str(), opts).expect("start file");
+        zip.write_all(&fs::read(tree().join(&f)).expect("read fixture")).expect("write");
+    }
+    zip.finish().expect("finish zip");
+}
+
+#[test]
+fn lists_both_layouts_and_loose_logs() {
+    let names = [
+        "10.5.0.2/dmesg.log",
+        "10.5.0.2/service-logs/machined.log",
+        "10.5.0.2/service-logs/machined.state",
+        "10.5.0.2/service-logs/apid.log.gz",
+        "10.5.0.2/kubernetes-logs/kube-system/kube-apiserver.log",
+        "10.5.0.2/resources/machineconfigs.config.talos.dev.yaml",
+        "cluster/kubernetesResources/nodes.yaml",
+        "old/10.5.0.4/summary",
+        "old/10.5.0.4/machined.log",
+        "old/10.5.0.4/controller-runtime.log",
+        "old/10.5.0.4/kube-system/etcd.log",
+        "notes.log",
+        "ci/console.txt.gz",
+        "ci/machined.log.1",
+        "nested.zip",
+        "README.md",
+    ];
+    let list = listing(&names);
+    let got: Vec<String> = list
+        .logs
+        .iter()
+        .map(|(i, node, kind)| format!("{} {kind:?} {}", node.as_deref().unwrap_or("-"), names[*i]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "10.5.0.2 Machined 10.5.0.2/service-logs/machined.log",
+            "10.5.0.2 Dmesg 10.5.0.2/dmesg.log",
+            "10.5.0.2 Service(\"apid\") 10.5.0.2/service-logs/apid.log.gz",
+            "10.5.0.4 Machined old/10.5.0.4/machined.log",
+            "10.5.0.4 ControllerRuntime old/10.5.0.4/controller-runtime.log",
+            "- Other ci/console.txt.gz",
+            "- Other ci/machined.log.1",
+            "- Archive nested.zip",
+            "- Other notes.log",
+        ]
+    );
+    let left: Vec<&str> = list.not_logs.iter().map(|&i| names[i]).collect();
+    assert_eq!(left, ["README.md"]);
+}
+
+#[test]
+fn reads_the_support_zip() {
+    let dir = tmp("zip");
+    let zip_path = dir.join("support.zip");
+    zip_tree(&zip_path);
+    assert!(is_zip_file(&zip_path));
+    let mut rec = Rec::default();
+    let fed = feed_zip_file(&zip_path, &mut rec).expect("read");
+    assert_eq!(fed.logs, 8);
+    let prefix = format!("{}:", zip_path.display());
+    let got: Vec<String> = rec
+        .inputs
+        .iter()
+        .map(|(n, node)| format!("{} {}", node.as_deref().unwrap_or("-"), n.replace(&prefix, "")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "10.5.0.2 10.5.0.2/service-logs/machined.log",
+            "10.5.0.2 10.5.0.2/dmesg.log",
+            "10.5.0.2 10.5.0.2/controller-runtime.log",
+            "10.5.0.2 10.5.0.2/service-logs/etcd.log",
+            "10.5.0.3 10.5.0.3/service-logs/machined.log",
+            "10.5.0.3 10.5.0.3/dmesg.log",
+            "10.5.0.3 10.5.0.3/controller-runtime.log",
+            "10.5.0.3 10.5.0.3/service-logs/kubelet.log",
+        ]
+    );
+    assert!(rec.text.contains("boot sequence: done"));
+    assert_eq!(rec.warnings, Vec::<String>::new());
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn reads_an_unpacked_bundle_directory() {
+    let mut rec = Rec::default();
+    let fed = feed_dir(&tree(), &mut rec).expect("read");
+    assert_eq!(fed.logs, 8);
+    assert!(rec.inputs[0].0.ends_with("tree/10.5.0.2/service-logs/machined.log"));
+    assert_eq!(rec.warnings, Vec::<String>::new());
+}
+
+#[test]
+fn a_directory_is_read_whole_and_what_is_left_out_is_counted() {
+    let dir = tmp("dir");
+    let deep = dir.join("a/b/c/d/e/f");
+    fs::create_dir_all(&deep).expect("tmp");
+    fs::write(deep.join("deep.log"), "deep line\n").expect("write");
+    fs::write(dir.join("talos-cp-01.log"), "x\n").expect("write");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"gzip line\n").expect("gz");
+    fs::write(dir.join("old.log.gz"), gz.finish().expect("gz")).expect("write");
+    fs::write(dir.join("config.yaml"), "z\n").expect("write");
+    #[cfg(unix)]
+    {
+        let target = tmp("dir-target");
+        fs::write(target.join("linked.log"), "linked line\n").expect("write");
+        std::os::unix::fs::symlink(target.join("linked.log"), dir.join("link.log"))
+            .expect("symlink");
+        std::os::unix::fs::symlink(&dir, dir.join("a/loop")).expect("symlink");
+    }
+    let mut rec = Rec::default();
+    feed_dir(&dir, &mut rec).expect("read");
+    for want in ["deep line", "gzip line", "x"] {
+        assert!(rec.text.lines().any(|l| l == want), "{want}: {}", rec.text);
+    }
+    let w = rec.warnings.join("\n");
+    assert!(
+        w.contains("1 file not read, not named like a log") && w.contains("config.yaml"),
+        "{w}"
+    );
+    #[cfg(unix)]
+    {
+        assert!(rec.text.contains("linked line"), "{}", rec.text);
+        assert!(w.contains("1 link to a folder or file already read"), "{w}");
+        fs::remove_dir_all(
+            std::env::temp_dir().join(format!("td-bundle-dir-target-{}", std::process::id())),
+        )
+        .ok();
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_plain_log_is_not_a_zip() {
+    let log = tree().join("10.5.0.2/dmesg.log");
+    assert!(!is_zip_file(&log));
+}
