@@ -47,8 +47,7 @@ impl Default for AnalyzeOptions {
 /// node ([`OTHER_NODES`]) with a counted warning, so that a log of a million node prefixes
 /// stays within the memory cap (a node's state is a few KiB to a few hundred KiB).
 pub const MAX_NODES: usize = 1000;
-/// The node that stands for the names beyond [`MAX_NODES`].
-pub const OTHER_NODES: &str = "(other nodes)";
+pub use crate::report::OTHER_NODES;
 
 /// Most distinct error templates kept per node for unexplained failures.
 const MAX_TEMPLATES: usize = 64;

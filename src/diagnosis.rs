@@ -126,7 +126,7 @@ impl Analysis<'_> {
                 .chain(self.overflow.map(|(lines, cap)| {
                     format!(
                         "{lines} lines named nodes beyond the first {cap}: they were analyzed together as node `{}`",
-                        crate::analyzer::OTHER_NODES
+                        crate::report::OTHER_NODES
                     )
                 }))
                 .collect(),

@@ -8,8 +8,6 @@
 //!
 //! `mask` is also how unexplained error lines are grouped into templates.
 
-#![warn(unreachable_pub)]
-
 use std::borrow::Cow;
 use std::sync::LazyLock;
 

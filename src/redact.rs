@@ -11,8 +11,6 @@
 //! a line with none of the trigger literals and no token-shaped run is returned borrowed
 //! without touching a regex.
 
-#![warn(unreachable_pub)]
-
 use std::borrow::Cow;
 use std::sync::LazyLock;
 

@@ -2,9 +2,11 @@
 //! `../shared/diagnosis-contract.md` (schema_version 1). Fields beyond the contract are
 //! allowed and marked as such; none of the contract's fields may change meaning.
 
-#![warn(unreachable_pub)]
-
 use serde::{Deserialize, Serialize};
+
+/// The node that stands for the node names beyond the analyzer's cap
+/// ([`crate::analyzer::MAX_NODES`]): their lines are analyzed together under this name.
+pub const OTHER_NODES: &str = "(other nodes)";
 
 /// JSON schema version of [`Report`].
 pub const SCHEMA_VERSION: u32 = 1;

@@ -1,7 +1,5 @@
 //! One rule: its TOML form ([`RuleSpec`]) and its compiled form ([`Rule`]).
 
-#![warn(unreachable_pub)]
-
 use regex::Regex;
 use serde::Deserialize;
 

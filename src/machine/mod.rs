@@ -13,8 +13,6 @@
 //! every release, from `data/phases.toml`), `inference` (mode and version of a node) and
 //! `version` (the one Talos release number, [`Version`]).
 
-#![warn(unreachable_pub)]
-
 mod boot;
 
 pub(crate) mod catalogue;

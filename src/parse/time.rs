@@ -2,8 +2,6 @@
 //! parser: as seconds for log lines, [`rfc3339_nanos`] for Docker's exact stamps), and Go
 //! `time.Duration` strings.
 
-#![warn(unreachable_pub)]
-
 use nom::{
     IResult, Parser,
     character::complete::{char, digit1},

@@ -37,8 +37,6 @@
 //! compiles formats and matches one, `lookup` finds, nests and ranks the matches of a text,
 //! and `source` turns the best one into a report's `source`.
 
-#![warn(unreachable_pub)]
-
 mod load;
 mod lookup;
 mod pattern;
