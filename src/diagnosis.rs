@@ -3,6 +3,8 @@
 //! in words), the ranking of findings (see rules/SCHEMA.md "Ranking"), the unexplained
 //! failure's templates, and the sequence and health sections of each node.
 
+mod printed_by;
+
 use std::collections::{BTreeMap, HashMap};
 
 use crate::fingerprint;
@@ -270,6 +272,22 @@ impl Analysis<'_> {
                 let reason =
                     format!("line {l} reports a failure and nothing shows the node healthy");
                 stall = Some(Stall::outside_sequence(reason, l));
+            }
+        }
+        // A failure no rule explains: the part of Talos that printed it may still tell what
+        // failed (the installer, the DHCP client, ...), see `data/printed-by.toml`.
+        if outcome.is_bad() && !findings.iter().any(|f| f.finding.severity == Severity::Error) {
+            let lines = [failure.as_ref().map(|f| f.line), st.failure_line];
+            let found = lines.into_iter().flatten().find_map(|l| {
+                let t = st.templates.values().find(|t| t.first.line == l)?;
+                Some((printed_by::printed_by(&t.first.text)?, t.first.clone()))
+            });
+            if let Some((by, evidence)) = found {
+                let first_line = evidence.line;
+                findings.push(Ranked {
+                    finding: by.finding(&m.node, evidence),
+                    key: RankKey { tier: 0, priority: 90, node: i, first_line },
+                });
             }
         }
         // A console of nothing but the kernel's first lines: it never got further.
