@@ -288,7 +288,9 @@ impl<'k> Analyzer<'k> {
             && (text_facts.failure_word
                 || (text_facts.errorish_word && crate::health::states_os_error(&env.text)))
             && facts.event != EventKind::Kernel
-            && env.level.is_none_or(|l| l >= envelope::Level::Error)
+            // machined writes all of its output to the kernel's log as `user: warning`, so
+            // that level says nothing about the line.
+            && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"))
         {
             st.failure_line = Some(no);
         }

@@ -505,8 +505,20 @@ pub fn states_os_error(text: &str) -> bool {
         "truncate ",
         "statfs ",
         "mknod ",
+        // github.com/pkg/xattr's `Error`: `xattr.LSet /var/mnt/x security.selinux: errno`.
+        "xattr.",
     ];
     let t = text.trim_start();
+    // cobra's `Error: <err>`, what a Talos command (the installer, talosctl, machined's
+    // subcommands) prints when it exits on an error.
+    if t.starts_with("Error: ") && t.len() > 12 {
+        return true;
+    }
+    // grpc-go's errors begin with its name (`grpc: received message larger than max`,
+    // `grpc: the client connection is closing`); its log lines carry a `[core]` tag first.
+    if t.starts_with("grpc: ") && t.len() > 12 {
+        return true;
+    }
     let lower_head: String = t.chars().take(16).collect::<String>().to_ascii_lowercase();
     let shaped = ["error ", "cannot ", "unable to ", "could not ", "couldn't "]
         .iter()

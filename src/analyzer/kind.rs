@@ -107,6 +107,11 @@ pub(super) fn talos_vocabulary(text: &str) -> bool {
         "iptables",
         "apparmor",
         "unknown symbol",
+        // Talos' API is gRPC (talosctl and apid print grpc-go's errors), SELinux labels its
+        // files (v1.10+), and system extensions are its way to add software.
+        "grpc",
+        "selinux",
+        "extension",
     ];
     let lower = text.to_ascii_lowercase();
     WORDS.iter().any(|w| lower.contains(w)) || klog_header(text)

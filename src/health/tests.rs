@@ -144,6 +144,10 @@ fn failures_stated_without_the_word() {
         ("error reading from ACPI channel: netlink receive: recvmsg: bad file descriptor", true),
         ("error validating installer image \"x\": snapshot \"validate\": already exists", true),
         ("error executing bootstrap: rpc error: code = Unavailable desc = connection error", true),
+        ("xattr.LSet /var/mnt/data security.selinux: operation not permitted", true),
+        ("Error: error validating extension \"x\": path \"/usr/include\" is not allowed", true),
+        ("Error: ", false),
+        ("grpc: received message larger than max (9234542 vs. 4194304)", true),
         // Prose that merely mentions an errno, and a read that ended normally.
         ("the file exists: nothing to do", false),
         ("error reading from kmsg: read /dev/kmsg: file already closed", false),

@@ -22,7 +22,12 @@ use crate::report::Mode;
 static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::LazyLock::new(|| {
     (
         // ASCII case folding: the words are ASCII, and Unicode folding tables cost memory.
-        Regex::new(&format!("(?i-u){}", ERRORISH.join("|"))).expect("static regex"),
+        // The words are literal text (`[FATAL] ` is not a character class).
+        Regex::new(&format!(
+            "(?i-u){}",
+            ERRORISH.iter().map(|w| regex::escape(w)).collect::<Vec<_>>().join("|")
+        ))
+        .expect("static regex"),
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(ERRORISH)
@@ -268,7 +273,22 @@ fn fx_hash(bytes: &[u8]) -> u64 {
 fn failure_word(text: &str) -> bool {
     let b = text.as_bytes();
     let has = |w: &[u8]| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    (has(b"fail") || has(b"Error response from daemon"))
+    // Talos' `log.Printf("WARNING: …")` says itself that the failure it reports is not fatal
+    // (an eviction that failed during a drain, a retried step).
+    if text.starts_with("WARNING: ") {
+        return false;
+    }
+    // A program's own fatal level: it exits after this line (CoreDNS' `[FATAL] plugin/loop`).
+    if text.starts_with("[FATAL] ") || text.starts_with("FATAL ") {
+        return true;
+    }
+    (has(b"fail")
+        || has(b"Error response from daemon")
+        || has(b"could not ")
+        || has(b"couldn't ")
+        || has(b"can't ")
+        || has(b"cannot ")
+        || has(b"unable to "))
         && !has(b"recovered")
         && !has(b"retrying")
         // A cancelled operation is not a failure, but talosctl's health check finding a
@@ -308,6 +328,25 @@ fn truncate(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The regex (for non-ASCII text) and the automaton (ASCII) find the same words: each
+    /// word, in any case, and nothing in texts that hold only the words' characters.
+    #[test]
+    fn errorish_regex_equals_the_automaton() {
+        let (re, ac, _) = &*STATIC;
+        let mut texts: Vec<String> = ERRORISH
+            .iter()
+            .flat_map(|w| [format!("x {w} y"), format!("{} µ", w.to_uppercase())])
+            .collect();
+        texts.extend(
+            ["task setRLimit (7/7): done, 956.214µs", "[talos] phase logger (1/8): done", "a: b"]
+                .map(String::from),
+        );
+        for t in &texts {
+            let ascii = t.replace('µ', "u");
+            assert_eq!(re.is_match(t), ac.is_match(&ascii), "{t}");
+        }
+    }
 
     /// The memo answers as the computation does, per knowledge base, also when texts
     /// collide in a slot and evict each other.

@@ -118,6 +118,25 @@ pub(crate) const ERRORISH: &[&str] = &[
     "not found",
     "unreachable",
     "oom",
+    // Go's errno texts that hold none of the words above: a line that ends an operation on
+    // one of them states a failure (`health::states_os_error`) and must reach the analyzer.
+    "operation not permitted",
+    "bad file descriptor",
+    "device or resource busy",
+    "no space left on device",
+    "read-only file system",
+    "file exists",
+    "operation not supported",
+    "function not implemented",
+    "not a directory",
+    "is a directory",
+    "directory not empty",
+    "too many open files",
+    "structure needs cleaning",
+    "no medium found",
+    // grpc-go's own error texts (`grpc: received message larger than max (…)`).
+    "grpc: ",
+    "[FATAL] ",
 ];
 
 /// `re` (`(?i)` over [`ERRORISH`]) answers like the ASCII-case-insensitive automaton on ASCII

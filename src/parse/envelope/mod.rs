@@ -361,6 +361,9 @@ fn outer_layers<'a>(env: &mut Envelope<'a>, rest_out: &mut &'a str) -> bool {
     if let Some((node, r)) = node_prefix(rest) {
         env.node = Some(node);
         rest = r;
+    } else if let Some(r) = rest.strip_prefix(": ").filter(|r| dmesg_prefix(r).is_ok()) {
+        // talosctl's `<node>: ` with the node cut off by whoever pasted the line.
+        rest = r;
     }
     if let Ok((r, (fac, lvl, t))) = dmesg_prefix(rest) {
         env.facility = Some(fac);

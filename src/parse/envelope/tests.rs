@@ -119,6 +119,21 @@ fn table() {
             "2024-06-10T10:32:11.123Z\tERROR\tcontroller failed\t{\"controller\": \"a.B\"}",
             w(None, false, "controller failed {\"controller\": \"a.B\"}"),
         ),
+        // `talosctl dmesg` with the `<node>: ` cut to `: ` in a paste.
+        (
+            ": user: warning: [2023-11-03T21:25:57.437836397Z]: Error: error validating extension",
+            Want {
+                node: None,
+                talos: false,
+                task: None,
+                text: "Error: error validating extension",
+                wall: true,
+            },
+        ),
+        (
+            ": not a record",
+            Want { node: None, talos: false, task: None, text: ": not a record", wall: false },
+        ),
     ];
     for (line, want) in cases {
         let env = parse(line);
