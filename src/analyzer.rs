@@ -26,7 +26,9 @@ use crate::report::{ContextLine, Evidence, Outcome, Report, State, Stats};
 
 mod kind;
 
-use kind::{is_continuation, kernel_early_boot, talos_vocabulary, talosctl_progress};
+use kind::{
+    is_continuation, kernel_early_boot, talos_vocabulary, talosctl_check_retry, talosctl_progress,
+};
 
 /// Options of an analysis.
 #[derive(Debug, Clone)]
@@ -288,6 +290,7 @@ impl<'k> Analyzer<'k> {
             && (text_facts.failure_word
                 || (text_facts.errorish_word && crate::health::states_os_error(&env.text)))
             && facts.event != EventKind::Kernel
+            && !talosctl_check_retry(&env.text)
             // machined writes all of its output to the kernel's log as `user: warning`, so
             // that level says nothing about the line.
             && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"))

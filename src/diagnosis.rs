@@ -266,7 +266,11 @@ impl Analysis<'_> {
         // (not even as benign noise), but error lines: people paste what went wrong.
         let up = boot.health.healthy_at.is_some()
             || boot.services.values().any(|s| s.state == "Running");
-        if outcome == Outcome::Unknown && findings.is_empty() && !up {
+        // A client-side warning (talosctl could not reach the node) does not say the failure is
+        // harmless; benign noise (`info`) and a recovery shown later do.
+        let judged =
+            findings.iter().any(|f| f.finding.severity != Severity::Warning || f.finding.recovered);
+        if outcome == Outcome::Unknown && !judged && !up {
             if let Some(l) = st.failure_line {
                 outcome = Outcome::Failed;
                 let reason =

@@ -68,6 +68,14 @@ pub(super) fn kernel_early_boot(text: &str) -> bool {
         && EARLY.iter().any(|p| text.starts_with(p))
 }
 
+/// talosctl's condition checks (`cluster create`, `health`) print `waiting for <check>: <why
+/// not yet>` on every attempt until `waiting for <check>: OK`: a retry, not a failure. A check
+/// that gives up ends the command with its own error line.
+pub(super) fn talosctl_check_retry(text: &str) -> bool {
+    let t = text.trim_start_matches(['◰', '◱', '◲', '◳', ' ']);
+    t.starts_with("waiting for ") && t.contains(": ")
+}
+
 /// A pasted line without any envelope is still Talos' when it names what Talos runs or does.
 pub(super) fn talos_vocabulary(text: &str) -> bool {
     const WORDS: &[&str] = &[
@@ -134,7 +142,20 @@ fn klog_header(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_continuation;
+    use super::{is_continuation, talosctl_check_retry};
+
+    #[test]
+    fn talosctl_check_retries() {
+        for (line, want) in [
+            ("waiting for all k8s nodes to report: can't find expected node with IPs", true),
+            ("◳ waiting for etcd to be healthy: 1 error occurred:", true),
+            ("waiting for etcd to be healthy: OK", true),
+            ("waiting for etcd", false),
+            ("healthcheck error: rpc error: code = DeadlineExceeded", false),
+        ] {
+            assert_eq!(talosctl_check_retry(line), want, "{line:?}");
+        }
+    }
 
     #[test]
     fn continuation_lines() {
