@@ -58,11 +58,7 @@ pub(super) fn printed_by(line: &str) -> Option<PrintedBy> {
     matches.iter().find_map(|m| {
         let c =
             components().iter().find(|c| c.paths.iter().any(|p| m.path.contains(p.as_str())))?;
-        let range = if m.first_release == m.last_release {
-            m.first_release.to_owned()
-        } else {
-            format!("{}–{}", m.first_release, m.last_release)
-        };
+        let range = messages::releases(m);
         Some(PrintedBy {
             component: c,
             source: format!("{}:{} ({range}) {}", m.path, m.line, m.url),

@@ -49,7 +49,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use pattern::Pattern;
-pub use source::{source_of, source_of_line};
+pub use source::{releases, source_of, source_of_line};
 
 /// The catalogue text compiled into the binary (`data/catalogue/talos-messages.tsv`).
 pub static DATA: &str = include_str!("../../../data/catalogue/talos-messages.tsv");

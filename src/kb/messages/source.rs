@@ -7,12 +7,16 @@ use super::lookup;
 /// v1.2–v1.13`), or `None` when Talos did not print it (kernel, kubelet, etcd text).
 pub fn source_of(message: &str) -> Option<String> {
     let m = lookup(message).into_iter().find(|m| m.depth == 0 && !m.weak && !m.alt)?;
-    let range = if m.first_release == m.last_release {
+    Some(format!("{}, {}:{} ({})", m.component, m.path, m.line, releases(&m)))
+}
+
+/// The releases a match's format exists in, as a range (`v1.2–v1.13`, or one release).
+pub fn releases(m: &super::Match<'_>) -> String {
+    if m.first_release == m.last_release {
         m.first_release.to_owned()
     } else {
         format!("{}–{}", m.first_release, m.last_release)
-    };
-    Some(format!("{}, {}:{} ({range})", m.component, m.path, m.line))
+    }
 }
 
 /// [`source_of`] for a whole log line as given (its envelope and escapes removed first).
