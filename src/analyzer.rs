@@ -200,16 +200,18 @@ impl<'k> Analyzer<'k> {
     }
 
     /// Feeds one line whose [`Facts`] were worked out elsewhere (another thread, see
-    /// [`crate::parallel`]): `decoded` tells how its text came from its bytes.
+    /// [`crate::parallel`]): `decoded` tells how its text came from its bytes; `other`, that
+    /// [`message::parse`] of its text gave [`Message::Other`] there (it is not parsed again).
     pub(crate) fn push_prepared(
         &mut self,
         raw: Decoded,
         line: &str,
         env: &envelope::Envelope<'_>,
         facts: Facts,
+        other: bool,
     ) -> Vec<Progress> {
         self.count(raw);
-        let msg = message::parse(&env.text);
+        let msg = if other { Message::Other } else { message::parse(&env.text) };
         self.apply(raw.no, line, env, &msg, facts)
     }
 

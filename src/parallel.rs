@@ -56,6 +56,9 @@ struct Line {
     facts: Facts,
     /// The line as given when normalising changed it (`text` then holds the normalised one).
     raw: Option<Box<str>>,
+    /// The message parser found no Talos message in the text ([`message::Message::Other`],
+    /// most lines): the applying thread need not parse it again.
+    other: bool,
 }
 
 fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
@@ -86,8 +89,10 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
             let env = envelope::parse(line);
             let msg = message::parse(&env.text);
             let facts = Facts::of(kb, raw.as_deref().unwrap_or(line), &env, &msg);
+            let other = matches!(msg, message::Message::Other);
             // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
-            Line { decoded, start: a as u32, end: b as u32, env: env.detach(&text), facts, raw }
+            let env = env.detach(&text);
+            Line { decoded, start: a as u32, end: b as u32, env, facts, raw, other }
         })
         .collect();
     Prepared { text, lines }
@@ -101,7 +106,7 @@ fn apply(analyzer: &mut Analyzer<'_>, p: Prepared) {
             None => p.text.get(l.start as usize..l.end as usize).unwrap_or(""),
         };
         let env = l.env.attach(&p.text);
-        analyzer.push_prepared(l.decoded, line, &env, l.facts);
+        analyzer.push_prepared(l.decoded, line, &env, l.facts, l.other);
     }
 }
 

@@ -20,6 +20,10 @@ const STOP_SEQUENCES: &[&str] = &[
     "emergencyVolumeCleanup",
 ];
 
+/// `str::contains` builds its searcher on every call; this runs on every service line.
+static GOING_TO_RESTART: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("going to restart"));
+
 /// Distinct tasks kept per phase (Talos' phases have at most a few dozen).
 const MAX_TASKS_PER_PHASE: usize = 256;
 /// The row that stands for the tasks beyond [`MAX_TASKS_PER_PHASE`].
@@ -408,7 +412,7 @@ impl Machine {
                 if s.state != *state {
                     state.clone_into(&mut s.state);
                 }
-                if text.contains("going to restart") {
+                if GOING_TO_RESTART.find(text.as_bytes()).is_some() {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
                 } else if text.starts_with("Health check successful")
