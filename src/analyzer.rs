@@ -25,6 +25,7 @@ use crate::redact::scrub;
 use crate::report::{ContextLine, Evidence, Outcome, Report, State, Stats};
 
 mod kind;
+mod repeat;
 
 use kind::{is_continuation, kernel_early_boot, talos_vocabulary, talosctl_progress};
 
@@ -191,11 +192,22 @@ impl<'k> Analyzer<'k> {
     }
 
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
+        let split = repeat::split(line);
+        if let Some((time, text)) = split {
+            if let Some((facts, other)) = repeat::get(self.kb, text) {
+                let env = repeat::plain_envelope(time, text);
+                let msg = if other { Message::Other } else { message::parse(text) };
+                return self.apply(no, line, &env, &msg, facts);
+            }
+        }
         // Rules and the grammar read the line as machined printed it; evidence shows it as given.
         let norm = normalize(line);
         let env = envelope::parse(&norm);
         let msg = message::parse(&env.text);
         let facts = Facts::of(self.kb, line, &env, &msg);
+        if let Some(split) = split {
+            repeat::put(self.kb, line, split, &norm, &env, &msg, &facts);
+        }
         self.apply(no, line, &env, &msg, facts)
     }
 

@@ -73,7 +73,7 @@ pub(crate) fn redact_cached(text: &str) -> Cow<'_, str> {
     thread_local! {
         static MEMO: std::cell::RefCell<Vec<MemoSlot>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    if text.len() > MEMO_TEXT || !needs_slow_path(text.as_bytes()) {
+    if text.len() > MEMO_TEXT {
         return redact(text);
     }
     MEMO.with(|m| {
@@ -81,27 +81,20 @@ pub(crate) fn redact_cached(text: &str) -> Cow<'_, str> {
         if m.is_empty() {
             m.resize(MEMO_SLOTS, None);
         }
-        let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        let at = ((h as usize) % (MEMO_SLOTS / 2)) * 2;
+        let h = crate::kb::facts::fx_hash(text.as_bytes());
         let hit = |s: &MemoSlot| s.as_ref().is_some_and(|(t, _)| **t == *text);
-        if hit(&m[at + 1]) {
-            m.swap(at, at + 1);
-        }
-        if let Some((_, out)) = m[at].as_ref().filter(|_| hit(&m[at])) {
+        if let Some(Some((_, out))) = crate::kb::facts::way_of(m, h, hit) {
             return match out {
                 Some(o) => Cow::Owned(o.to_string()),
                 None => Cow::Borrowed(text),
             };
         }
         let out = redact(text);
-        m.swap(at, at + 1);
         let kept = match &out {
             Cow::Owned(o) => Some(o.as_str().into()),
             Cow::Borrowed(_) => None,
         };
-        m[at] = Some((text.into(), kept));
+        crate::kb::facts::insert_way(m, h, Some((text.into(), kept)));
         out
     })
 }

@@ -36,7 +36,7 @@ static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::Laz
 /// costly, state-free part of the work on a line (literal scans, rule prefilters, zap
 /// fields, the error template). Computing it needs only the knowledge base, so it can be
 /// done on another thread than the one that keeps the state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Facts {
     /// What the text alone decides, shared with every other line of the same text.
     pub(crate) text: Arc<TextFacts>,
@@ -248,7 +248,7 @@ fn pair_of(hash: u64, len: usize) -> usize {
 }
 
 /// The slot of `hash`'s pair that `hit` accepts, moved to the front of its pair.
-fn way_of<T>(table: &mut [T], hash: u64, hit: impl Fn(&T) -> bool) -> Option<&T> {
+pub(crate) fn way_of<T>(table: &mut [T], hash: u64, hit: impl Fn(&T) -> bool) -> Option<&T> {
     let at = pair_of(hash, table.len());
     if hit(&table[at]) {
         return Some(&table[at]);
@@ -261,7 +261,7 @@ fn way_of<T>(table: &mut [T], hash: u64, hit: impl Fn(&T) -> bool) -> Option<&T>
 }
 
 /// Puts `value` at the front of `hash`'s pair; the slot used longer ago is dropped.
-fn insert_way<T>(table: &mut [T], hash: u64, value: T) {
+pub(crate) fn insert_way<T>(table: &mut [T], hash: u64, value: T) {
     let at = pair_of(hash, table.len());
     table.swap(at, at + 1);
     table[at] = value;
@@ -271,7 +271,7 @@ fn insert_way<T>(table: &mut [T], hash: u64, value: T) {
 /// multiplications of a long text overlap instead of waiting on each other: the memo's key,
 /// a few nanoseconds per line. Not collision-resistant, and need not be: a collision only
 /// costs a recomputation.
-fn fx_hash(bytes: &[u8]) -> u64 {
+pub(crate) fn fx_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let word = |c: &[u8]| {
         let mut w = [0u8; 8];
