@@ -432,6 +432,16 @@ mod tests {
             }
         }
         assert!(secret > 50, "{secret}");
+        // A quiet text read from the idle state: `false`, and the state stays idle.
+        let mut quiet = 0;
+        for l in streams.iter().flatten() {
+            if Redactor::quiet(l) {
+                quiet += 1;
+                let mut r = Redactor::default();
+                assert!(!r.line_plain(l) && r.idle(), "{l}");
+            }
+        }
+        assert!(quiet > 1000, "{quiet}");
     }
 
     #[test]
@@ -441,6 +451,11 @@ mod tests {
         }
     }
 }
+
+static PEM_END: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("-----END"));
+static PEM_BEGIN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("PRIVATE KEY-----"));
 
 /// Lines that belong to a secret as a whole, which no pattern on the line alone can see: the
 /// inside of a PEM private key block (the short last line too), and the value on the line
@@ -457,19 +472,15 @@ impl Redactor {
     /// Whether `text` (the next line of the stream) is secret as a whole. Asked for every
     /// line: byte checks with searchers built once, no copy of the line.
     pub(crate) fn line(&mut self, text: &str) -> bool {
-        static END: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new("-----END"));
-        static BEGIN: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new("PRIVATE KEY-----"));
         let t = text.trim();
         let b = t.as_bytes();
         if self.in_pem {
-            if END.find(b).is_some() {
+            if PEM_END.find(b).is_some() {
                 self.in_pem = false;
             }
             return true;
         }
-        if BEGIN.find(b).is_some() && END.find(b).is_none() {
+        if PEM_BEGIN.find(b).is_some() && PEM_END.find(b).is_none() {
             self.in_pem = true;
             return false;
         }
@@ -487,11 +498,7 @@ impl Redactor {
             }
         }
         // A long unbroken base64 run that ends the line may go on on the next one.
-        let b64_tail = b.len() >= MIN_BLOB
-            && b[b.len() - MIN_BLOB..]
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='));
-        if b64_tail && (t.contains("USERDATA") || was_blob || looks_base64(t)) {
+        if b64_tail(b) && (t.contains("USERDATA") || was_blob || looks_base64(t)) {
             self.in_blob = true;
         }
         if !(was_value || was_blob) {
@@ -499,6 +506,19 @@ impl Redactor {
         }
         let word = !b.is_empty() && memchr::memchr(b' ', b).is_none();
         (was_value && word) || (was_blob && word && looks_base64(t))
+    }
+
+    /// No secret spanning lines is open: the state [`Redactor::line`] starts from.
+    pub(crate) fn idle(&self) -> bool {
+        !(self.in_pem || self.value_next || self.in_blob)
+    }
+
+    /// A text that [`Redactor::line`] answers `false` for, leaving the state idle, when it
+    /// is [`idle`](Redactor::idle): it opens no PEM block, is no key written alone and ends
+    /// in no long base64 run. Depends on the text alone, so it can be decided once per text.
+    pub(crate) fn quiet(text: &str) -> bool {
+        let b = text.trim().as_bytes();
+        !matches!(b.last(), Some(b':' | b'=')) && !b64_tail(b) && PEM_BEGIN.find(b).is_none()
     }
 
     /// [`Redactor::line`] as it was first written (a lowercased copy of every line): the
@@ -538,6 +558,14 @@ impl Redactor {
         let word = !t.is_empty() && !t.contains(' ');
         (was_value && word) || (was_blob && word && looks_base64(t))
     }
+}
+
+/// The last [`MIN_BLOB`] bytes are base64: a run that may go on on the next line.
+fn b64_tail(b: &[u8]) -> bool {
+    b.len() >= MIN_BLOB
+        && b[b.len() - MIN_BLOB..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
 }
 
 fn looks_base64(t: &str) -> bool {

@@ -34,12 +34,12 @@ struct Slot {
 
 /// The line's date and the text after it, when the line has the plain container shape
 /// (`[talos] YYYY/MM/DD HH:MM:SS[.frac] text`) and the text may be memoised.
-pub(super) fn split(line: &str) -> Option<(f64, &str)> {
+pub(crate) fn split(line: &str) -> Option<(f64, &str)> {
     envelope::container_stamp(line).filter(|(_, rest)| rest.len() <= MAX_TEXT)
 }
 
 /// The envelope of a plain container line: what the full parse gives for it.
-pub(super) fn plain_envelope(time: f64, text: &str) -> Envelope<'_> {
+pub(crate) fn plain_envelope(time: f64, text: &str) -> Envelope<'_> {
     Envelope {
         time: Some(Stamp::Wall(time)),
         talos: true,
@@ -72,7 +72,7 @@ fn hash(b: &[u8]) -> u64 {
 }
 
 /// The memoised facts of `text` and whether it holds no message, if it was seen before.
-pub(super) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
+pub(crate) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
     MEMO.with(|m| {
         let m = &mut *m.borrow_mut();
         if m.slots.is_empty() {
@@ -88,7 +88,7 @@ pub(super) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
 
 /// Remembers what the full computation gave for a line split into `time` and `text`, when
 /// it is the plain shape this memo is for (see the module doc).
-pub(super) fn put(
+pub(crate) fn put(
     kb: &Kb,
     line: &str,
     (time, text): (f64, &str),

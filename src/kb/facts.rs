@@ -44,7 +44,16 @@ pub(crate) struct Facts {
     pub(crate) unparsed: bool,
     /// The masked template of an error-looking line.
     pub(crate) template: Option<String>,
+    /// The text holds `context canceled` (see the analyzer's cancelled records).
+    pub(crate) canceled: bool,
+    /// The text can neither start nor be a secret spanning lines when none is open
+    /// ([`crate::redact::Redactor::quiet`]): the redactor need not read it then.
+    pub(crate) redact_quiet: bool,
 }
+
+/// `str::contains` builds its searcher on every call.
+static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
 
 impl Facts {
     pub(crate) fn of(
@@ -81,7 +90,11 @@ impl Facts {
             ))
         // Secrets go before the mask: masked digits would no longer look like a secret.
         .then(|| fingerprint::mask_cached(&crate::redact::redact_cached(&env.text)));
-        Facts { text, event, unparsed, template }
+        // Worked out here rather than where the state is kept: they come from the memo of
+        // repeated lines, and with `-j` from the preparing threads.
+        let canceled = CANCELED.find(env.text.as_bytes()).is_some();
+        let redact_quiet = crate::redact::Redactor::quiet(&env.text);
+        Facts { text, event, unparsed, template, canceled, redact_quiet }
     }
 }
 

@@ -273,6 +273,12 @@ impl Machine {
                         p.state = if failed { State::Failed } else { State::Done };
                     }
                 }
+                // A finished sequence rarely grows again; a long log keeps hundreds of them,
+                // so each gives back the room its vectors grew into.
+                for p in &mut seq.phases {
+                    p.tasks.shrink_to_fit();
+                }
+                seq.phases.shrink_to_fit();
                 let state = seq.state;
                 if !failed && name == "boot" {
                     self.boot.health.on_healthy(line);
