@@ -34,6 +34,9 @@ use crate::parse::time::Stamp;
 /// little, small enough that the batches in flight stay well under a megabyte.
 pub const BATCH: usize = 32 * 1024;
 
+/// Room for the line that takes a batch past [`BATCH`] (most lines are far shorter).
+const BATCH_SLACK: usize = 4096;
+
 /// Whole lines of input, as read.
 #[derive(Default)]
 struct Batch {
@@ -206,10 +209,11 @@ impl<'scope> Pipeline<'scope> {
         while self.in_flight.len() >= 2 * self.to.len() {
             self.collect_one(analyzer);
         }
-        // The next batch starts with the room this one took: grown from empty, every batch
-        // would copy its bytes over a dozen times on the way to BATCH.
+        // The next batch starts with the room a batch takes (BATCH and the line that passes
+        // it): grown from empty, every batch would copy its bytes over a dozen times on the
+        // way to BATCH, and from the last one's length, once.
         let room = Batch {
-            bytes: Vec::with_capacity(self.batch.bytes.len()),
+            bytes: Vec::with_capacity(self.batch.bytes.len().max(BATCH + BATCH_SLACK)),
             lines: Vec::with_capacity(self.batch.lines.len()),
         };
         let batch = std::mem::replace(&mut self.batch, room);
