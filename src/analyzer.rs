@@ -25,6 +25,7 @@ use crate::redact::scrub;
 use crate::report::{ContextLine, Evidence, Outcome, Report, State, Stats};
 
 mod kind;
+pub(crate) mod repeat;
 
 use kind::{
     is_continuation, kernel_early_boot, talos_vocabulary, talosctl_check_retry, talosctl_progress,
@@ -80,10 +81,6 @@ struct NodeState {
     /// Lines of the kernel's own start (see [`kernel_early_boot`]).
     early_kernel: u64,
 }
-
-/// `str::contains` builds its searcher on every call; this runs on every line.
-static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
 
 /// Cancelled records remembered per node; a log of nothing else keeps its first ones.
 const MAX_CANCELLED: usize = 256;
@@ -193,26 +190,38 @@ impl<'k> Analyzer<'k> {
     }
 
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
+        let split = repeat::split(line);
+        if let Some((time, text)) = split {
+            if let Some((facts, other)) = repeat::get(self.kb, text) {
+                let env = repeat::plain_envelope(time, text);
+                let msg = if other { Message::Other } else { message::parse(text) };
+                return self.apply(no, line, &env, &msg, facts);
+            }
+        }
         // Rules and the grammar read the line as machined printed it; evidence shows it as given.
         let norm = normalize(line);
         let env = envelope::parse(&norm);
         let msg = message::parse(&env.text);
         let facts = Facts::of(self.kb, line, &env, &msg);
+        if let Some(split) = split {
+            repeat::put(self.kb, line, split, &norm, &env, &msg, &facts);
+        }
         self.apply(no, line, &env, &msg, facts)
     }
 
-    /// Feeds one line whose [`Facts`] were worked out elsewhere (another thread, see
-    /// [`crate::parallel`]): `decoded` tells how its text came from its bytes.
+    /// Feeds one line whose envelope, message and [`Facts`] were worked out elsewhere
+    /// (another thread, see [`crate::parallel`]): `decoded` tells how its text came from its
+    /// bytes.
     pub(crate) fn push_prepared(
         &mut self,
         raw: Decoded,
         line: &str,
         env: &envelope::Envelope<'_>,
+        msg: &Message<'_>,
         facts: Facts,
     ) -> Vec<Progress> {
         self.count(raw);
-        let msg = message::parse(&env.text);
-        self.apply(raw.no, line, env, &msg, facts)
+        self.apply(raw.no, line, env, msg, facts)
     }
 
     fn count(&mut self, raw: Decoded) {
@@ -261,7 +270,7 @@ impl<'k> Analyzer<'k> {
         // Go's `context.Canceled` ends the error chain of an operation its caller stopped
         // (a service restarted by bootstrap or a config change, a node shutting down): the
         // record reports the stop, not a cause, wherever in the record it is said.
-        if CANCELED.find(env.text.as_bytes()).is_some() {
+        if facts.canceled {
             let head = st.record_head;
             for l in [head, no] {
                 if !st.cancelled.contains(&l) && st.cancelled.len() < MAX_CANCELLED {
@@ -275,7 +284,7 @@ impl<'k> Analyzer<'k> {
                 }
             }
         }
-        let Facts { text: text_facts, template, .. } = facts;
+        let Facts { text: text_facts, template, redact_quiet, .. } = facts;
         let zap = text_facts.zap.as_ref();
         vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
         let task_hint = env
@@ -371,7 +380,8 @@ impl<'k> Analyzer<'k> {
         // The line as shown in evidence, built once and only when some evidence needs it. A
         // line that is secret as a whole (inside a PEM block, a value under its key) shows as
         // redacted; the check runs on every line because the state spans lines.
-        let secret = redact_on && st.redactor.line(&env.text);
+        let secret =
+            redact_on && !(redact_quiet && st.redactor.idle()) && st.redactor.line(&env.text);
         let mut shown: Option<String> = secret.then(crate::redact::whole_line);
         let mut display = || shown.get_or_insert_with(|| scrub(line, redact_on)).clone();
         let ring = &st.ring;

@@ -451,6 +451,7 @@ fn sequence_report(
         }
     }
     phases.sort_by_key(|p| p.index);
+    phases.shrink_to_fit();
     SequenceReport {
         name: s.name.clone(),
         state: s.state,

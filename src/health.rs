@@ -224,7 +224,10 @@ impl Health {
             &[SignalKind::ServiceFailed, SignalKind::ServiceRestarting, SignalKind::ServiceCycling];
         // Cancellation is the consequence of something else stopping the node (a failed
         // sequence, a shutdown): the cause is elsewhere, not in this service.
-        let cancelled = text.contains("context canceled");
+        // Built once: `str::contains` builds a searcher per call, and this runs per service line.
+        static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
+        let cancelled = CANCELED.find(text.as_bytes()).is_some();
         match state {
             "Failed" if !cancelled && !stopping => {
                 self.note(SignalKind::ServiceFailed, name, line, text)

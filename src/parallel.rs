@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
-use crate::analyzer::{Analyzer, Facts};
+use crate::analyzer::{Analyzer, Facts, repeat};
 use crate::error::Error;
 use crate::input::decode::Decoded;
 use crate::input::lines::{Flow, RawLine};
@@ -33,6 +33,9 @@ use crate::parse::time::Stamp;
 /// Bytes of input per batch: large enough that handing a batch between threads costs
 /// little, small enough that the batches in flight stay well under a megabyte.
 pub const BATCH: usize = 32 * 1024;
+
+/// Room for the line that takes a batch past [`BATCH`] (most lines are far shorter).
+const BATCH_SLACK: usize = 4096;
 
 /// Whole lines of input, as read.
 #[derive(Default)]
@@ -56,7 +59,14 @@ struct Line {
     facts: Facts,
     /// The line as given when normalising changed it (`text` then holds the normalised one).
     raw: Option<Box<str>>,
+    /// The line's message, detached like its envelope: its strings are empty and their
+    /// places in the text are in `msg_parts` (see [`message::Message::map_strs`]).
+    msg: message::Message<'static>,
+    msg_parts: [Part; MSG_PARTS],
 }
+
+/// The most strings a message holds (a service line: name, state and text).
+const MSG_PARTS: usize = 3;
 
 fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
     let mut text = String::with_capacity(batch.bytes.len());
@@ -82,12 +92,43 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
     let lines = spans
         .into_iter()
         .map(|(decoded, a, b, raw)| {
+            // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
+            let (start, end) = (a as u32, b as u32);
             let line = &text[a..b];
+            let given = raw.as_deref().unwrap_or(line);
+            // As on one thread (`Analyzer::step`): a line that repeats but for its stamp.
+            // The memo holds only texts of lines that normalise to themselves, so a hit has
+            // `raw` None and its text lies in `text`.
+            let split = repeat::split(given);
+            let mut msg_parts = [const { Part::Range(0, 0) }; MSG_PARTS];
+            let mut detach_msg = |m: &message::Message<'_>| {
+                let mut n = 0;
+                m.map_strs(|s| {
+                    if let Some(slot) = msg_parts.get_mut(n) {
+                        *slot = Part::of(&text, s);
+                    }
+                    n += 1;
+                    ""
+                })
+            };
+            if let Some((time, rest)) = split {
+                if let Some((facts, other)) = repeat::get(kb, rest) {
+                    let env = repeat::plain_envelope(time, rest);
+                    let msg = if other { message::Message::Other } else { message::parse(rest) };
+                    let msg = detach_msg(&msg);
+                    let env = env.detach(&text);
+                    return Line { decoded, start, end, env, facts, raw, msg, msg_parts };
+                }
+            }
             let env = envelope::parse(line);
             let msg = message::parse(&env.text);
-            let facts = Facts::of(kb, raw.as_deref().unwrap_or(line), &env, &msg);
-            // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
-            Line { decoded, start: a as u32, end: b as u32, env: env.detach(&text), facts, raw }
+            let facts = Facts::of(kb, given, &env, &msg);
+            if let Some(split) = split {
+                repeat::put(kb, given, split, line, &env, &msg, &facts);
+            }
+            let msg = detach_msg(&msg);
+            let env = env.detach(&text);
+            Line { decoded, start, end, env, facts, raw, msg, msg_parts }
         })
         .collect();
     Prepared { text, lines }
@@ -101,7 +142,9 @@ fn apply(analyzer: &mut Analyzer<'_>, p: Prepared) {
             None => p.text.get(l.start as usize..l.end as usize).unwrap_or(""),
         };
         let env = l.env.attach(&p.text);
-        analyzer.push_prepared(l.decoded, line, &env, l.facts);
+        let mut parts = l.msg_parts.iter();
+        let msg = l.msg.map_strs(|_| parts.next().map_or("", |part| part.get(&p.text)));
+        analyzer.push_prepared(l.decoded, line, &env, &msg, l.facts);
     }
 }
 
@@ -166,10 +209,11 @@ impl<'scope> Pipeline<'scope> {
         while self.in_flight.len() >= 2 * self.to.len() {
             self.collect_one(analyzer);
         }
-        // The next batch starts with the room this one took: grown from empty, every batch
-        // would copy its bytes over a dozen times on the way to BATCH.
+        // The next batch starts with the room a batch takes (BATCH and the line that passes
+        // it): grown from empty, every batch would copy its bytes over a dozen times on the
+        // way to BATCH, and from the last one's length, once.
         let room = Batch {
-            bytes: Vec::with_capacity(self.batch.bytes.len()),
+            bytes: Vec::with_capacity(self.batch.bytes.len().max(BATCH + BATCH_SLACK)),
             lines: Vec::with_capacity(self.batch.lines.len()),
         };
         let batch = std::mem::replace(&mut self.batch, room);
@@ -320,6 +364,32 @@ impl Detached {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message detached from its batch's text and attached again is the parsed one, for
+    /// every fixture line inside a larger text.
+    #[test]
+    fn detached_messages_attach_equal() {
+        let lines = crate::test_support::fixture_lines();
+        let base = lines.join("\n");
+        let (mut at, mut some) = (0, 0);
+        for l in &lines {
+            let line = &base[at..at + l.len()];
+            at += l.len() + 1;
+            let env = envelope::parse(line);
+            let msg = message::parse(&env.text);
+            let mut parts = Vec::new();
+            let detached = msg.map_strs(|s| {
+                parts.push(Part::of(&base, s));
+                ""
+            });
+            let mut it = parts.iter();
+            let attached = detached.map_strs(|_| it.next().map_or("", |p| p.get(&base)));
+            assert!(parts.len() <= MSG_PARTS, "{l}");
+            assert_eq!(attached, msg, "{l}");
+            some += usize::from(!matches!(msg, message::Message::Other));
+        }
+        assert!(some > 100, "{some}");
+    }
 
     #[test]
     fn detached_envelopes_attach_equal() {

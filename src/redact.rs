@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use memchr::memmem;
 use regex::{Captures, Regex};
 
@@ -43,12 +44,59 @@ const TRIGGERS: &[&str] = &[
     "ASIA",
 ];
 
+/// All of [`TRIGGERS`] in one automaton: one scan per line instead of a search (and a
+/// searcher built) per literal.
+static TRIGGER_SCAN: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::new(TRIGGERS).expect("static literals"));
+
 /// Shortest run of base64 characters that can be a PEM body line or a secret blob.
 const MIN_BLOB: usize = 40;
 
 /// `text` as it leaves the analyzer: [`redact`]ed when `on`, as is otherwise.
 pub(crate) fn scrub(text: &str, on: bool) -> String {
-    if on { redact(text).into_owned() } else { text.to_owned() }
+    if on { redact_cached(text).into_owned() } else { text.to_owned() }
+}
+
+/// Slots of the per-thread memo of [`redact_cached`] (two-way, like the text-facts memo),
+/// for texts of up to [`MEMO_TEXT`] bytes.
+const MEMO_SLOTS: usize = 512;
+const MEMO_TEXT: usize = 512;
+
+/// A text and what [`redact`] makes of it (`None`: unchanged).
+type MemoSlot = Option<(Box<str>, Option<Box<str>>)>;
+
+/// [`redact`], memoised per exact text: the same evidence, context and error lines come
+/// back in every boot of a long log (a replayed fixture, a retry loop), and a line that takes
+/// the slow path runs ten regexes. `redact` is a function of the text alone, so the memo
+/// cannot change an answer (a test compares the two).
+pub(crate) fn redact_cached(text: &str) -> Cow<'_, str> {
+    thread_local! {
+        static MEMO: std::cell::RefCell<Vec<MemoSlot>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if text.len() > MEMO_TEXT {
+        return redact(text);
+    }
+    MEMO.with(|m| {
+        let m = &mut *m.borrow_mut();
+        if m.is_empty() {
+            m.resize(MEMO_SLOTS, None);
+        }
+        let h = crate::kb::facts::fx_hash(text.as_bytes());
+        let hit = |s: &MemoSlot| s.as_ref().is_some_and(|(t, _)| **t == *text);
+        if let Some(Some((_, out))) = crate::kb::facts::way_of(m, h, hit) {
+            return match out {
+                Some(o) => Cow::Owned(o.to_string()),
+                None => Cow::Borrowed(text),
+            };
+        }
+        let out = redact(text);
+        let kept = match &out {
+            Cow::Owned(o) => Some(o.as_str().into()),
+            Cow::Borrowed(_) => None,
+        };
+        crate::kb::facts::insert_way(m, h, Some((text.into(), kept)));
+        out
+    })
 }
 
 /// Masks the secrets in `text`, keeping key names. Returns the input borrowed when nothing
@@ -86,7 +134,7 @@ fn apply<'a>(cur: Cow<'a, str>, f: impl Fn(&str) -> Cow<'_, str>) -> Cow<'a, str
 /// Cheap pre-check: a trigger literal, a base64-looking run of [`MIN_BLOB`] bytes, or the
 /// `xxxxxx.yyyyyyyyyyyyyyyy` shape of a bootstrap token.
 fn needs_slow_path(b: &[u8]) -> bool {
-    if TRIGGERS.iter().any(|t| memmem::find(b, t.as_bytes()).is_some()) {
+    if TRIGGER_SCAN.is_match(b) {
         return true;
     }
     let mut b64_run = 0usize;
@@ -295,6 +343,107 @@ mod tests {
         }
     }
 
+    /// The memo answers as `redact` does, also for texts that share a slot pair and evict
+    /// each other (many more texts than slots, in several rounds).
+    #[test]
+    fn cached_redaction_equals_redaction() {
+        let mut texts: Vec<String> = crate::test_support::fixture_lines();
+        let secrets = [
+            "  token: abcdef.0123456789abcdef",
+            "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0YWxvcyJ9.c2lnbmF0dXJl",
+            "monkey business with keys",
+            "USERDATA=dmVyc2lvbjogdjFhbHBoYTEK x",
+        ];
+        texts.extend(secrets.iter().map(|s| (*s).to_owned()));
+        texts.extend((0..2000).map(|i| format!("token: {i:08}abcdefgh key{i}")));
+        let slow = texts.iter().filter(|t| needs_slow_path(t.as_bytes())).count();
+        assert!(slow > MEMO_SLOTS, "only {slow} texts reach the memo");
+        for round in 0..3 {
+            for t in &texts {
+                assert_eq!(redact_cached(t), redact(t), "round {round}: {t}");
+            }
+        }
+    }
+
+    /// One automaton over the trigger literals answers as a search for each literal does.
+    #[test]
+    fn trigger_scan_equals_a_search_per_literal() {
+        let plain = |b: &[u8]| TRIGGERS.iter().any(|t| memmem::find(b, t.as_bytes()).is_some());
+        let mut lines = crate::test_support::fixture_lines();
+        lines.extend(TRIGGERS.iter().map(|t| format!("x{t}y")));
+        lines.extend(TRIGGERS.iter().map(|t| t[..t.len() - 1].to_owned()));
+        let mut hits = 0;
+        for l in &lines {
+            let want = plain(l.as_bytes());
+            hits += usize::from(want);
+            let b = l.as_bytes();
+            let ac = TRIGGER_SCAN.is_match(b);
+            assert_eq!(ac, want, "{l}");
+            assert!(!want || needs_slow_path(b), "{l}");
+        }
+        assert!(hits > 30, "{hits}");
+    }
+
+    /// The copy-free `Redactor::line` keeps the state and answers of the first form, line
+    /// by line, over every fixture and over streams made to reach each branch.
+    #[test]
+    fn redactor_line_equals_its_plain_form() {
+        let mut streams: Vec<Vec<String>> = vec![crate::test_support::fixture_lines()];
+        let crafted = [
+            "aescbcEncryptionSecret:",
+            "9yQ0b3RhbGx5c2VjcmV0a2V5MTIzNDU2Nzg5MGFi",
+            "  TOKEN =",
+            "abc def",
+            "\"password\": ",
+            "hunter2",
+            "USERDATA=dmVyc2lvbjogdjFhbHBoYTEKdmVyc2lvbjogdjFhbHBoYTEKdmVyc2lvbjogdjFhbHBoYTEK",
+            "dmVyc2lvbjogdjFhbHBoYTEKdmVyc2lvbjogdjFhbHBoYTEKdmVyc2lvbjogdjFhbHBoYTEK",
+            "dmVyc2lvbjo=",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "MIIEowIBAAKCAQEA",
+            "-----END RSA PRIVATE KEY-----",
+            "-----BEGIN RSA PRIVATE KEY----- x -----END RSA PRIVATE KEY-----",
+            "monkey:",
+            "Key:",
+            "",
+            " ",
+            "ünïcode key:",
+            "ü",
+        ];
+        streams.push(crafted.iter().map(|s| (*s).to_owned()).collect());
+        // Every pair of crafted lines in both orders.
+        for a in crafted {
+            for b in crafted {
+                streams.push(vec![a.to_owned(), b.to_owned(), b.to_owned()]);
+            }
+        }
+        let mut secret = 0;
+        for stream in &streams {
+            let (mut fast, mut plain) = (Redactor::default(), Redactor::default());
+            for l in stream {
+                let want = plain.line_plain(l);
+                assert_eq!(fast.line(l), want, "{l}");
+                assert_eq!(
+                    (fast.in_pem, fast.value_next, fast.in_blob),
+                    (plain.in_pem, plain.value_next, plain.in_blob),
+                    "{l}"
+                );
+                secret += usize::from(want);
+            }
+        }
+        assert!(secret > 50, "{secret}");
+        // A quiet text read from the idle state: `false`, and the state stays idle.
+        let mut quiet = 0;
+        for l in streams.iter().flatten() {
+            if Redactor::quiet(l) {
+                quiet += 1;
+                let mut r = Redactor::default();
+                assert!(!r.line_plain(l) && r.idle(), "{l}");
+            }
+        }
+        assert!(quiet > 1000, "{quiet}");
+    }
+
     #[test]
     fn is_idempotent() {
         for line in ["token: [REDACTED]", "USERDATA=[REDACTED]", "Bearer [REDACTED] x"] {
@@ -302,6 +451,11 @@ mod tests {
         }
     }
 }
+
+static PEM_END: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("-----END"));
+static PEM_BEGIN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("PRIVATE KEY-----"));
 
 /// Lines that belong to a secret as a whole, which no pattern on the line alone can see: the
 /// inside of a PEM private key block (the short last line too), and the value on the line
@@ -315,8 +469,62 @@ pub(crate) struct Redactor {
 }
 
 impl Redactor {
-    /// Whether `text` (the next line of the stream) is secret as a whole.
+    /// Whether `text` (the next line of the stream) is secret as a whole. Asked for every
+    /// line: byte checks with searchers built once, no copy of the line.
     pub(crate) fn line(&mut self, text: &str) -> bool {
+        let t = text.trim();
+        let b = t.as_bytes();
+        if self.in_pem {
+            if PEM_END.find(b).is_some() {
+                self.in_pem = false;
+            }
+            return true;
+        }
+        if PEM_BEGIN.find(b).is_some() && PEM_END.find(b).is_none() {
+            self.in_pem = true;
+            return false;
+        }
+        let was_value = std::mem::take(&mut self.value_next);
+        let was_blob = std::mem::take(&mut self.in_blob);
+        // A key written alone: `…secret:`, `token=`, `"password": ` (ASCII case ignored).
+        if matches!(b.last(), Some(b':' | b'=')) {
+            let key = t.trim_end_matches([':', '=', '"', ' ']).as_bytes();
+            let ends_with = |w: &str| {
+                key.len() >= w.len()
+                    && key[key.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
+            };
+            if ["secret", "token", "password", "key", "userdata"].iter().any(|w| ends_with(w)) {
+                self.value_next = true;
+            }
+        }
+        // A long unbroken base64 run that ends the line may go on on the next one.
+        if b64_tail(b) && (t.contains("USERDATA") || was_blob || looks_base64(t)) {
+            self.in_blob = true;
+        }
+        if !(was_value || was_blob) {
+            return false;
+        }
+        let word = !b.is_empty() && memchr::memchr(b' ', b).is_none();
+        (was_value && word) || (was_blob && word && looks_base64(t))
+    }
+
+    /// No secret spanning lines is open: the state [`Redactor::line`] starts from.
+    pub(crate) fn idle(&self) -> bool {
+        !(self.in_pem || self.value_next || self.in_blob)
+    }
+
+    /// A text that [`Redactor::line`] answers `false` for, leaving the state idle, when it
+    /// is [`idle`](Redactor::idle): it opens no PEM block, is no key written alone and ends
+    /// in no long base64 run. Depends on the text alone, so it can be decided once per text.
+    pub(crate) fn quiet(text: &str) -> bool {
+        let b = text.trim().as_bytes();
+        !matches!(b.last(), Some(b':' | b'=')) && !b64_tail(b) && PEM_BEGIN.find(b).is_none()
+    }
+
+    /// [`Redactor::line`] as it was first written (a lowercased copy of every line): the
+    /// specification the fast form is tested against.
+    #[cfg(test)]
+    fn line_plain(&mut self, text: &str) -> bool {
         let t = text.trim();
         if self.in_pem {
             if t.contains("-----END") {
@@ -339,7 +547,6 @@ impl Redactor {
         {
             self.value_next = true;
         }
-        // A long unbroken base64 run that ends the line may go on on the next one.
         let b64_tail = t.len() >= MIN_BLOB
             && t.bytes()
                 .rev()
@@ -351,6 +558,14 @@ impl Redactor {
         let word = !t.is_empty() && !t.contains(' ');
         (was_value && word) || (was_blob && word && looks_base64(t))
     }
+}
+
+/// The last [`MIN_BLOB`] bytes are base64: a run that may go on on the next line.
+fn b64_tail(b: &[u8]) -> bool {
+    b.len() >= MIN_BLOB
+        && b[b.len() - MIN_BLOB..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
 }
 
 fn looks_base64(t: &str) -> bool {

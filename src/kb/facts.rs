@@ -41,7 +41,7 @@ static STATIC: std::sync::LazyLock<(Regex, AhoCorasick, Regex)> = std::sync::Laz
 /// costly, state-free part of the work on a line (literal scans, rule prefilters, zap
 /// fields, the error template). Computing it needs only the knowledge base, so it can be
 /// done on another thread than the one that keeps the state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Facts {
     /// What the text alone decides, shared with every other line of the same text.
     pub(crate) text: Arc<TextFacts>,
@@ -49,7 +49,16 @@ pub(crate) struct Facts {
     pub(crate) unparsed: bool,
     /// The masked template of an error-looking line.
     pub(crate) template: Option<String>,
+    /// The text holds `context canceled` (see the analyzer's cancelled records).
+    pub(crate) canceled: bool,
+    /// The text can neither start nor be a secret spanning lines when none is open
+    /// ([`crate::redact::Redactor::quiet`]): the redactor need not read it then.
+    pub(crate) redact_quiet: bool,
 }
+
+/// `str::contains` builds its searcher on every call.
+static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
 
 impl Facts {
     pub(crate) fn of(
@@ -85,8 +94,12 @@ impl Facts {
                     | Message::RebootCountdown { .. }
             ))
         // Secrets go before the mask: masked digits would no longer look like a secret.
-        .then(|| fingerprint::mask_cached(&crate::redact::redact(&env.text)));
-        Facts { text, event, unparsed, template }
+        .then(|| fingerprint::mask_cached(&crate::redact::redact_cached(&env.text)));
+        // Worked out here rather than where the state is kept: they come from the memo of
+        // repeated lines, and with `-j` from the preparing threads.
+        let canceled = CANCELED.find(env.text.as_bytes()).is_some();
+        let redact_quiet = crate::redact::Redactor::quiet(&env.text);
+        Facts { text, event, unparsed, template, canceled, redact_quiet }
     }
 }
 
@@ -168,25 +181,31 @@ impl TextFacts {
             // digit-blind verdict, kept per text shape, turns them away first.
             super::digit_blind(text.as_bytes(), &mut m.scratch);
             let hash = fx_hash(&m.scratch);
-            let slot = &mut m.blind[(hash as usize) % BLIND_SLOTS];
-            let may = match slot {
-                Some(b) if b.hash == hash && b.kb == kb.id && *b.text == *m.scratch => b.may,
-                _ => {
+            let scratch = &m.scratch;
+            let hit = |b: &BlindSlot| b.hash == hash && b.kb == kb.id && *b.text == **scratch;
+            let may = match way_of(&mut m.blind, hash, |s| s.as_ref().is_some_and(hit)) {
+                Some(b) => b.as_ref().is_some_and(|b| b.may),
+                None => {
                     let may = kb.gate.may_match_blind(&m.scratch);
-                    *slot =
-                        Some(BlindSlot { kb: kb.id, hash, text: m.scratch.as_slice().into(), may });
+                    let b = BlindSlot { kb: kb.id, hash, text: m.scratch.as_slice().into(), may };
+                    insert_way(&mut m.blind, hash, Some(b));
                     may
                 }
             };
             if !may {
                 return Arc::clone(&m.empty);
             }
-            let slot = (fx_hash(text.as_bytes()) as usize) % MEMO_SLOTS;
-            match &m.exact[slot] {
-                Some(e) if e.0 == kb.id && *e.1 == *text => Arc::clone(&e.2),
-                _ => {
+            let hash = fx_hash(text.as_bytes());
+            let hit = |e: &MemoSlot| e.as_ref().is_some_and(|e| e.0 == kb.id && *e.1 == *text);
+            match way_of(&mut m.exact, hash, hit) {
+                Some(e) => Arc::clone(&e.as_ref().expect("a hit is a filled slot").2),
+                None => {
                     let f = Arc::new(TextFacts::compute(kb, text));
-                    m.exact[slot] = Some(Box::new((kb.id, text.into(), Arc::clone(&f))));
+                    insert_way(
+                        &mut m.exact,
+                        hash,
+                        Some(Box::new((kb.id, text.into(), Arc::clone(&f)))),
+                    );
                     f
                 }
             }
@@ -237,11 +256,40 @@ fn set_hits(set: &regex::RegexSet, pre: &super::prefilter::Prefilter, text: &str
     set.matches(text).iter().map(|i| i as u32).collect()
 }
 
+/// The memo tables are two-way set-associative: a text may sit in either slot of the pair
+/// its hash picks, the one used last first. With one slot per hash, two texts of a log that
+/// alternate and share a slot evicted each other on every line (a few hundred distinct texts
+/// in 4096 slots already give dozens of such pairs), and each eviction cost a recomputation.
+/// The pair of slots of `hash` in a table of `len` slots (an even number).
+fn pair_of(hash: u64, len: usize) -> usize {
+    ((hash as usize) % (len / 2)) * 2
+}
+
+/// The slot of `hash`'s pair that `hit` accepts, moved to the front of its pair.
+pub(crate) fn way_of<T>(table: &mut [T], hash: u64, hit: impl Fn(&T) -> bool) -> Option<&T> {
+    let at = pair_of(hash, table.len());
+    if hit(&table[at]) {
+        return Some(&table[at]);
+    }
+    if hit(&table[at + 1]) {
+        table.swap(at, at + 1);
+        return Some(&table[at]);
+    }
+    None
+}
+
+/// Puts `value` at the front of `hash`'s pair; the slot used longer ago is dropped.
+pub(crate) fn insert_way<T>(table: &mut [T], hash: u64, value: T) {
+    let at = pair_of(hash, table.len());
+    table.swap(at, at + 1);
+    table[at] = value;
+}
+
 /// FxHash (rustc's hasher) over 8-byte words, in four independent lanes so that the
 /// multiplications of a long text overlap instead of waiting on each other: the memo's key,
 /// a few nanoseconds per line. Not collision-resistant, and need not be: a collision only
 /// costs a recomputation.
-fn fx_hash(bytes: &[u8]) -> u64 {
+pub(crate) fn fx_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let word = |c: &[u8]| {
         let mut w = [0u8; 8];

@@ -146,6 +146,12 @@ impl LazyRegex {
         Ok(LazyRegex { pattern: pattern.to_owned(), cell: std::sync::OnceLock::new() })
     }
 
+    /// A pattern known to compile (a built-in rule's, compiled by the tests): not
+    /// compiled until first use.
+    pub(crate) fn trusted(pattern: &str) -> LazyRegex {
+        LazyRegex { pattern: pattern.to_owned(), cell: std::sync::OnceLock::new() }
+    }
+
     /// The compiled regex.
     pub fn get(&self) -> &Regex {
         self.cell

@@ -20,6 +20,10 @@ const STOP_SEQUENCES: &[&str] = &[
     "emergencyVolumeCleanup",
 ];
 
+/// `str::contains` builds its searcher on every call; this runs on every service line.
+static GOING_TO_RESTART: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("going to restart"));
+
 /// Distinct tasks kept per phase (Talos' phases have at most a few dozen).
 const MAX_TASKS_PER_PHASE: usize = 256;
 /// The row that stands for the tasks beyond [`MAX_TASKS_PER_PHASE`].
@@ -269,6 +273,12 @@ impl Machine {
                         p.state = if failed { State::Failed } else { State::Done };
                     }
                 }
+                // A finished sequence rarely grows again; a long log keeps hundreds of them,
+                // so each gives back the room its vectors grew into.
+                for p in &mut seq.phases {
+                    p.tasks.shrink_to_fit();
+                }
+                seq.phases.shrink_to_fit();
                 let state = seq.state;
                 if !failed && name == "boot" {
                     self.boot.health.on_healthy(line);
@@ -408,7 +418,7 @@ impl Machine {
                 if s.state != *state {
                     state.clone_into(&mut s.state);
                 }
-                if text.contains("going to restart") {
+                if GOING_TO_RESTART.find(text.as_bytes()).is_some() {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
                 } else if text.starts_with("Health check successful")

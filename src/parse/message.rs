@@ -54,6 +54,51 @@ pub enum Message<'a> {
     Other,
 }
 
+impl<'a> Message<'a> {
+    /// The same message with each string `f` of itself, in a fixed order (the fields in
+    /// the order they are declared): with `f` giving each string's place in the text it was
+    /// parsed from, and back, a message crosses threads without its text (`-j`).
+    pub fn map_strs<'b>(&self, mut f: impl FnMut(&'a str) -> &'b str) -> Message<'b> {
+        use Message::*;
+        match *self {
+            SequenceStart { name, phases } => SequenceStart { name: f(name), phases },
+            SequenceDone { name, duration } => {
+                SequenceDone { name: f(name), duration: f(duration) }
+            }
+            SequenceFailed { name } => SequenceFailed { name: f(name) },
+            PhaseStart { name, index, total, tasks } => {
+                PhaseStart { name: f(name), index, total, tasks }
+            }
+            PhaseDone { name, index, total, duration } => {
+                PhaseDone { name: f(name), index, total, duration: f(duration) }
+            }
+            PhaseFailed { name, index, total } => PhaseFailed { name: f(name), index, total },
+            TaskStart { name, index, total } => TaskStart { name: f(name), index, total },
+            TaskDone { name, index, total, duration } => {
+                TaskDone { name: f(name), index, total, duration: f(duration) }
+            }
+            TaskFailed { name, index, total, error } => {
+                TaskFailed { name: f(name), index, total, error: f(error) }
+            }
+            TaskLog { name, index, total, text } => {
+                TaskLog { name: f(name), index, total, text: f(text) }
+            }
+            SequenceError { phase, sequence, error } => {
+                SequenceError { phase, sequence: f(sequence), error: f(error) }
+            }
+            FatalSequencer { sequence, error } => {
+                FatalSequencer { sequence: f(sequence), error: f(error) }
+            }
+            Service(ServiceLine { name, state, text }) => {
+                Service(ServiceLine { name: f(name), state: f(state), text: f(text) })
+            }
+            Booting { version } => Booting { version: f(version) },
+            RebootCountdown { seconds } => RebootCountdown { seconds },
+            Other => Other,
+        }
+    }
+}
+
 /// A service state line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ServiceLine<'a> {

@@ -324,6 +324,14 @@ fn zap_dev(i: &str) -> Res<'_, (f64, Option<Level>)> {
     Ok((r, (t, Level::parse(lvl))))
 }
 
+/// `[talos] ` then Go's date and a blank at the start of `line`, read as [`parse`] reads
+/// them there (container mode, most lines of a long capture): the date and the text after.
+pub(crate) fn container_stamp(line: &str) -> Option<(f64, &str)> {
+    let rest = line.strip_prefix("[talos] ")?;
+    let (r, t) = terminated(go_stamp, char(' ')).parse(rest).ok()?;
+    Some((t, r))
+}
+
 /// Strips every layer it recognises; never fails. `line` must not hold the newline.
 pub fn parse(line: &str) -> Envelope<'_> {
     parse_layers(line, true)
