@@ -689,3 +689,80 @@ fn r14_distinct_task_names_are_capped_per_phase() {
     assert!((2..=257).contains(&kept), "{kept} task rows");
     assert!(tasks.to_string().contains("(more tasks)"), "{tasks}");
 }
+
+/// One line repeated: what a text zip bomb inflates to (about 300 times its compressed size).
+fn repeated_text(bytes: usize) -> Vec<u8> {
+    let line = b"hello world, this is the same line again\n";
+    line.iter().copied().cycle().take(bytes).collect()
+}
+
+/// Issue #14: a first entry of repeated text used up the archive's budget, the real log after
+/// it was never read, and the run failed with exit 2. Reading an entry now stops when it
+/// inflates far beyond its compressed size, with a counted warning; the real log is read.
+#[test]
+fn r14_a_text_zip_bomb_does_not_hide_a_later_log() {
+    let dir = TempDir::new("r14-textbomb");
+    let bomb = repeated_text(96 << 20);
+    let z = zip_of(&[
+        ("aaa-bomb1.log", bomb.clone()),
+        ("aaa-bomb2.log", bomb.clone()),
+        ("zz-real.log", seed()),
+    ]);
+    assert!(z.len() < 2 << 20, "{} bytes", z.len());
+    let p = dir.file("textbomb.zip", &z);
+    let o = limited(&["analyze", "--format", "json", &p]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("2 entries read only in part"), "{w}");
+    assert!(w.contains("aaa-bomb1.log") && w.contains("aaa-bomb2.log"), "{w}");
+    assert!(w.contains("more than 64 times the compressed size"), "{w}");
+    // Nothing but the bomb: the error comes after the warning that says what was cut.
+    let z = zip_of(&[("bomb.log", bomb)]);
+    let p = dir.file("only.zip", &z);
+    let o = limited(&["analyze", &p]);
+    calm(&o, 2);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    let e = err(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(
+        lines[0].starts_with("talos-doctor: warning: ") && lines[0].contains("bomb.log"),
+        "{e}"
+    );
+    assert!(lines[1].starts_with("talos-doctor: error: no Talos log lines"), "{e}");
+}
+
+/// A gzip bomb given as a file stops the same way.
+#[test]
+fn r14_a_gzip_bomb_stops_with_a_warning() {
+    let dir = TempDir::new("r14-gzbomb");
+    let mut log = seed();
+    log.extend(repeated_text(160 << 20));
+    let p = dir.file("bomb.log.gz", &gzip(&log));
+    let o = limited(&["analyze", "--format", "json", &p]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("reading stopped after") && w.contains("like a zip or gzip bomb"), "{w}");
+}
+
+/// Issue #14: a zip on a pipe was refused. It is saved to a temporary file and read.
+#[cfg(unix)]
+#[test]
+fn r14_a_zip_from_a_pipe_is_read() {
+    let z = zip_of(&[("logs/cp1.log", seed()), ("README", b"hi\n".to_vec())]);
+    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(z.clone()).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let o = through_fifo("r14-zipfifo", z, &["analyze", "--format", "json"]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    // Cut short: a clear error, not a hang.
+    let z = zip_of(&[("logs/cp1.log", seed())]);
+    let o = TestCommand::new(&["analyze"]).stdin(z[..z.len() / 2].to_vec()).run();
+    one_line_error(&o, "not a readable zip archive");
+}
