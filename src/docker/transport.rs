@@ -5,8 +5,8 @@
 //! log frame or an event line until it is complete: an Engine (or anything at `DOCKER_HOST`)
 //! that sends an endless body would take all memory. The guard follows the response as it
 //! arrives (head, chunked or plain body, Docker's log frames or JSON lines) and fails the
-//! read with a one-line reason past [`MAX_BODY`] for an answer or [`MAX_ITEM`] for one item of
-//! a stream; streams themselves may run forever (`watch` follows logs and events).
+//! read with a one-line reason past [`MAX_BODY`] for an answer, [`MAX_ITEM`] for a log frame
+//! or [`MAX_LINE`] for a line of a stream; streams themselves may run forever (`watch` follows logs and events).
 
 use std::future::Future;
 use std::io;
@@ -19,15 +19,19 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::input::source::size;
+use crate::input::source::{approx, size};
 
 /// The largest answer that is not a stream (`inspect`, `ps`, `version`): a container's
 /// inspect is a few KiB, `ps -a` of thousands of containers a few MiB.
 pub(crate) const MAX_BODY: u64 = 32 * 1024 * 1024;
 
-/// The largest item of a stream: one log frame (Docker cuts log lines at 16 KiB), one raw
-/// (tty) log line, or one event line.
+/// The largest log frame of a stream (Docker cuts log lines at 16 KiB).
 pub(crate) const MAX_ITEM: u64 = 16 * 1024 * 1024;
+
+/// The longest raw (tty) log line or event line: bollard looks for the line's end from its
+/// start each time more of it arrives, so a long line costs time by the square of its length
+/// (an endless one at 16 MiB: 7.7 s; at 1 MiB, a few ms). The analyzer cuts lines at 64 KiB.
+pub(crate) const MAX_LINE: u64 = 1024 * 1024;
 
 /// The largest response head.
 const MAX_HEAD: usize = 64 * 1024;
@@ -310,22 +314,22 @@ impl Guard {
                 size(MAX_BODY)
             )),
             Kind::Answer => Ok(()),
-            Kind::Events => self.lines(data, "event"),
+            Kind::Events => self.lines(data, "an event"),
             Kind::Logs => self.frames(data),
         }
     }
 
-    /// JSON lines, or raw log lines: no line longer than [`MAX_ITEM`].
+    /// JSON lines, or raw log lines: no line longer than [`MAX_LINE`].
     fn lines(&mut self, data: &[u8], what: &str) -> Result<(), String> {
         match memchr::memrchr(b'\n', data) {
             Some(i) => self.item = (data.len() - i - 1) as u64,
             None => self.item += data.len() as u64,
         }
-        if self.item > MAX_ITEM {
+        if self.item > MAX_LINE {
             return Err(format!(
-                "the Docker Engine sent an {what} line longer than {} (talos-doctor reads at \
-                 most that much of one)",
-                size(MAX_ITEM)
+                "the Docker Engine sent {what} line longer than {} (talos-doctor reads at most \
+                 that much of one)",
+                size(MAX_LINE)
             ));
         }
         Ok(())
@@ -347,7 +351,7 @@ impl Guard {
                         self.item = 0;
                         data = &data[i + 1..];
                     }
-                    None => return self.lines(data, "log"),
+                    None => return self.lines(data, "a log"),
                 }
             } else if self.header.is_empty() && data[0] > 2 {
                 self.raw_line = true;
@@ -364,7 +368,7 @@ impl Guard {
                         return Err(format!(
                             "the Docker Engine sent a log frame of {} (talos-doctor reads \
                              frames of at most {})",
-                            size(len),
+                            approx(len),
                             size(MAX_ITEM)
                         ));
                     }
@@ -427,11 +431,11 @@ mod tests {
         g.feed(CHUNKED).unwrap();
         let line = b"1\r\na\r\n".repeat(1 << 16);
         let over = (0..300).try_for_each(|_| g.feed(&line));
-        assert!(over.unwrap_err().contains("log line longer than 16 MiB"));
+        assert!(over.unwrap_err().contains("log line longer than 1 MiB"));
         // An event line that never ends.
         let mut g = Guard::new(Kind::Events);
         g.feed(b"HTTP/1.1 200 OK\r\n\r\n{\"Type\":\"container\"}\n").unwrap();
         let over = (0..20).try_for_each(|_| g.feed(&[b'x'; 1 << 20]));
-        assert!(over.unwrap_err().contains("event line longer than 16 MiB"));
+        assert!(over.unwrap_err().contains("event line longer than 1 MiB"));
     }
 }

@@ -30,7 +30,11 @@
 //! loops (a folder or file reached twice is read once) and a generous depth cap
 //! ([`MAX_DEPTH`]); files are opened one at a time. Zip entries are streamed one at a time;
 //! each is cut at [`MAX_ENTRY_BYTES`] inflated and an archive (with what it nests) at
-//! [`MAX_ARCHIVE_BYTES`], so that a zip bomb costs bounded time and memory. Note that dmesg
+//! [`MAX_ARCHIVE_BYTES`], so that a zip bomb costs bounded time and memory. Entries are
+//! inflated here, not by the zip crate, so that the compressed bytes behind them are counted:
+//! an entry stops when it inflates beyond [`source::BOMB_RATIO`] times them and the
+//! archive's [`source::BOMB_ALLOWANCE`] is spent, and the next entry is read (a bomb before
+//! the real log does not hide it). An entry is read only up to the size the archive declares. Note that dmesg
 //! repeats the `[talos]` lines machined logs, so [`feed_dir`] and [`feed_zip_file`] skip them
 //! for a node whose machined log is present.
 

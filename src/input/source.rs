@@ -4,7 +4,10 @@
 //! The first bytes are peeked into a buffer that is then read again as part of the input, so
 //! that sniffing costs no byte even on a pipe: gzip (also from a pipe) is decompressed on the
 //! fly, other compressions and binary data are refused with a one-line reason, and a zip
-//! archive on a stream, which cannot be read without seeking, is refused with the way out.
+//! archive on a stream, which cannot be read without seeking, is saved to an unnamed
+//! temporary file (up to [`MAX_SPOOLED_ZIP`]) and read from there. Whatever is decompressed
+//! is watched by an [`Inflation`] guard, so that a bomb costs time linear in its compressed
+//! size.
 //! Every byte read is either in a line or counted in an [`Account`], which [`binary`] turns
 //! into warnings (or an error when nothing readable came).
 
@@ -492,11 +495,13 @@ pub(crate) fn read_stream<'r>(
                 return Ok((Flow::Continue, account));
             }
             Sniff::Zip => {
-                account.refused = Some(
-                    "it is a zip archive, which is read from a file only (save it and pass \
-                     its path)"
-                        .into(),
-                );
+                account.refused = Some(if gz {
+                    "it is a zip archive inside gzip; decompress it first (`gunzip`)".into()
+                } else {
+                    "it is a zip archive inside an archive, not named `*.zip`; only those \
+                     are read as archives"
+                        .into()
+                });
                 return Ok((Flow::Continue, account));
             }
             Sniff::Binary(why) => {
@@ -609,10 +614,35 @@ mod tests {
     }
 
     #[test]
+    fn inflation_beyond_the_ratio_draws_on_one_allowance() {
+        let first = Inflation::new();
+        let mut drawn = 0;
+        first.raw.set(1 << 20);
+        // Within the ratio: nothing drawn.
+        assert!(first.allows(BOMB_RATIO << 20, &mut drawn));
+        assert_eq!(drawn, 0);
+        // Beyond it: drawn until the allowance is spent.
+        assert!(first.allows((BOMB_RATIO << 20) + BOMB_ALLOWANCE, &mut drawn));
+        assert!(!first.allows((BOMB_RATIO << 20) + BOMB_ALLOWANCE + 1, &mut drawn));
+        // The next entry of the archive shares what is left (nothing), but a log within the
+        // ratio is still read.
+        let next = first.next();
+        let mut drawn = 0;
+        next.raw.set(1000);
+        assert!(next.allows(1000 * 30, &mut drawn));
+        assert!(!next.allows(1000 * BOMB_RATIO + 1, &mut drawn));
+        // A file of its own has its own allowance.
+        assert!(Inflation::new().allows(BOMB_ALLOWANCE, &mut 0));
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(size(64 * 1024 * 1024), "64 MiB");
         assert_eq!(size(1 << 30), "1 GiB");
         assert_eq!(size(65536), "64 KiB");
         assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(approx(80 * 1024 * 1024 + 200 * 1024), "80.2 MiB");
+        assert_eq!(approx(3 << 30), "3.0 GiB");
+        assert_eq!(approx(5000), "4 KiB");
     }
 }

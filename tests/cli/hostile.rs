@@ -838,8 +838,8 @@ fn with_docker_host(host: &str, args: &[&str]) -> Output {
 }
 
 /// Issue #14: a `DOCKER_HOST` that streamed an endless body was read until the kernel killed
-/// the run at 24 GB. An answer is capped, and so is one item of a stream (a log frame or line,
-/// an event line), each with a one-line error.
+/// the run at 24 GB. An answer is capped, and so is one item of a stream (a log frame, a log
+/// or event line), each with a one-line error.
 #[cfg(unix)]
 #[test]
 fn r14_an_endless_docker_body_is_a_one_line_error() {
@@ -850,7 +850,7 @@ fn r14_an_endless_docker_body_is_a_one_line_error() {
     // A tty log line that never ends.
     let host = fake_engine("/containers/abc123/logs", b"a");
     let o = with_docker_host(&host, &["analyze", "--container", "x"]);
-    one_line_error(&o, "log line longer than 16 MiB");
+    one_line_error(&o, "log line longer than 1 MiB");
     // Endless lines are a log that never ends, not held: the frames stay small.
     let host = fake_engine("/containers/abc123/logs", &[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
     let o = with_docker_host(&host, &["analyze", "--container", "x"]);
