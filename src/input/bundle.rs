@@ -657,7 +657,7 @@ struct Entry<'a> {
 
 /// What reading one log of a bundle came to.
 #[derive(Debug, Default)]
-struct Read1 {
+struct EntryRead {
     bytes: u64,
     /// Stopped at [`Entry::cap`] with more to come.
     capped: bool,
@@ -673,7 +673,7 @@ fn feed_one(
     entry: &Entry<'_>,
     inflation: Option<&Inflation>,
     analyzer: &mut dyn Sink,
-) -> Read1 {
+) -> EntryRead {
     let what = format!("`{}`", entry.name);
     analyzer.begin_input(entry.name, entry.node);
     let start = analyzer.lines();
@@ -687,8 +687,11 @@ fn feed_one(
     });
     match read {
         Ok((_, account)) => {
-            let mut out =
-                Read1 { bytes: account.bytes, capped: account.capped_at.is_some(), bomb: false };
+            let mut out = EntryRead {
+                bytes: account.bytes,
+                capped: account.capped_at.is_some(),
+                bomb: false,
+            };
             let account = if inflation.is_some() {
                 out.bomb = account.bomb.is_some();
                 Account { capped_at: None, bomb: None, ..account }
@@ -703,7 +706,7 @@ fn feed_one(
         Err(e) => {
             let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
             analyzer.warn(format!("{e}: {cause}; the lines before were read"));
-            Read1::default()
+            EntryRead::default()
         }
     }
 }
