@@ -138,6 +138,11 @@ impl<'k> Analyzer<'k> {
         self.warnings.push(msg);
     }
 
+    /// The warnings so far (printed before a fatal error, which ends the run without a report).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The rules in use.
     pub fn kb(&self) -> &'k Kb {
         self.kb

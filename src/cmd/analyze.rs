@@ -1,6 +1,7 @@
 //! `analyze`: files, standard input, support bundles and `--container`, into one report.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::Path;
 
 use super::{load_kb, write_report};
@@ -32,13 +33,27 @@ fn unique_node_name(path: &Path, stems: &HashMap<String, usize>) -> String {
     }
 }
 
-/// Runs `analyze`.
+/// Runs `analyze`. A fatal error ends the run without a report: the warnings collected
+/// until then are printed first, one line each, so that what was left out is still said.
 pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
     let kb = load_kb(&a.out.rules)?;
     let mut an = Analyzer::new(
         &kb,
         AnalyzeOptions { redact: !a.out.no_redact, ..AnalyzeOptions::default() },
     );
+    let ran = analyze(a, env, &mut an);
+    if let Err(e) = &ran {
+        if !e.is_broken_pipe() && !matches!(e, Error::Output(_)) {
+            let mut err = std::io::stderr().lock();
+            for w in an.warnings() {
+                let _ = writeln!(err, "talos-doctor: warning: {}", crate::render::visible(w));
+            }
+        }
+    }
+    ran
+}
+
+fn analyze(a: &AnalyzeArgs, env: &config::Env, an: &mut Analyzer<'_>) -> Result<u8, Error> {
     let sources: Vec<Source> = if a.files.is_empty() && a.container.is_none() {
         vec![Source::Stdin]
     } else {
@@ -64,12 +79,12 @@ pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
         let before = an.lines();
         match s {
             // Opened once each: a FIFO or a pipe (`<(…)`) is never read twice.
-            Source::File(p) if p.is_dir() => fed = Some(input::bundle::feed_dir(p, &mut an)?),
+            Source::File(p) if p.is_dir() => fed = Some(input::bundle::feed_dir(p, an)?),
             Source::File(p) if input::bundle::is_zip_file(p) => {
-                fed = Some(input::bundle::feed_zip_file(p, &mut an)?);
+                fed = Some(input::bundle::feed_zip_file(p, an)?);
             }
             _ => {
-                parallel::feed(s, node.as_deref(), &mut an, workers)?;
+                parallel::feed(s, node.as_deref(), an, workers)?;
             }
         }
         if an.lines() == before && multi {
@@ -77,7 +92,7 @@ pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
         }
     }
     let facts = match &a.container {
-        Some(name) => Some(docker::client::feed_container(&mut an, name)?),
+        Some(name) => Some(docker::client::feed_container(an, name)?),
         None => None,
     };
     if an.lines() == 0 {

@@ -24,6 +24,10 @@ pub(crate) async fn connect() -> Result<bollard::Docker, Error> {
     endpoint.connect().await.map_err(docker_err)
 }
 
+/// The most of one container's log that `analyze --container` reads (the Engine could send
+/// an endless one): as much as of one archive.
+pub(crate) const MAX_CONTAINER_LOG: u64 = crate::input::bundle::MAX_ARCHIVE_BYTES;
+
 /// For `analyze --container NAME`: feeds the container's whole log (no follow) into
 /// `analyzer` as input `docker:NAME`, node NAME, and returns the container's facts, so the
 /// caller can confirm the diagnosis with [`super::preflight::confirm`] on the final report.
@@ -48,13 +52,29 @@ pub(crate) fn feed_container(
             analyzer.push_line(l);
             Flow::Continue
         };
+        let mut read = 0u64;
+        let mut capped = false;
         while let Some(item) = stream.next().await {
             let out = item.map_err(|e| {
                 docker_err(super::Error::api(format!("read the logs of `{name}`"), e))
             })?;
-            splitter.push(&out.into_bytes(), &mut sink);
+            let bytes = out.into_bytes();
+            read += bytes.len() as u64;
+            splitter.push(&bytes, &mut sink);
+            if read > MAX_CONTAINER_LOG {
+                capped = true;
+                break;
+            }
         }
         splitter.finish(&mut sink);
+        if capped {
+            analyzer.warn(format!(
+                "`docker:{}`: only the first {} of its log were read, the cap for one \
+                 container's log",
+                facts.name,
+                crate::input::source::size(MAX_CONTAINER_LOG)
+            ));
+        }
         Ok(facts)
     })
 }

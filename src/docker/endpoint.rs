@@ -15,6 +15,7 @@ use bollard::{API_DEFAULT_VERSION, Docker};
 use sha2::{Digest, Sha256};
 
 use super::error::{Error, chain_text, lower};
+use super::transport::{Target, transport};
 
 /// The default Engine socket on Linux.
 pub(crate) const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
@@ -97,15 +98,23 @@ impl Endpoint {
     /// default, e.g. Docker 20.10 = API 1.41).
     pub(crate) async fn connect(&self) -> Result<Docker, Error> {
         let unreachable = |e: bollard::errors::Error| self.classify(e);
-        let docker = if let Some(path) = self.host.strip_prefix("unix://") {
-            Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
-                .map_err(unreachable)?
-        } else if self.host.starts_with("tcp://") || self.host.starts_with("http://") {
-            Docker::connect_with_http(&self.host, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
-                .map_err(unreachable)?
+        let target = if let Some(path) = self.host.strip_prefix("unix://") {
+            Target::Unix(path.into())
+        } else if let Some(addr) =
+            self.host.strip_prefix("tcp://").or_else(|| self.host.strip_prefix("http://"))
+        {
+            Target::Tcp(addr.trim_end_matches('/').to_owned())
         } else {
             return Err(Error::UnsupportedEndpoint(self.to_string()));
         };
+        // Our own transport: each answer is bounded (see `transport`).
+        let docker = Docker::connect_with_custom_transport(
+            transport(target),
+            Some("http://docker"),
+            REQUEST_TIMEOUT_S,
+            API_DEFAULT_VERSION,
+        )
+        .map_err(unreachable)?;
         docker.negotiate_version().await.map_err(unreachable)
     }
 }

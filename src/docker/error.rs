@@ -75,7 +75,8 @@ impl Error {
     fn engine_says(e: &bollard::errors::Error) -> String {
         match e {
             bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-            other => chain_text(other),
+            // A stream's read error reaches us as text only: the guard kept the reason.
+            other => super::transport::tripped().unwrap_or_else(|| chain_text(other)),
         }
     }
 }

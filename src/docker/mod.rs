@@ -9,6 +9,8 @@
 //! * [`follow`] + [`watch`]: the live log stream through the analyzer, with restarts, stalls
 //!   and timeouts; [`progress`]: what is shown meanwhile.
 //!
+//! * [`transport`]: one connection per request, each answer and stream item bounded.
+//!
 //! Everything async stays here; the analyzer it feeds is synchronous.
 
 pub(crate) mod client;
@@ -23,6 +25,7 @@ pub(crate) mod preflight;
 pub(crate) mod progress;
 pub(crate) mod recreate;
 pub(crate) mod spec;
+pub(crate) mod transport;
 pub(crate) mod watch;
 
 pub(crate) use error::Error;

@@ -30,18 +30,24 @@
 //! loops (a folder or file reached twice is read once) and a generous depth cap
 //! ([`MAX_DEPTH`]); files are opened one at a time. Zip entries are streamed one at a time;
 //! each is cut at [`MAX_ENTRY_BYTES`] inflated and an archive (with what it nests) at
-//! [`MAX_ARCHIVE_BYTES`], so that a zip bomb costs bounded time and memory. Note that dmesg
+//! [`MAX_ARCHIVE_BYTES`], so that a zip bomb costs bounded time and memory. Entries are
+//! inflated here, not by the zip crate, so that the compressed bytes behind them are counted:
+//! an entry stops when it inflates beyond [`source::BOMB_RATIO`] times them and the
+//! archive's [`source::BOMB_ALLOWANCE`] is spent, and the next entry is read (a bomb before
+//! the real log does not hide it). An entry is read only up to the size the archive declares. Note that dmesg
 //! repeats the `[talos]` lines machined logs, so [`feed_dir`] and [`feed_zip_file`] skip them
 //! for a node whose machined log is present.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::error::Error;
 use crate::input::lines::{Flow, RawLine};
-use crate::input::source::{self, Account, size};
+use crate::input::source::{self, Account, BOMB_RATIO, Inflation, Stream, approx, size};
 use crate::input::{Sink, visible};
 
 /// Largest entry read from a zip, inflated. Bigger entries are cut with a warning (real
@@ -396,7 +402,7 @@ pub fn feed_dir(root: &Path, analyzer: &mut dyn Sink) -> Result<Fed, Error> {
             let mut budget = MAX_ARCHIVE_BYTES;
             match zip::ZipArchive::new(file) {
                 Ok(a) => {
-                    feed_zip(a, &name, analyzer, &mut budget, 1)?;
+                    feed_zip(a, &name, analyzer, &mut budget, &Inflation::new(), 1)?;
                 }
                 Err(e) => analyzer.warn(format!("{what} is not a readable zip archive: {e}")),
             }
@@ -406,7 +412,8 @@ pub fn feed_dir(root: &Path, analyzer: &mut dyn Sink) -> Result<Fed, Error> {
         let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
         let skip_talos =
             *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
-        feed_one(Box::new(file), &name, node.as_deref(), skip_talos, None, analyzer);
+        let entry = Entry { name: &name, node: node.as_deref(), skip_talos, cap: None };
+        feed_one(Box::new(file), &entry, None, analyzer);
     }
     skipped.warn(analyzer, &root_name);
     Ok(Fed { logs: list.logs.len(), not_logs: skipped.not_logs.count })
@@ -422,7 +429,69 @@ pub fn feed_zip_file(path: &Path, analyzer: &mut dyn Sink) -> Result<Fed, Error>
         why: format!("it is not a readable zip archive ({e})"),
     })?;
     let mut budget = MAX_ARCHIVE_BYTES;
-    feed_zip(archive, &name, analyzer, &mut budget, 1)
+    feed_zip(archive, &name, analyzer, &mut budget, &Inflation::new(), 1)
+}
+
+/// Reads a zip archive that came on a stream and was saved to `file` (see
+/// [`source::MAX_SPOOLED_ZIP`]).
+pub(crate) fn feed_zip_spooled(
+    file: File,
+    name: &str,
+    analyzer: &mut dyn Sink,
+) -> Result<Fed, Error> {
+    let archive = zip::ZipArchive::new(file).map_err(|e| Error::NotText {
+        what: format!("`{name}`"),
+        why: format!("it is not a readable zip archive ({e})"),
+    })?;
+    let mut budget = MAX_ARCHIVE_BYTES;
+    feed_zip(archive, name, analyzer, &mut budget, &Inflation::new(), 1)
+}
+
+/// An archive entry's bytes as stored: decompressed here rather than by the zip crate so that
+/// the compressed bytes behind them can be counted ([`Inflation`]), and cut at the size the
+/// archive declares for the entry (`over` says there was more).
+fn open_entry<'a, R: Read + Seek>(
+    archive: &'a mut zip::ZipArchive<R>,
+    index: usize,
+    inflation: &Inflation,
+    over: &Rc<Cell<bool>>,
+) -> Result<Box<dyn Read + 'a>, String> {
+    let raw = archive.by_index_raw(index).map_err(|e| e.to_string())?;
+    if raw.encrypted() {
+        return Err("it is encrypted".into());
+    }
+    let declared = raw.size();
+    let method = raw.compression();
+    let counted = inflation.counted(raw);
+    let inflated: Box<dyn Read + 'a> = match method {
+        zip::CompressionMethod::Stored => Box::new(counted),
+        zip::CompressionMethod::Deflated => Box::new(flate2::read::DeflateDecoder::new(counted)),
+        m => return Err(format!("it is compressed with {m}, which is not supported")),
+    };
+    Ok(Box::new(Declared { inner: inflated, left: declared, over: Rc::clone(over) }))
+}
+
+/// At most `left` bytes of `inner`; `over` is set when there were more.
+struct Declared<R> {
+    inner: R,
+    left: u64,
+    over: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Declared<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            let mut one = [0u8; 1];
+            if !buf.is_empty() && self.inner.read(&mut one)? > 0 {
+                self.over.set(true);
+            }
+            return Ok(0);
+        }
+        let room = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(&mut buf[..room])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn with_machined(list: &Listing) -> HashSet<String> {
@@ -434,6 +503,7 @@ fn feed_zip<R: Read + Seek>(
     zname: &str,
     analyzer: &mut dyn Sink,
     budget: &mut u64,
+    inflation: &Inflation,
     depth: usize,
 ) -> Result<Fed, Error> {
     let root_name = format!("`{zname}`");
@@ -452,13 +522,16 @@ fn feed_zip<R: Read + Seek>(
     let several = list.logs.len() > 1;
     let with_machined = with_machined(&list);
     let mut over_budget = Names::default();
+    let mut cut = Cuts::default();
     for (i, node, kind) in &list.logs {
         let name = format!("{zname}:{}", visible(names[*i]));
         if *budget == 0 {
             over_budget.add(|| names[*i].to_owned());
             continue;
         }
-        let mut entry = match archive.by_index(files[*i].1) {
+        let over = Rc::new(Cell::new(false));
+        let entry_inflation = inflation.next();
+        let mut entry = match open_entry(&mut archive, files[*i].1, &entry_inflation, &over) {
             Ok(e) => e,
             Err(e) => {
                 analyzer.warn(format!("`{name}` could not be read: {e}"));
@@ -490,7 +563,7 @@ fn feed_zip<R: Read + Seek>(
             drop(entry);
             match zip::ZipArchive::new(Cursor::new(bytes)) {
                 Ok(a) => {
-                    feed_zip(a, &name, analyzer, budget, depth + 1)?;
+                    feed_zip(a, &name, analyzer, budget, inflation, depth + 1)?;
                 }
                 Err(e) => analyzer.warn(format!("`{name}` is not a readable zip archive: {e}")),
             }
@@ -500,11 +573,20 @@ fn feed_zip<R: Read + Seek>(
         let skip_talos =
             *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
         let cap = MAX_ENTRY_BYTES.min(*budget);
-        let read =
-            feed_one(Box::new(entry), &name, node.as_deref(), skip_talos, Some(cap), analyzer);
-        *budget = budget.saturating_sub(read);
+        let e = Entry { name: &name, node: node.as_deref(), skip_talos, cap: Some(cap) };
+        let read = feed_one(entry, &e, Some(&entry_inflation), analyzer);
+        *budget = budget.saturating_sub(read.bytes);
+        if read.bomb {
+            cut.bombs.add(|| names[*i].to_owned());
+            cut.bomb_bytes += read.bytes;
+        } else if over.get() {
+            cut.past_declared.add(|| names[*i].to_owned());
+        } else if read.capped {
+            cut.capped.add(|| names[*i].to_owned());
+        }
     }
     skipped.warn(analyzer, &root_name);
+    cut.warn(analyzer, &root_name, *budget);
     if over_budget.count > 0 {
         over_budget.warn(
             analyzer,
@@ -519,20 +601,85 @@ fn feed_zip<R: Read + Seek>(
     Ok(Fed { logs: list.logs.len(), not_logs: skipped.not_logs.count })
 }
 
+/// Entries of an archive read only in part, by why, for one counted warning each.
+#[derive(Debug, Default)]
+struct Cuts {
+    bombs: Names,
+    bomb_bytes: u64,
+    past_declared: Names,
+    capped: Names,
+}
+
+impl Cuts {
+    fn warn(&self, analyzer: &mut dyn Sink, root: &str, budget: u64) {
+        let s = |n: usize| if n == 1 { "entry" } else { "entries" };
+        let n = &self.bombs;
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} read only in part ({} of them in all): {} more than {BOMB_RATIO} times \
+                 the compressed size, like a zip bomb",
+                s(n.count),
+                approx(self.bomb_bytes),
+                if n.count == 1 { "it inflates to" } else { "they inflate to" }
+            ),
+        );
+        let n = &self.past_declared;
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} read only up to the size the archive declares for {} (they inflate to more)",
+                s(n.count),
+                if n.count == 1 { "it" } else { "them" }
+            ),
+        );
+        let n = &self.capped;
+        let why = if budget == 0 {
+            format!("the archive reached {}, the cap per archive", size(MAX_ARCHIVE_BYTES))
+        } else {
+            format!("{} inflated, the cap per entry", size(MAX_ENTRY_BYTES))
+        };
+        n.warn(analyzer, root, &format!("{} cut where {why}", s(n.count)));
+    }
+}
+
+/// One log of a bundle, to read as its own input.
+struct Entry<'a> {
+    name: &'a str,
+    node: Option<&'a str>,
+    /// Drop `[talos]` lines (dmesg of a node whose machined log is read too).
+    skip_talos: bool,
+    /// At most this many bytes, inflated.
+    cap: Option<u64>,
+}
+
+/// What reading one log of a bundle came to.
+#[derive(Debug, Default)]
+struct EntryRead {
+    bytes: u64,
+    /// Stopped at [`Entry::cap`] with more to come.
+    capped: bool,
+    /// Stopped by the [`Inflation`] guard.
+    bomb: bool,
+}
+
 /// Reads one log of a bundle as its own input; problems with it are warnings (the other logs
-/// still count). Returns the bytes read.
+/// still count). An archive entry (`inflation` given) leaves its cut and its bomb stop to
+/// the caller to count; a file warns of them itself.
 fn feed_one(
     reader: Box<dyn Read + '_>,
-    name: &str,
-    node: Option<&str>,
-    skip_talos: bool,
-    cap: Option<u64>,
+    entry: &Entry<'_>,
+    inflation: Option<&Inflation>,
     analyzer: &mut dyn Sink,
-) -> u64 {
-    let what = format!("`{name}`");
-    analyzer.begin_input(name, node);
+) -> EntryRead {
+    let what = format!("`{}`", entry.name);
+    analyzer.begin_input(entry.name, entry.node);
     let start = analyzer.lines();
-    let read = source::read_stream(reader, &what, cap, &mut |line: RawLine<'_>| {
+    let how = Stream { what: &what, cap: entry.cap, inflation, spool_zip: None };
+    let skip_talos = entry.skip_talos;
+    let read = source::read_stream(reader, &how, &mut |line: RawLine<'_>| {
         if !(skip_talos && memchr::memmem::find(line.bytes, b"[talos]").is_some()) {
             analyzer.push_line(line);
         }
@@ -540,18 +687,26 @@ fn feed_one(
     });
     match read {
         Ok((_, account)) => {
-            let bytes = account.bytes;
-            let account =
-                Account { capped_at: account.capped_at.map(|_| cap.unwrap_or(0)), ..account };
+            let mut out = EntryRead {
+                bytes: account.bytes,
+                capped: account.capped_at.is_some(),
+                bomb: false,
+            };
+            let account = if inflation.is_some() {
+                out.bomb = account.bomb.is_some();
+                Account { capped_at: None, bomb: None, ..account }
+            } else {
+                Account { capped_at: account.capped_at.map(|_| entry.cap.unwrap_or(0)), ..account }
+            };
             if let Some(why) = source::report(analyzer, &what, start, &account) {
                 analyzer.warn(format!("{what} not read: {why}"));
             }
-            bytes
+            out
         }
         Err(e) => {
             let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
             analyzer.warn(format!("{e}: {cause}; the lines before were read"));
-            0
+            EntryRead::default()
         }
     }
 }

@@ -4,13 +4,18 @@
 //! The first bytes are peeked into a buffer that is then read again as part of the input, so
 //! that sniffing costs no byte even on a pipe: gzip (also from a pipe) is decompressed on the
 //! fly, other compressions and binary data are refused with a one-line reason, and a zip
-//! archive on a stream, which cannot be read without seeking, is refused with the way out.
+//! archive on a stream, which cannot be read without seeking, is saved to an unnamed
+//! temporary file (up to [`MAX_SPOOLED_ZIP`]) and read from there. Whatever is decompressed
+//! is watched by an [`Inflation`] guard, so that a bomb costs time linear in its compressed
+//! size.
 //! Every byte read is either in a line or counted in an [`Account`], which [`binary`] turns
 //! into warnings (or an error when nothing readable came).
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::error::Error;
 use crate::input::lines::{Flow, LineSplitter, MAX_LINE, RawLine, SplitStats};
@@ -29,6 +34,77 @@ pub const MAX_NUL_RUN: u64 = 64 * 1024 * 1024;
 
 /// The largest rules file read (`--rules`); the embedded rules are about 200 KiB.
 pub const MAX_RULES_FILE: u64 = 16 * 1024 * 1024;
+
+/// How many times its compressed size an input may inflate to before [`BOMB_ALLOWANCE`] is
+/// drawn on. Real logs compress 5 to 35 times (a crash loop of one line whose timestamp
+/// changes: 31); zeros or one repeated line, the stuff of zip and gzip bombs, 300 to 1000.
+pub const BOMB_RATIO: u64 = 64;
+
+/// Inflated bytes beyond [`BOMB_RATIO`] times the compressed bytes behind them that one
+/// input (a gzip file, or an archive with all its entries) may take in all; past it, reading
+/// an entry or file stops with a counted warning. This keeps the time a bomb costs linear in
+/// its size on disk, whatever it inflates to.
+pub const BOMB_ALLOWANCE: u64 = 64 * 1024 * 1024;
+
+/// Bytes read through a reader, shared with whoever watches it.
+pub(crate) struct Counted<R> {
+    inner: R,
+    n: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n.set(self.n.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The inflation guard of one input: the compressed bytes read so far (counted below every
+/// decompressor) and the [`BOMB_ALLOWANCE`] left, shared by all entries of an archive.
+#[derive(Debug, Clone)]
+pub(crate) struct Inflation {
+    raw: Rc<Cell<u64>>,
+    pool: Rc<Cell<u64>>,
+}
+
+impl Inflation {
+    /// A guard with the whole allowance.
+    pub(crate) fn new() -> Inflation {
+        Inflation { raw: Rc::default(), pool: Rc::new(Cell::new(BOMB_ALLOWANCE)) }
+    }
+
+    /// A guard for one more input drawing on the same allowance (an archive's next entry).
+    pub(crate) fn next(&self) -> Inflation {
+        Inflation { raw: Rc::default(), pool: Rc::clone(&self.pool) }
+    }
+
+    /// `r`, its bytes counted as this input's compressed bytes.
+    pub(crate) fn counted<R: Read>(&self, r: R) -> Counted<R> {
+        Counted { inner: r, n: Rc::clone(&self.raw) }
+    }
+
+    /// Whether `inflated` bytes from the compressed bytes read so far are still within the
+    /// ratio or the allowance; `drawn` is what this input took from the allowance already.
+    fn allows(&self, inflated: u64, drawn: &mut u64) -> bool {
+        let excess = inflated.saturating_sub(self.raw.get().saturating_mul(BOMB_RATIO));
+        if excess <= *drawn {
+            return true;
+        }
+        let need = excess - *drawn;
+        if self.pool.get() < need {
+            return false;
+        }
+        self.pool.set(self.pool.get() - need);
+        *drawn = excess;
+        true
+    }
+
+    /// Compressed bytes read so far.
+    pub(crate) fn raw(&self) -> u64 {
+        self.raw.get()
+    }
+}
 
 /// Where lines come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +157,7 @@ impl Source {
 
 /// What reading one input found besides its lines: with the lines delivered, every byte
 /// read is accounted for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Account {
     /// What the splitter counted (NUL bytes, cut lines, lone CRs, invalid UTF-8).
     pub split: SplitStats,
@@ -91,6 +167,12 @@ pub struct Account {
     pub zero_run_at: Option<u64>,
     /// Reading stopped at this many bytes (the cap of an archive entry), with more to come.
     pub capped_at: Option<u64>,
+    /// Reading stopped here: this many bytes inflated from that many compressed ones, past
+    /// [`BOMB_RATIO`] and the [`BOMB_ALLOWANCE`].
+    pub bomb: Option<(u64, u64)>,
+    /// A zip archive came on a stream: it was saved to this temporary file, to be read as
+    /// the archive of this name.
+    pub spooled_zip: Option<(File, String)>,
     /// Bytes read, after decompression.
     pub bytes: u64,
 }
@@ -120,8 +202,11 @@ pub(crate) fn binary(
     analyzer: &mut dyn Sink,
     what: String,
     start_lines: u64,
-    account: Account,
+    mut account: Account,
 ) -> Result<(), Error> {
+    if let Some((file, name)) = account.spooled_zip.take() {
+        return crate::input::bundle::feed_zip_spooled(file, &name, analyzer).map(|_| ());
+    }
     match report(analyzer, &what, start_lines, &account) {
         Some(why) => Err(Error::NotText { what, why }),
         None => Ok(()),
@@ -191,6 +276,14 @@ pub(crate) fn report(
             plural(s.lone_cr)
         ));
     }
+    if let Some((inflated, raw)) = account.bomb {
+        analyzer.warn(format!(
+            "{what}: reading stopped after {} inflated from {} compressed: it inflates more \
+             than {BOMB_RATIO} times its size, like a zip or gzip bomb; the rest was not read",
+            approx(inflated),
+            approx(raw)
+        ));
+    }
     if let Some(cap) = account.capped_at {
         analyzer.warn(format!(
             "{what}: only its first {} inflated were read (the caps: {} per archive entry, {} \
@@ -205,6 +298,18 @@ pub(crate) fn report(
 
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// `1.5 GiB`, `12.0 MiB`, `300 KiB`, `100 bytes`: a size that need not be round.
+pub(crate) fn approx(n: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "a size shown to one decimal")]
+    let f = n as f64;
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", f / f64::from(1u32 << 30)),
+        n if n >= 1 << 20 => format!("{:.1} MiB", f / f64::from(1u32 << 20)),
+        n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// `64 MiB`, `512 KiB`, `100 bytes`.
@@ -224,7 +329,50 @@ pub(crate) fn read_lines(
     source: &Source,
     sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
 ) -> Result<(Flow, Account), Error> {
-    read_stream(source.open()?, &source.description(), None, sink)
+    let zip_name = source.name();
+    let stream =
+        Stream { what: &source.description(), spool_zip: Some(&zip_name), ..Stream::default() };
+    read_stream(source.open()?, &stream, sink)
+}
+
+/// The largest zip archive saved from a stream (`cat bundle.zip | talos-doctor analyze`) to
+/// a temporary file, to be read from there: a zip's directory is at its end.
+pub const MAX_SPOOLED_ZIP: u64 = 1 << 30;
+
+/// How to read one stream: see [`read_stream`].
+#[derive(Default)]
+pub(crate) struct Stream<'a> {
+    /// Description, for messages.
+    pub what: &'a str,
+    /// Stop after this many bytes (after decompression).
+    pub cap: Option<u64>,
+    /// The inflation guard when the stream is inflated already (an archive entry); without
+    /// one, the stream gets its own (for gzip).
+    pub inflation: Option<&'a Inflation>,
+    /// A zip archive on the stream is saved to a temporary file to be read as the archive of
+    /// this name; without a name it is refused.
+    pub spool_zip: Option<&'a str>,
+}
+
+/// Saves `head` and the rest of `reader` to an unnamed temporary file, up to
+/// [`MAX_SPOOLED_ZIP`]; says why not when it cannot.
+fn spool(head: &[u8], reader: &mut dyn Read) -> Result<File, String> {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::tempfile()
+        .map_err(|e| format!("it is a zip archive, and no temporary file to save it in: {e}"))?;
+    file.write_all(head).map_err(|e| format!("saving the zip archive failed: {e}"))?;
+    let left = MAX_SPOOLED_ZIP.saturating_sub(head.len() as u64);
+    let copied = io::copy(&mut reader.take(left + 1), &mut file)
+        .map_err(|e| format!("saving the zip archive failed: {e}"))?;
+    if copied > left {
+        return Err(format!(
+            "it is a zip archive larger than {}, the cap for one read from a pipe (pass its \
+             path instead)",
+            size(MAX_SPOOLED_ZIP)
+        ));
+    }
+    file.rewind().map_err(|e| format!("saving the zip archive failed: {e}"))?;
+    Ok(file)
 }
 
 /// What the first bytes of an input say it is.
@@ -297,14 +445,25 @@ fn peek(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
 }
 
 /// Reads one input: sniffs its start (decompressing gzip, up to two layers), refuses what is
-/// not text, splits the rest into `sink`. `cap` stops reading after that many bytes (after
-/// decompression), noted in the account when there was more.
+/// not text, splits the rest into `sink`. `how.cap` stops reading after that many bytes
+/// (after decompression), noted in the account when there was more; so does inflating past
+/// what [`Inflation`] allows.
 pub(crate) fn read_stream<'r>(
-    mut reader: Box<dyn Read + 'r>,
-    what: &str,
-    cap: Option<u64>,
+    reader: Box<dyn Read + 'r>,
+    how: &Stream<'_>,
     sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
 ) -> Result<(Flow, Account), Error> {
+    let (what, cap) = (how.what, how.cap);
+    let own;
+    let (inflation, mut reader): (&Inflation, Box<dyn Read + 'r>) = match how.inflation {
+        Some(i) => (i, reader),
+        None => {
+            own = Inflation::new();
+            let counted = own.counted(reader);
+            (&own, Box::new(counted))
+        }
+    };
+    let mut drawn = 0;
     let mut account = Account::default();
     let mut gz = false;
     let err = |gz: bool, source| {
@@ -325,12 +484,24 @@ pub(crate) fn read_stream<'r>(
                 account.refused = Some("it is gzip nested more than twice".into());
                 return Ok((Flow::Continue, account));
             }
+            Sniff::Zip if how.spool_zip.is_some() && !gz => {
+                match spool(&head, &mut reader) {
+                    Ok(file) => {
+                        account.spooled_zip =
+                            Some((file, how.spool_zip.unwrap_or_default().to_owned()));
+                    }
+                    Err(why) => account.refused = Some(why),
+                }
+                return Ok((Flow::Continue, account));
+            }
             Sniff::Zip => {
-                account.refused = Some(
-                    "it is a zip archive, which is read from a file only (save it and pass \
-                     its path)"
-                        .into(),
-                );
+                account.refused = Some(if gz {
+                    "it is a zip archive inside gzip; decompress it first (`gunzip`)".into()
+                } else {
+                    "it is a zip archive inside an archive, not named `*.zip`; only those \
+                     are read as archives"
+                        .into()
+                });
                 return Ok((Flow::Continue, account));
             }
             Sniff::Binary(why) => {
@@ -380,6 +551,10 @@ pub(crate) fn read_stream<'r>(
         }
         if splitter.nul_run() > MAX_NUL_RUN {
             account.zero_run_at = Some(splitter.lines() + 1);
+            break;
+        }
+        if !inflation.allows(account.bytes, &mut drawn) {
+            account.bomb = Some((account.bytes, inflation.raw()));
             break;
         }
     }
@@ -439,10 +614,35 @@ mod tests {
     }
 
     #[test]
+    fn inflation_beyond_the_ratio_draws_on_one_allowance() {
+        let first = Inflation::new();
+        let mut drawn = 0;
+        first.raw.set(1 << 20);
+        // Within the ratio: nothing drawn.
+        assert!(first.allows(BOMB_RATIO << 20, &mut drawn));
+        assert_eq!(drawn, 0);
+        // Beyond it: drawn until the allowance is spent.
+        assert!(first.allows((BOMB_RATIO << 20) + BOMB_ALLOWANCE, &mut drawn));
+        assert!(!first.allows((BOMB_RATIO << 20) + BOMB_ALLOWANCE + 1, &mut drawn));
+        // The next entry of the archive shares what is left (nothing), but a log within the
+        // ratio is still read.
+        let next = first.next();
+        let mut drawn = 0;
+        next.raw.set(1000);
+        assert!(next.allows(1000 * 30, &mut drawn));
+        assert!(!next.allows(1000 * BOMB_RATIO + 1, &mut drawn));
+        // A file of its own has its own allowance.
+        assert!(Inflation::new().allows(BOMB_ALLOWANCE, &mut 0));
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(size(64 * 1024 * 1024), "64 MiB");
         assert_eq!(size(1 << 30), "1 GiB");
         assert_eq!(size(65536), "64 KiB");
         assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(approx(80 * 1024 * 1024 + 200 * 1024), "80.2 MiB");
+        assert_eq!(approx(3 << 30), "3.0 GiB");
+        assert_eq!(approx(5000), "4 KiB");
     }
 }

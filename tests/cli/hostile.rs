@@ -689,3 +689,170 @@ fn r14_distinct_task_names_are_capped_per_phase() {
     assert!((2..=257).contains(&kept), "{kept} task rows");
     assert!(tasks.to_string().contains("(more tasks)"), "{tasks}");
 }
+
+/// One line repeated: what a text zip bomb inflates to (about 300 times its compressed size).
+fn repeated_text(bytes: usize) -> Vec<u8> {
+    let line = b"hello world, this is the same line again\n";
+    line.iter().copied().cycle().take(bytes).collect()
+}
+
+/// Issue #14: a first entry of repeated text used up the archive's budget, the real log after
+/// it was never read, and the run failed with exit 2. Reading an entry now stops when it
+/// inflates far beyond its compressed size, with a counted warning; the real log is read.
+#[test]
+fn r14_a_text_zip_bomb_does_not_hide_a_later_log() {
+    let dir = TempDir::new("r14-textbomb");
+    let bomb = repeated_text(96 << 20);
+    let z = zip_of(&[
+        ("aaa-bomb1.log", bomb.clone()),
+        ("aaa-bomb2.log", bomb.clone()),
+        ("zz-real.log", seed()),
+    ]);
+    assert!(z.len() < 2 << 20, "{} bytes", z.len());
+    let p = dir.file("textbomb.zip", &z);
+    let o = limited(&["analyze", "--format", "json", &p]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("2 entries read only in part"), "{w}");
+    assert!(w.contains("aaa-bomb1.log") && w.contains("aaa-bomb2.log"), "{w}");
+    assert!(w.contains("more than 64 times the compressed size"), "{w}");
+    // Nothing but the bomb: the error comes after the warning that says what was cut.
+    let z = zip_of(&[("bomb.log", bomb)]);
+    let p = dir.file("only.zip", &z);
+    let o = limited(&["analyze", &p]);
+    calm(&o, 2);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    let e = err(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(
+        lines[0].starts_with("talos-doctor: warning: ") && lines[0].contains("bomb.log"),
+        "{e}"
+    );
+    assert!(lines[1].starts_with("talos-doctor: error: no Talos log lines"), "{e}");
+}
+
+/// A gzip bomb given as a file stops the same way.
+#[test]
+fn r14_a_gzip_bomb_stops_with_a_warning() {
+    let dir = TempDir::new("r14-gzbomb");
+    let mut log = seed();
+    log.extend(repeated_text(160 << 20));
+    let p = dir.file("bomb.log.gz", &gzip(&log));
+    let o = limited(&["analyze", "--format", "json", &p]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("reading stopped after") && w.contains("like a zip or gzip bomb"), "{w}");
+}
+
+/// Issue #14: a zip on a pipe was refused. It is saved to a temporary file and read.
+#[cfg(unix)]
+#[test]
+fn r14_a_zip_from_a_pipe_is_read() {
+    let z = zip_of(&[("logs/cp1.log", seed()), ("README", b"hi\n".to_vec())]);
+    let o = TestCommand::new(&["analyze", "--format", "json"]).stdin(z.clone()).run();
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let o = through_fifo("r14-zipfifo", z, &["analyze", "--format", "json"]);
+    calm(&o, 1);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    // Cut short: a clear error, not a hang.
+    let z = zip_of(&[("logs/cp1.log", seed())]);
+    let o = TestCommand::new(&["analyze"]).stdin(z[..z.len() / 2].to_vec()).run();
+    one_line_error(&o, "not a readable zip archive");
+}
+
+/// A fake Docker Engine on a local TCP port: `/version` and the inspect of container `x`
+/// answer normally; `endless` names the path whose body never ends (a chunked stream of
+/// `fill`, written until the client goes away).
+fn fake_engine(endless: &'static str, fill: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).is_ok_and(|n| n == 1) {
+                    head.push(b[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or("").split('?').next().unwrap_or("");
+                let small = |body: &str| {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \
+                         {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                if path.ends_with(endless) {
+                    let _ = s.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                          Transfer-Encoding: chunked\r\n\r\n",
+                    );
+                    let data: Vec<u8> = fill.iter().copied().cycle().take(64 * 1024).collect();
+                    let chunk =
+                        [format!("{:x}\r\n", data.len()).as_bytes(), &data, b"\r\n"].concat();
+                    while s.write_all(&chunk).is_ok() {}
+                } else if path.ends_with("/version") {
+                    let _ = s.write_all(
+                        small(
+                            r#"{"Version":"20.10.0","ApiVersion":"1.41","MinAPIVersion":"1.12"}"#,
+                        )
+                        .as_bytes(),
+                    );
+                } else if path.ends_with("/containers/x/json") {
+                    let _ = s.write_all(
+                        small(r#"{"Id":"abc123","Name":"/x","State":{"Status":"exited"}}"#)
+                            .as_bytes(),
+                    );
+                } else {
+                    let _ = s.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 21\r\n\r\n{\"message\":\"nothing\"}",
+                    );
+                }
+            });
+        }
+    });
+    format!("tcp://{addr}")
+}
+
+fn with_docker_host(host: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new("/bin/sh");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    cmd.arg("-c")
+        .arg(format!(
+            "ulimit -v 400000 && exec '{}' {}",
+            env!("CARGO_BIN_EXE_talos-doctor"),
+            quoted.join(" ")
+        ))
+        .env("DOCKER_HOST", host);
+    within(120, cmd)
+}
+
+/// Issue #14: a `DOCKER_HOST` that streamed an endless body was read until the kernel killed
+/// the run at 24 GB. An answer is capped, and so is one item of a stream (a log frame, a log
+/// or event line), each with a one-line error.
+#[cfg(unix)]
+#[test]
+fn r14_an_endless_docker_body_is_a_one_line_error() {
+    let host = fake_engine("/containers/x/json", b" ");
+    let o = with_docker_host(&host, &["analyze", "--container", "x"]);
+    one_line_error(&o, "more than 32 MiB for one answer");
+    assert!(err(&o).contains("inspect container `x`"), "{}", err(&o));
+    // A tty log line that never ends.
+    let host = fake_engine("/containers/abc123/logs", b"a");
+    let o = with_docker_host(&host, &["analyze", "--container", "x"]);
+    one_line_error(&o, "log line longer than 1 MiB");
+    // Endless lines are a log that never ends, not held: the frames stay small.
+    let host = fake_engine("/containers/abc123/logs", &[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    let o = with_docker_host(&host, &["analyze", "--container", "x"]);
+    one_line_error(&o, "log frame of");
+}

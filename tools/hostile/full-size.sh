@@ -34,7 +34,7 @@ make_dir() { # make_dir DIR N: N small logs, one of them the failing seed
 
 for n in 10000 100000; do
     make_dir "$TMP/dir$n" "$n"
-    run "directory of $n logs (ulimit -n 1024)" sh -c "ulimit -n 1024 && exec '$BIN' analyze --format json '$TMP/dir$n'"
+    run "dir of $n logs, a node each (ulimit -n 1024)" sh -c "ulimit -n 1024 && exec '$BIN' analyze --format json '$TMP/dir$n'"
 done
 
 for n in 10000 100000; do
@@ -67,6 +67,70 @@ done
 for kind in zeros text; do
     size=$(du -k "$TMP/bomb-$kind.zip" | cut -f1)
     run "zip bomb, 16 x 500 MB $kind (${size} KiB)" "$BIN" analyze --format json "$TMP/bomb-$kind.zip"
+done
+
+# A text zip bomb: a first entry of 5 GiB of one repeated line (~16 MB on disk) before the
+# real log; then the same zip through a pipe (spooled to a temp file), and a gzip bomb file.
+python3 - "$TMP" "$SEED" <<'PY'
+import sys, zipfile
+tmp, seed = sys.argv[1], open(sys.argv[2], 'rb').read()
+block = b'hello world this is one repeated line\n' * (1 << 15)
+with zipfile.ZipFile(f'{tmp}/textbomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+    with z.open('aaa-bomb.log', 'w', force_zip64=True) as f:
+        for _ in range((5 << 30) // len(block)):
+            f.write(block)
+    z.writestr('zz-real.log', seed)
+PY
+size=$(du -k "$TMP/textbomb.zip" | cut -f1)
+run "text zip bomb, 5 GiB first (${size} KiB)" "$BIN" analyze --format json "$TMP/textbomb.zip"
+run "the same, through a pipe" sh -c "cat '$TMP/textbomb.zip' | exec '$BIN' analyze --format json"
+run "zip of 100000 entries, through a pipe" sh -c "cat '$TMP/entries100000.zip' | exec '$BIN' analyze --format json"
+( cat "$SEED"; head -c 2147483648 < <(yes 'hello world this is one repeated line') ) | gzip -1 > "$TMP/bomb.log.gz"
+size=$(du -k "$TMP/bomb.log.gz" | cut -f1)
+run "gzip bomb, 2 GiB of text (${size} KiB)" "$BIN" analyze --format json "$TMP/bomb.log.gz"
+rm -f "$TMP/textbomb.zip" "$TMP/bomb.log.gz"
+
+# DOCKER_HOST at a server whose answer (inspect) or log stream (one endless line, or a frame
+# that says it is 4 GiB) never ends.
+cat > "$TMP/engine.py" <<'PY'
+import socket, sys, threading
+mode = sys.argv[1]
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(16)
+print(srv.getsockname()[1], flush=True)
+def small(body):
+    return b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body)
+def serve(c):
+    head = b''
+    while b'\r\n\r\n' not in head:
+        d = c.recv(4096)
+        if not d: return
+        head += d
+    path = head.split(b' ')[1].split(b'?')[0]
+    fill = {'inspect': b' ', 'line': b'a', 'frame': b'\x01\0\0\0\xff\xff\xff\xff'}[mode]
+    endless = path.endswith(b'/containers/x/json') if mode == 'inspect' else path.endswith(b'/logs')
+    try:
+        if endless:
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n')
+            data = (fill * 65536)[:65536]
+            chunk = b'%x\r\n%s\r\n' % (len(data), data)
+            while True: c.sendall(chunk)
+        elif path.endswith(b'/version'):
+            c.sendall(small(b'{"Version":"20.10.0","ApiVersion":"1.41","MinAPIVersion":"1.12"}'))
+        elif path.endswith(b'/containers/x/json'):
+            c.sendall(small(b'{"Id":"abc123","Name":"/x","State":{"Status":"exited"}}'))
+        else:
+            c.sendall(b'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}')
+    except OSError:
+        pass
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+for mode in inspect line frame; do
+    python3 "$TMP/engine.py" "$mode" > "$TMP/port" & engine=$!
+    while [ ! -s "$TMP/port" ]; do sleep 0.1; done
+    run "DOCKER_HOST endless body ($mode)" env DOCKER_HOST="tcp://127.0.0.1:$(cat "$TMP/port")" timeout 120 "$BIN" analyze --container x
+    kill "$engine"; wait "$engine" 2>/dev/null || true; rm -f "$TMP/port"
 done
 
 run "/dev/zero (timeout 60)" timeout 60 "$BIN" analyze /dev/zero
