@@ -519,6 +519,21 @@ fn context_of(ring: &VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLin
         .collect()
 }
 
+/// A whole text analyzed as one input (`-`) under `kb`: the report (`rules test`, tests).
+pub fn analyze_text(kb: &Kb, text: &str) -> Report {
+    use crate::input::lines::{Flow, LineSplitter};
+    let mut a = Analyzer::new(kb, AnalyzeOptions::default());
+    a.begin_input("-", None);
+    let mut s = LineSplitter::default();
+    let mut sink = |l: RawLine<'_>| {
+        a.push_line(l);
+        Flow::Continue
+    };
+    s.push(text.as_bytes(), &mut sink);
+    s.finish(&mut sink);
+    a.report()
+}
+
 impl crate::input::Sink for Analyzer<'_> {
     fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
         Analyzer::begin_input(self, name, default_node);
@@ -536,3 +551,6 @@ impl crate::input::Sink for Analyzer<'_> {
         Analyzer::lines(self)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -90,3 +90,10 @@ impl Error {
         }
     }
 }
+
+/// The commands' `?` on Docker's errors: a Docker error is fatal to them (exit 2).
+impl From<crate::docker::Error> for Error {
+    fn from(e: crate::docker::Error) -> Self {
+        Error::Docker(e)
+    }
+}

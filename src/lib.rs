@@ -47,6 +47,7 @@ pub mod input;
 pub(crate) mod inspection;
 pub mod kb;
 pub mod machine;
+pub(crate) mod memo;
 pub mod parallel;
 pub mod parse;
 pub mod redact;

@@ -81,9 +81,9 @@ pub(crate) fn redact_cached(text: &str) -> Cow<'_, str> {
         if m.is_empty() {
             m.resize(MEMO_SLOTS, None);
         }
-        let h = crate::kb::facts::fx_hash(text.as_bytes());
+        let h = crate::memo::fx_hash(text.as_bytes());
         let hit = |s: &MemoSlot| s.as_ref().is_some_and(|(t, _)| **t == *text);
-        if let Some(Some((_, out))) = crate::kb::facts::way_of(m, h, hit) {
+        if let Some(Some((_, out))) = crate::memo::way_of(m, h, hit) {
             return match out {
                 Some(o) => Cow::Owned(o.to_string()),
                 None => Cow::Borrowed(text),
@@ -94,7 +94,7 @@ pub(crate) fn redact_cached(text: &str) -> Cow<'_, str> {
             Cow::Owned(o) => Some(o.as_str().into()),
             Cow::Borrowed(_) => None,
         };
-        crate::kb::facts::insert_way(m, h, Some((text.into(), kept)));
+        crate::memo::insert_way(m, h, Some((text.into(), kept)));
         out
     })
 }

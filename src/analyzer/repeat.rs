@@ -68,7 +68,7 @@ thread_local! {
 }
 
 fn hash(b: &[u8]) -> u64 {
-    crate::kb::facts::fx_hash(b)
+    crate::memo::fx_hash(b)
 }
 
 /// The memoised facts of `text` and whether it holds no message, if it was seen before.
@@ -80,7 +80,7 @@ pub(crate) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
         }
         let h = hash(text.as_bytes());
         let hit = |s: &Option<Slot>| s.as_ref().is_some_and(|s| s.kb == kb.id && *s.text == *text);
-        crate::kb::facts::way_of(&mut m.slots, h, hit)
+        crate::memo::way_of(&mut m.slots, h, hit)
             .and_then(Option::as_ref)
             .map(|s| (s.facts.clone(), s.other))
     })
@@ -111,7 +111,7 @@ pub(crate) fn put(
             facts: facts.clone(),
             other: matches!(msg, Message::Other),
         };
-        crate::kb::facts::insert_way(&mut m.slots, hash(text.as_bytes()), Some(slot));
+        crate::memo::insert_way(&mut m.slots, hash(text.as_bytes()), Some(slot));
     });
 }
 

@@ -2,7 +2,7 @@
 
 use super::write_doc;
 use crate::cli::InspectArgs;
-use crate::docker::client::{connect, docker_err, runtime};
+use crate::docker::client::{connect, runtime};
 use crate::docker::facts::find_container;
 use crate::docker::preflight::inspect;
 use crate::error::Error;
@@ -13,7 +13,7 @@ pub(crate) fn run(args: &InspectArgs, env: &config::Env) -> Result<u8, Error> {
     super::check_container_arg("the container name", &args.container)?;
     let facts = runtime()?.block_on(async {
         let docker = connect().await?;
-        find_container(&docker, &args.container).await.map_err(docker_err)
+        find_container(&docker, &args.container).await.map_err(Error::from)
     })?;
     let insp = inspect(&facts);
     write_doc(crate::render::Doc::Inspection(&insp), &args.out, env, |_| Ok(()))?;

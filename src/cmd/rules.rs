@@ -8,10 +8,10 @@ use crate::analyzer::{AnalyzeOptions, Analyzer};
 use crate::cli::{RulesArgs, RulesCommand};
 use crate::error::Error;
 use crate::exit;
-use crate::input::lines::{Flow, LineSplitter};
+use crate::input::lines::Flow;
 use crate::input::source::{self, Source};
 use crate::kb::{CATEGORIES, Kb};
-use crate::report::{Report, Severity};
+use crate::report::Severity;
 
 /// Runs a `rules` subcommand.
 pub fn run(args: &RulesArgs) -> Result<u8, Error> {
@@ -134,19 +134,7 @@ fn explain(kb: &Kb, id: &str, w: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Analyzes an in-memory log with the given rules.
-pub fn analyze_text(kb: &Kb, text: &str) -> Report {
-    let mut a = Analyzer::new(kb, AnalyzeOptions::default());
-    a.begin_input("-", None);
-    let mut s = LineSplitter::default();
-    let mut sink = |l: crate::input::lines::RawLine<'_>| {
-        a.push_line(l);
-        Flow::Continue
-    };
-    s.push(text.as_bytes(), &mut sink);
-    s.finish(&mut sink);
-    a.report()
-}
+pub use crate::analyzer::analyze_text;
 
 /// One failed check.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use crate::cli::WatchArgs;
 use crate::cli::parse_duration;
 use crate::config;
 use crate::docker::ContainerFacts;
-use crate::docker::client::{connect, docker_err, runtime};
+use crate::docker::client::{connect, runtime};
 use crate::docker::facts::{find_cluster, find_container};
 use crate::docker::watch::{WatchOptions, watch};
 use crate::error::Error;
@@ -55,11 +55,11 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
     let result = runtime()?.block_on(async {
         let docker = connect().await?;
         let containers = match &args.cluster {
-            Some(cluster) => find_cluster(&docker, cluster).await.map_err(docker_err)?,
+            Some(cluster) => find_cluster(&docker, cluster).await.map_err(Error::from)?,
             None => {
                 let mut v = Vec::new();
                 for name in &args.containers {
-                    let f = find_container(&docker, name).await.map_err(docker_err)?;
+                    let f = find_container(&docker, name).await.map_err(Error::from)?;
                     if !v.iter().any(|c: &ContainerFacts| c.id == f.id) {
                         v.push(f);
                     }

@@ -2,26 +2,19 @@
 //! reading a container's whole log into the analyzer (`analyze --container`).
 
 use crate::analyzer::Analyzer;
-use crate::error::Error;
+
+use super::Error;
 
 use super::endpoint::{DockerEnv, Endpoint};
 use super::facts::find_container;
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Docker(super::Error::Runtime(e)))
-}
-
-/// A Docker error as the command's fatal error (exit 2).
-pub(crate) fn docker_err(e: super::Error) -> Error {
-    Error::Docker(e)
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)
 }
 
 pub(crate) async fn connect() -> Result<bollard::Docker, Error> {
-    let endpoint = Endpoint::resolve(&DockerEnv::from_process()).map_err(docker_err)?;
-    endpoint.connect().await.map_err(docker_err)
+    let endpoint = Endpoint::resolve(&DockerEnv::from_process())?;
+    endpoint.connect().await
 }
 
 /// The most of one container's log that `analyze --container` reads (the Engine could send
@@ -39,7 +32,7 @@ pub(crate) fn feed_container(
     use futures_util::StreamExt;
     runtime()?.block_on(async {
         let docker = connect().await?;
-        let facts = find_container(&docker, name).await.map_err(docker_err)?;
+        let facts = find_container(&docker, name).await?;
         analyzer.begin_input(&format!("docker:{}", facts.name), Some(&facts.name));
         let opts = bollard::query_parameters::LogsOptions {
             stdout: true,
@@ -55,9 +48,7 @@ pub(crate) fn feed_container(
         let mut read = 0u64;
         let mut capped = false;
         while let Some(item) = stream.next().await {
-            let out = item.map_err(|e| {
-                docker_err(super::Error::api(format!("read the logs of `{name}`"), e))
-            })?;
+            let out = item.map_err(|e| Error::api(format!("read the logs of `{name}`"), e))?;
             let bytes = out.into_bytes();
             read += bytes.len() as u64;
             splitter.push(&bytes, &mut sink);

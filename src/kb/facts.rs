@@ -3,6 +3,7 @@
 //! the per-thread memo that answers repeated texts. [`Facts`] adds what the rest of the line
 //! (its envelope and message) decides: its event kind and error template.
 
+use crate::memo::{fx_hash, insert_way, way_of};
 use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
@@ -254,66 +255,6 @@ fn set_hits(set: &regex::RegexSet, pre: &super::prefilter::Prefilter, text: &str
         return Box::default();
     }
     set.matches(text).iter().map(|i| i as u32).collect()
-}
-
-/// The memo tables are two-way set-associative: a text may sit in either slot of the pair
-/// its hash picks, the one used last first. With one slot per hash, two texts of a log that
-/// alternate and share a slot evicted each other on every line (a few hundred distinct texts
-/// in 4096 slots already give dozens of such pairs), and each eviction cost a recomputation.
-/// The pair of slots of `hash` in a table of `len` slots (an even number).
-fn pair_of(hash: u64, len: usize) -> usize {
-    ((hash as usize) % (len / 2)) * 2
-}
-
-/// The slot of `hash`'s pair that `hit` accepts, moved to the front of its pair.
-pub(crate) fn way_of<T>(table: &mut [T], hash: u64, hit: impl Fn(&T) -> bool) -> Option<&T> {
-    let at = pair_of(hash, table.len());
-    if hit(&table[at]) {
-        return Some(&table[at]);
-    }
-    if hit(&table[at + 1]) {
-        table.swap(at, at + 1);
-        return Some(&table[at]);
-    }
-    None
-}
-
-/// Puts `value` at the front of `hash`'s pair; the slot used longer ago is dropped.
-pub(crate) fn insert_way<T>(table: &mut [T], hash: u64, value: T) {
-    let at = pair_of(hash, table.len());
-    table.swap(at, at + 1);
-    table[at] = value;
-}
-
-/// FxHash (rustc's hasher) over 8-byte words, in four independent lanes so that the
-/// multiplications of a long text overlap instead of waiting on each other: the memo's key,
-/// a few nanoseconds per line. Not collision-resistant, and need not be: a collision only
-/// costs a recomputation.
-pub(crate) fn fx_hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let word = |c: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        u64::from_le_bytes(w)
-    };
-    let mut lanes = [bytes.len() as u64, 1, 2, 3];
-    let mut blocks = bytes.chunks_exact(32);
-    for b in &mut blocks {
-        for (l, c) in lanes.iter_mut().zip(b.chunks_exact(8)) {
-            *l = (l.rotate_left(5) ^ word(c)).wrapping_mul(K);
-        }
-    }
-    let mut h = lanes.iter().fold(0u64, |h, &l| (h.rotate_left(5) ^ l).wrapping_mul(K));
-    let mut chunks = blocks.remainder().chunks_exact(8);
-    for c in &mut chunks {
-        h = (h.rotate_left(5) ^ word(c)).wrapping_mul(K);
-    }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-    }
-    // The low bits of a product depend only on the low bits of its factors: fold the well
-    // mixed high half down, as the slot index is taken from the low bits.
-    h ^ (h >> 32)
 }
 
 /// Whether a text states a failure in the words Talos (and the Docker provisioner) use for
