@@ -39,8 +39,9 @@ pub enum Error {
     },
     /// Bad usage the argument parser could not catch.
     Usage(String),
-    /// Docker failed (connect, stream, no such container).
-    Docker(crate::docker::Error),
+    /// Docker failed (connect, stream, no such container): the docker module's own error,
+    /// kept whole (boxed, so that this enum does not depend on that module).
+    Docker(Box<dyn std::error::Error + Send + Sync>),
     /// Writing output failed (other than a closed pipe).
     Output(io::Error),
 }
@@ -88,12 +89,5 @@ impl Error {
             Error::Output(e) => e.kind() == io::ErrorKind::BrokenPipe,
             _ => false,
         }
-    }
-}
-
-/// The commands' `?` on Docker's errors: a Docker error is fatal to them (exit 2).
-impl From<crate::docker::Error> for Error {
-    fn from(e: crate::docker::Error) -> Self {
-        Error::Docker(e)
     }
 }

@@ -163,6 +163,13 @@ impl std::error::Error for Error {
     }
 }
 
+/// The commands' `?` on Docker's errors: a Docker error is fatal to them (exit 2).
+impl From<Error> for crate::error::Error {
+    fn from(e: Error) -> Self {
+        crate::error::Error::Docker(Box::new(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
