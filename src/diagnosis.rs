@@ -261,7 +261,7 @@ impl Analysis<'_> {
             };
             findings.push(Ranked { finding, key });
         }
-        let explained = findings.iter().any(|f| f.finding.severity == Severity::Error);
+        let mut explained = findings.iter().any(|f| f.finding.severity == Severity::Error);
         // A paste with no boot in view, nothing shown healthy and no rule that knows its lines
         // (not even as benign noise), but error lines: people paste what went wrong.
         let up = boot.health.healthy_at.is_some()
@@ -280,7 +280,7 @@ impl Analysis<'_> {
         }
         // A failure no rule explains: the part of Talos that printed it may still tell what
         // failed (the installer, the DHCP client, ...), see `data/printed-by.toml`.
-        if outcome.is_bad() && !findings.iter().any(|f| f.finding.severity == Severity::Error) {
+        if outcome.is_bad() && !explained {
             let lines = [failure.as_ref().map(|f| f.line), st.failure_line];
             let found = lines.into_iter().flatten().find_map(|l| {
                 let t = st.templates.values().find(|t| t.first.line == l)?;
@@ -292,6 +292,7 @@ impl Analysis<'_> {
                     finding: by.finding(&m.node, evidence),
                     key: RankKey { tier: 0, priority: 90, node: i, first_line },
                 });
+                explained = true;
             }
         }
         // A console of nothing but the kernel's first lines: it never got further.
