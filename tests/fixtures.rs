@@ -148,6 +148,14 @@ fn causes_rank_before_their_symptoms() {
 [  580.15] [talos] service[kubelet](Waiting): Error running Containerd(kubelet), going to restart forever: task "kubelet" failed: exit code 1 (last log "E0917 13:25:21.581111   11160 run.go:72] \"command failed\" err=\"failed to parse kubelet flag: unknown flag: --key\"")"#,
             "TD-CFG-007",
         ),
+        (
+            "a Podman container without its config before the maintenance wait it causes",
+            "[talos] 2024/12/15 14:45:57 fetching machine config from: USERDATA environment variable\n\
+[talos] 2024/12/15 14:45:57 entering maintenance service {\"component\": \"controller-runtime\", \"controller\": \"config.AcquireController\"}\n\
+[talos] 2024/12/15 14:45:57 this machine is reachable at: {\"component\": \"controller-runtime\", \"controller\": \"runtime.MaintenanceServiceController\"}\n\
+[talos] 2024/12/15 14:45:57 \t10.88.0.9 {\"component\": \"controller-runtime\", \"controller\": \"runtime.MaintenanceServiceController\"}",
+            "TD-CTR-023",
+        ),
     ];
     for (what, log, cause) in pairs {
         let report = analyze_text(log, &kb);
