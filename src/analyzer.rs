@@ -26,6 +26,7 @@ use crate::report::{ContextLine, Evidence, Outcome, Report, State, Stats};
 
 mod kind;
 pub(crate) mod repeat;
+mod service_info;
 
 use kind::{
     is_continuation, kernel_early_boot, talos_vocabulary, talosctl_check_retry, talosctl_progress,
@@ -80,6 +81,9 @@ struct NodeState {
     cancelled: Vec<u64>,
     /// Lines of the kernel's own start (see [`kernel_early_boot`]).
     early_kernel: u64,
+    /// A `talosctl service` block being read: its events wait for its end
+    /// (see [`service_info`]).
+    svc_block: Option<Box<service_info::Block>>,
 }
 
 /// Cancelled records remembered per node; a log of nothing else keeps its first ones.
@@ -125,6 +129,7 @@ impl<'k> Analyzer<'k> {
     /// Starts a new input: its name (shown with evidence when there are several) and the
     /// node its lines belong to when they carry no node prefix.
     pub fn begin_input(&mut self, name: &str, default_node: Option<&str>) {
+        self.end_input();
         self.input = name.to_owned();
         // Live sources switch back and forth between inputs: list each once.
         if self.input_set.insert(name.to_owned()) {
@@ -180,6 +185,7 @@ impl<'k> Analyzer<'k> {
             record_head: 0,
             cancelled: Vec::new(),
             early_kernel: 0,
+            svc_block: None,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
         self.last_node = Some(self.nodes.len() - 1);
@@ -258,12 +264,54 @@ impl<'k> Analyzer<'k> {
                 i
             }
         };
+        // `talosctl service` blocks list their events newest first: hold them until the block
+        // ends, then feed them oldest first (see `service_info`).
+        let mut block_field = false;
+        let mut replayed = Vec::new();
+        if env.node.is_none() || self.nodes[ni].svc_block.is_some() {
+            use service_info::Part;
+            let part = service_info::classify(&env.text);
+            let block = &mut self.nodes[ni].svc_block;
+            match (part, block.as_deref_mut()) {
+                (Part::Event(state, msg), Some(b)) if b.events.len() < service_info::MAX_EVENTS => {
+                    b.events.push((no, line.to_owned(), format!("{state}): {msg}")));
+                    return Vec::new();
+                }
+                (Part::State(v), Some(b)) => {
+                    b.state = Some((v.to_owned(), no, line.to_owned()));
+                    block_field = true;
+                }
+                (Part::Health(v), Some(b)) => {
+                    b.health = Some(v.to_owned());
+                    block_field = true;
+                }
+                (Part::HealthMessage(v), Some(b)) => {
+                    b.health_message = Some(v.to_owned());
+                    block_field = true;
+                }
+                (Part::Id(id), _) if env.node.is_none() => {
+                    replayed = self.flush_block(ni);
+                    self.nodes[ni].svc_block = Some(Box::new(service_info::Block {
+                        id: id.to_owned(),
+                        ..Default::default()
+                    }));
+                    block_field = true;
+                }
+                (Part::Node, _) => {
+                    replayed = self.flush_block(ni);
+                    block_field = true;
+                }
+                (Part::Event(..), Some(_)) => {}
+                (_, Some(_)) => replayed = self.flush_block(ni),
+                (_, None) => {}
+            }
+        }
         let input = &self.input;
         let kb = self.kb;
         let redact_on = self.opts.redact;
         let ctx_n = self.opts.context;
         let early = kernel_early_boot(&env.text);
-        if facts.unparsed && !continuation && !early {
+        if facts.unparsed && !continuation && !early && !block_field {
             self.stats.unparsed_lines += 1;
         }
 
@@ -301,6 +349,7 @@ impl<'k> Analyzer<'k> {
             st.machine.on_text_signal(no, sig, component, &env.text);
         }
         if st.failure_line.is_none()
+            && !block_field
             && (text_facts.failure_word
                 || (text_facts.errorish_word && crate::health::states_os_error(&env.text)))
             && facts.event != EventKind::Kernel
@@ -454,7 +503,42 @@ impl<'k> Analyzer<'k> {
             slot.1.push_str(if secret { crate::redact::REDACTED } else { line });
             st.ring.push_back(slot);
         }
-        progress
+        if replayed.is_empty() {
+            progress
+        } else {
+            replayed.extend(progress);
+            replayed
+        }
+    }
+
+    /// Feeds the held `talosctl service` block of node `ni`, oldest event first, as the
+    /// runner's own lines; evidence shows the lines as given.
+    fn flush_block(&mut self, ni: usize) -> Vec<Progress> {
+        let Some(block) = self.nodes[ni].svc_block.take() else { return Vec::new() };
+        let summary = block.state.as_ref().map(|(_, no, _)| *no);
+        let mut out = Vec::new();
+        for (no, given, text) in block.replay() {
+            let env = envelope::parse(&text);
+            let msg = message::parse(&env.text);
+            let facts = Facts::of(self.kb, &text, &env, &msg);
+            let talos_lines = self.stats.talos_lines;
+            out.extend(self.apply(no, &given, &env, &msg, facts));
+            if Some(no) == summary {
+                // The state now repeats the `STATE` line, which was counted when it was read.
+                let st = &mut self.nodes[ni];
+                st.lines = st.lines.saturating_sub(1);
+                self.stats.talos_lines = talos_lines;
+            }
+        }
+        out
+    }
+
+    /// Ends the current input: what waits for a later line (a `talosctl service` block's
+    /// events) is fed now.
+    pub fn end_input(&mut self) {
+        for ni in 0..self.nodes.len() {
+            self.flush_block(ni);
+        }
     }
 
     /// Declares the current boot of `node` stalled for a reason only the caller can see
@@ -531,6 +615,7 @@ pub fn analyze_text(kb: &Kb, text: &str) -> Report {
     };
     s.push(text.as_bytes(), &mut sink);
     s.finish(&mut sink);
+    a.end_input();
     a.report()
 }
 
@@ -549,6 +634,10 @@ impl crate::input::Sink for Analyzer<'_> {
 
     fn lines(&self) -> u64 {
         Analyzer::lines(self)
+    }
+
+    fn end_input(&mut self) {
+        Analyzer::end_input(self);
     }
 }
 

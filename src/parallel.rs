@@ -270,6 +270,7 @@ pub fn feed(
         });
         // Lines read before an error or a NUL byte are analysed, as on one thread.
         pipe.finish(analyzer);
+        analyzer.end_input();
         read
     });
     let (flow, binary_at) = read?;

@@ -685,6 +685,7 @@ fn feed_one(
         }
         Flow::Continue
     });
+    analyzer.end_input();
     match read {
         Ok((_, account)) => {
             let mut out = EntryRead {

@@ -22,6 +22,8 @@ pub trait Sink {
     fn warn(&mut self, msg: String);
     /// Lines taken so far.
     fn lines(&self) -> u64;
+    /// The input ended: lines held for a later one are taken now.
+    fn end_input(&mut self) {}
 }
 
 /// A name from the input (a file name, a zip entry's name) safe to print: control characters

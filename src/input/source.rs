@@ -192,6 +192,7 @@ pub fn feed<S: Sink>(
         let progress = analyzer.push_line(line);
         if progress.is_empty() { Flow::Continue } else { on_progress(analyzer, &progress) }
     })?;
+    analyzer.end_input();
     binary(analyzer, what, start_lines, account).map(|()| flow)
 }
 

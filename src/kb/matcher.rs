@@ -150,7 +150,9 @@ impl NodeMatcher {
                 for f in
                     self.fired.iter_mut().filter(|f| f.rule == rule && f.last_boot == self.boot)
                 {
-                    if f.evidence.first().is_some_and(|e| e.line < ctx.line) {
+                    // Another line than the one that fired: lines come in input order, except
+                    // the events of a `talosctl service` block, fed oldest (last) first.
+                    if f.evidence.first().is_some_and(|e| e.line != ctx.line) {
                         f.recovered = true;
                     }
                 }
