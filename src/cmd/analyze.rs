@@ -1,7 +1,6 @@
 //! `analyze`: files, standard input, support bundles and `--container`, into one report.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use super::{load_kb, write_report};
@@ -43,12 +42,7 @@ pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
     );
     let ran = analyze(a, env, &mut an);
     if let Err(e) = &ran {
-        if !e.is_broken_pipe() && !matches!(e, Error::Output(_)) {
-            let mut err = std::io::stderr().lock();
-            for w in an.warnings() {
-                let _ = writeln!(err, "talos-doctor: warning: {}", crate::render::visible(w));
-            }
-        }
+        super::warn_before_error(e, &an.report(), None);
     }
     ran
 }

@@ -16,6 +16,9 @@ pub(crate) fn run(args: &InspectArgs, env: &config::Env) -> Result<u8, Error> {
         find_container(&docker, &args.container).await.map_err(Error::from)
     })?;
     let insp = inspect(&facts);
-    write_doc(crate::render::Doc::Inspection(&insp), &args.out, env, |_| Ok(()))?;
+    if let Err(e) = write_doc(crate::render::Doc::Inspection(&insp), &args.out, env, |_| Ok(())) {
+        super::warn_before_error(&e, &insp.report, None);
+        return Err(e);
+    }
     Ok(exit::code_for_inspect(&insp.report))
 }

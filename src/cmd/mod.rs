@@ -45,6 +45,46 @@ pub(crate) fn check_container_arg(flag: &str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Before a fatal error (exit 2) ends a run that had read something, says what its report
+/// would have: each warning, then what the lines read held, one `talos-doctor: warning:` line
+/// each (the error stays the one line after them). `said` is a warning already printed in
+/// other words; a closed pipe is no error and says nothing.
+pub(crate) fn warn_before_error(e: &Error, report: &Report, said: Option<&str>) {
+    if e.is_broken_pipe() {
+        return;
+    }
+    let mut lines: Vec<String> = report
+        .warnings
+        .iter()
+        .filter(|w| said.is_none_or(|s| !s.starts_with(w.as_str())))
+        .cloned()
+        .collect();
+    let s = &report.stats;
+    // That error counts the lines itself.
+    if s.lines > 0 && !matches!(e, Error::NoTalosLines { .. }) {
+        let mut bits = Vec::new();
+        for (n, what) in [
+            (s.invalid_utf8_lines, "not valid UTF-8"),
+            (s.truncated_lines, "cut at 64 KiB"),
+            (s.ansi_lines, "with colour codes removed"),
+        ] {
+            if n > 0 {
+                bits.push(format!("{n} {what}"));
+            }
+        }
+        let held = if bits.is_empty() { String::new() } else { format!(" ({})", bits.join(", ")) };
+        lines.push(format!(
+            "{} line{} read before the error{held}; no complete report was written",
+            s.lines,
+            if s.lines == 1 { "" } else { "s" }
+        ));
+    }
+    let mut err = io::stderr().lock();
+    for w in lines {
+        let _ = writeln!(err, "talos-doctor: warning: {}", render::visible(&w));
+    }
+}
+
 /// Writes `report` as `out` asks: the CI files and the job summary first, then the report on
 /// stdout, then whatever `after` adds to it. A closed stdout (`| head`) is not an error: the
 /// diagnosis stands.
