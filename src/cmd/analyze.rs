@@ -35,6 +35,7 @@ fn unique_node_name(path: &Path, stems: &HashMap<String, usize>) -> String {
 /// Runs `analyze`. A fatal error ends the run without a report: the warnings collected
 /// until then are printed first, one line each, so that what was left out is still said.
 pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
+    super::check_outputs(&a.out, &a.files)?;
     let kb = load_kb(&a.out.rules)?;
     let mut an = Analyzer::new(
         &kb,

@@ -11,6 +11,7 @@ use crate::{config, exit};
 /// Runs `inspect`: exit 1 when a deviation breaks the boot, 0 otherwise, 2 on Docker errors.
 pub(crate) fn run(args: &InspectArgs, env: &config::Env) -> Result<u8, Error> {
     super::check_container_arg("the container name", &args.container)?;
+    super::check_outputs(&args.out, &[])?;
     let facts = runtime()?.block_on(async {
         let docker = connect().await?;
         find_container(&docker, &args.container).await.map_err(Error::from)

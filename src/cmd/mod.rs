@@ -45,6 +45,51 @@ pub(crate) fn check_container_arg(flag: &str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks that the report files asked for (`--junit`, `--sarif`, `--markdown`) name different
+/// files, none of them an input: one would silently overwrite the other, or the log read.
+/// Two paths are the same file when they are equal as given or lead to the same place
+/// (`o.xml` and `./o.xml`, a link to it).
+pub(crate) fn check_outputs(out: &OutputArgs, inputs: &[String]) -> Result<(), Error> {
+    let ci = &out.ci;
+    let given: Vec<(&str, &std::path::Path)> = [
+        ("--junit", ci.junit.as_deref()),
+        ("--sarif", ci.sarif.as_deref()),
+        ("--markdown", ci.markdown.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| Some((flag, p?)))
+    .collect();
+    let place = |p: &std::path::Path| {
+        let name = p.file_name().map(std::ffi::OsStr::to_owned);
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // A file that exists is followed to where it is (a link); one to be created is
+        // placed in its folder.
+        std::fs::canonicalize(p)
+            .ok()
+            .or_else(|| Some(std::fs::canonicalize(dir).ok()?.join(name?)))
+            .unwrap_or_else(|| p.to_path_buf())
+    };
+    for (i, (flag, path)) in given.iter().enumerate() {
+        let same = |other: &std::path::Path| *path == other || place(path) == place(other);
+        if let Some((other, _)) = given[..i].iter().find(|(_, p)| same(p)) {
+            return Err(Error::Usage(format!(
+                "{other} and {flag} name the same file `{}`: give each its own",
+                render::visible(&path.display().to_string())
+            )));
+        }
+        if let Some(input) = inputs.iter().find(|f| same(std::path::Path::new(f))) {
+            return Err(Error::Usage(format!(
+                "{flag} names `{}`, an input: the report would overwrite the log",
+                render::visible(input)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Before a fatal error (exit 2) ends a run that had read something, says what its report
 /// would have: each warning, then what the lines read held, one `talos-doctor: warning:` line
 /// each (the error stays the one line after them). `said` is a warning already printed in

@@ -35,6 +35,7 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
             ));
         }
     }
+    super::check_outputs(&args.out, &[])?;
     let kb = load_kb(&args.out.rules)?;
     let mut analyzer = Analyzer::new(
         &kb,
