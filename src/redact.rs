@@ -82,7 +82,9 @@ pub(crate) fn redact_cached(text: &str) -> Cow<'_, str> {
             m.resize(MEMO_SLOTS, None);
         }
         let h = crate::memo::fx_hash(text.as_bytes());
-        let hit = |s: &MemoSlot| s.as_ref().is_some_and(|(t, _)| **t == *text);
+        let hit = |s: &MemoSlot| {
+            s.as_ref().is_some_and(|(t, _)| crate::memo::same(t.as_bytes(), text.as_bytes()))
+        };
         if let Some(Some((_, out))) = crate::memo::way_of(m, h, hit) {
             return match out {
                 Some(o) => Cow::Owned(o.to_string()),

@@ -78,6 +78,11 @@ pub(super) fn talosctl_check_retry(text: &str) -> bool {
 
 /// A pasted line without any envelope is still Talos' when it names what Talos runs or does.
 pub(super) fn talos_vocabulary(text: &str) -> bool {
+    vocabulary(text, false)
+}
+
+/// [`talos_vocabulary`]; `plain` computes it the obvious way, the oracle of the fast one.
+fn vocabulary(text: &str, plain: bool) -> bool {
     const WORDS: &[&str] = &[
         "talos",
         "kubelet",
@@ -121,8 +126,22 @@ pub(super) fn talos_vocabulary(text: &str) -> bool {
         "selinux",
         "extension",
     ];
-    let lower = text.to_ascii_lowercase();
-    WORDS.iter().any(|w| lower.contains(w)) || klog_header(text)
+    // Until a log's first Talos line this runs on every line (on all of them when none is
+    // ever found, as in a hostile input of blank lines): one automaton pass, no allocation,
+    // instead of a lowercased copy searched once per word.
+    static VOCABULARY: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(WORDS)
+                .expect("a few literal words build an automaton")
+        });
+    if plain {
+        let lower = text.to_ascii_lowercase();
+        return WORDS.iter().any(|w| lower.contains(w)) || klog_header(text);
+    }
+    // The shortest word has three bytes, and klog's header needs more.
+    text.len() >= 3 && (VOCABULARY.is_match(text) || klog_header(text))
 }
 
 /// klog's header, which kubelet, etcd's Kubernetes client and client-go code inside machined
@@ -142,7 +161,31 @@ fn klog_header(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_continuation, talosctl_check_retry};
+    use super::{is_continuation, talosctl_check_retry, vocabulary};
+
+    /// The automaton finds what a lowercased copy searched word by word finds: every word in
+    /// any case, at either end, cut short, next to non-ASCII text, and klog's header.
+    #[test]
+    fn vocabulary_automaton_equals_the_plain_search() {
+        let mut texts: Vec<String> =
+            ["", "a", "no", "ntp", "NtP", "nt", "é", "Éetcd", "ku be"].map(String::from).into();
+        for w in ["talos", "kubelet", "rpc error: code = ", "unknown symbol", "x509", "cni"] {
+            let cut = &w[..w.len() - 1];
+            texts.extend([
+                w.to_owned(),
+                w.to_uppercase(),
+                format!("µ {w} µ"),
+                format!("x{cut}"),
+                format!("{cut}\u{0}"),
+            ]);
+        }
+        texts.push("E1210 14:54:05.283069       1 reflector.go:429] watch".into());
+        texts.push("E1210 14:54:05.283069       1 reflector:429] watch".into());
+        for t in &texts {
+            assert_eq!(vocabulary(t, false), vocabulary(t, true), "{t:?}");
+        }
+        assert!(vocabulary("NTP", false) && !vocabulary("nt", false));
+    }
 
     #[test]
     fn talosctl_check_retries() {

@@ -79,7 +79,11 @@ pub(crate) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
             return None;
         }
         let h = hash(text.as_bytes());
-        let hit = |s: &Option<Slot>| s.as_ref().is_some_and(|s| s.kb == kb.id && *s.text == *text);
+        let hit = |s: &Option<Slot>| {
+            s.as_ref().is_some_and(|s| {
+                s.kb == kb.id && crate::memo::same(s.text.as_bytes(), text.as_bytes())
+            })
+        };
         crate::memo::way_of(&mut m.slots, h, hit)
             .and_then(Option::as_ref)
             .map(|s| (s.facts.clone(), s.other))

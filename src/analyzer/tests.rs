@@ -22,3 +22,17 @@ fn then_waits_for_a_fresh_first_line() {
         assert_eq!(fired(log), want, "{log:?}");
     }
 }
+
+/// The facts of an empty line, worked out once, are what the full computation of
+/// [`super::Analyzer::step`] gives for one.
+#[test]
+fn a_blank_line_is_what_the_full_computation_gives() {
+    use crate::parse::{envelope, message, normalize::normalize};
+    let kb = crate::kb::Kb::builtin();
+    let norm = normalize("");
+    let env = envelope::parse(&norm);
+    let msg = message::parse(&env.text);
+    let facts = super::Facts::of(&kb, "", &env, &msg);
+    let (b_env, b_msg, b_facts) = super::blank_line(&kb);
+    assert_eq!((&b_env, &b_msg, &b_facts), (&env, &msg, &facts));
+}

@@ -1,7 +1,6 @@
 //! `analyze`: files, standard input, support bundles and `--container`, into one report.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use super::{load_kb, write_report};
@@ -36,6 +35,7 @@ fn unique_node_name(path: &Path, stems: &HashMap<String, usize>) -> String {
 /// Runs `analyze`. A fatal error ends the run without a report: the warnings collected
 /// until then are printed first, one line each, so that what was left out is still said.
 pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
+    super::check_outputs(&a.out, &a.files)?;
     let kb = load_kb(&a.out.rules)?;
     let mut an = Analyzer::new(
         &kb,
@@ -43,12 +43,7 @@ pub(crate) fn run(a: &AnalyzeArgs, env: &config::Env) -> Result<u8, Error> {
     );
     let ran = analyze(a, env, &mut an);
     if let Err(e) = &ran {
-        if !e.is_broken_pipe() && !matches!(e, Error::Output(_)) {
-            let mut err = std::io::stderr().lock();
-            for w in an.warnings() {
-                let _ = writeln!(err, "talos-doctor: warning: {}", crate::render::visible(w));
-            }
-        }
+        super::warn_before_error(e, &an.report(), None);
     }
     ran
 }

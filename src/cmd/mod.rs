@@ -45,6 +45,91 @@ pub(crate) fn check_container_arg(flag: &str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks that the report files asked for (`--junit`, `--sarif`, `--markdown`) name different
+/// files, none of them an input: one would silently overwrite the other, or the log read.
+/// Two paths are the same file when they are equal as given or lead to the same place
+/// (`o.xml` and `./o.xml`, a link to it).
+pub(crate) fn check_outputs(out: &OutputArgs, inputs: &[String]) -> Result<(), Error> {
+    let ci = &out.ci;
+    let given: Vec<(&str, &std::path::Path)> = [
+        ("--junit", ci.junit.as_deref()),
+        ("--sarif", ci.sarif.as_deref()),
+        ("--markdown", ci.markdown.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| Some((flag, p?)))
+    .collect();
+    let place = |p: &std::path::Path| {
+        let name = p.file_name().map(std::ffi::OsStr::to_owned);
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // A file that exists is followed to where it is (a link); one to be created is
+        // placed in its folder.
+        std::fs::canonicalize(p)
+            .ok()
+            .or_else(|| Some(std::fs::canonicalize(dir).ok()?.join(name?)))
+            .unwrap_or_else(|| p.to_path_buf())
+    };
+    for (i, (flag, path)) in given.iter().enumerate() {
+        let same = |other: &std::path::Path| *path == other || place(path) == place(other);
+        if let Some((other, _)) = given[..i].iter().find(|(_, p)| same(p)) {
+            return Err(Error::Usage(format!(
+                "{other} and {flag} name the same file `{}`: give each its own",
+                render::visible(&path.display().to_string())
+            )));
+        }
+        if let Some(input) = inputs.iter().find(|f| same(std::path::Path::new(f))) {
+            return Err(Error::Usage(format!(
+                "{flag} names `{}`, an input: the report would overwrite the log",
+                render::visible(input)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Before a fatal error (exit 2) ends a run that had read something, says what its report
+/// would have: each warning, then what the lines read held, one `talos-doctor: warning:` line
+/// each (the error stays the one line after them). `said` is a warning already printed in
+/// other words; a closed pipe is no error and says nothing.
+pub(crate) fn warn_before_error(e: &Error, report: &Report, said: Option<&str>) {
+    if e.is_broken_pipe() {
+        return;
+    }
+    let mut lines: Vec<String> = report
+        .warnings
+        .iter()
+        .filter(|w| said.is_none_or(|s| !s.starts_with(w.as_str())))
+        .cloned()
+        .collect();
+    let s = &report.stats;
+    // That error counts the lines itself.
+    if s.lines > 0 && !matches!(e, Error::NoTalosLines { .. }) {
+        let mut bits = Vec::new();
+        for (n, what) in [
+            (s.invalid_utf8_lines, "not valid UTF-8"),
+            (s.truncated_lines, "cut at 64 KiB"),
+            (s.ansi_lines, "with colour codes removed"),
+        ] {
+            if n > 0 {
+                bits.push(format!("{n} {what}"));
+            }
+        }
+        let held = if bits.is_empty() { String::new() } else { format!(" ({})", bits.join(", ")) };
+        lines.push(format!(
+            "{} line{} read before the error{held}; no complete report was written",
+            s.lines,
+            if s.lines == 1 { "" } else { "s" }
+        ));
+    }
+    let mut err = io::stderr().lock();
+    for w in lines {
+        let _ = writeln!(err, "talos-doctor: warning: {}", render::visible(&w));
+    }
+}
+
 /// Writes `report` as `out` asks: the CI files and the job summary first, then the report on
 /// stdout, then whatever `after` adds to it. A closed stdout (`| head`) is not an error: the
 /// diagnosis stands.

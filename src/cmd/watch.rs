@@ -35,6 +35,7 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
             ));
         }
     }
+    super::check_outputs(&args.out, &[])?;
     let kb = load_kb(&args.out.rules)?;
     let mut analyzer = Analyzer::new(
         &kb,
@@ -74,7 +75,10 @@ pub(crate) fn run(args: &WatchArgs, env: &config::Env) -> Result<u8, Error> {
     if let Some(m) = &result.message {
         eprintln!("talos-doctor: {m}");
     }
-    write_report(&result.report, &args.out, env, |_| Ok(()))?;
+    if let Err(e) = write_report(&result.report, &args.out, env, |_| Ok(())) {
+        super::warn_before_error(&e, &result.report, result.message.as_deref());
+        return Err(e);
+    }
     Ok(result.exit_code)
 }
 

@@ -523,12 +523,29 @@ fn feed_zip<R: Read + Seek>(
     let with_machined = with_machined(&list);
     let mut over_budget = Names::default();
     let mut cut = Cuts::default();
-    for (i, node, kind) in &list.logs {
+    let declared: Vec<u64> = list
+        .logs
+        .iter()
+        .map(|(i, _, kind)| match kind {
+            // What a nested archive holds inflated is not known before it is read.
+            EntryKind::Archive => u64::MAX,
+            // Nor what a gzip'd log inflates to: the archive declares its compressed size.
+            _ if names[*i].ends_with(".gz") => MAX_ENTRY_BYTES,
+            _ => archive.by_index_raw(files[*i].1).map_or(0, |e| e.size()).min(MAX_ENTRY_BYTES),
+        })
+        .collect();
+    // Each entry's share of the budget is reserved for it, so that one huge entry cannot
+    // starve the ones after it: an entry may use what is not reserved for those.
+    let level = fair_level(&declared, *budget);
+    let mut reserved: u64 = declared.iter().map(|&w| w.min(level)).fold(0, u64::saturating_add);
+    for ((i, node, kind), &want) in list.logs.iter().zip(&declared) {
+        reserved = reserved.saturating_sub(want.min(level));
         let name = format!("{zname}:{}", visible(names[*i]));
         if *budget == 0 {
             over_budget.add(|| names[*i].to_owned());
             continue;
         }
+        let allowed = budget.saturating_sub(reserved);
         let over = Rc::new(Cell::new(false));
         let entry_inflation = inflation.next();
         let mut entry = match open_entry(&mut archive, files[*i].1, &entry_inflation, &over) {
@@ -546,7 +563,7 @@ fn feed_zip<R: Read + Seek>(
                 continue;
             }
             let mut bytes = Vec::new();
-            let cap = MAX_NESTED_ZIP.min(*budget);
+            let cap = MAX_NESTED_ZIP.min(allowed);
             if let Err(e) = (&mut entry).take(cap + 1).read_to_end(&mut bytes) {
                 analyzer.warn(format!("`{name}` could not be read: {e}"));
                 continue;
@@ -559,34 +576,41 @@ fn feed_zip<R: Read + Seek>(
                 *budget -= cap;
                 continue;
             }
-            *budget -= bytes.len() as u64;
             drop(entry);
+            // The nested archive, and all it holds, draws on this entry's allowance.
+            let mut nested = allowed - bytes.len() as u64;
             match zip::ZipArchive::new(Cursor::new(bytes)) {
                 Ok(a) => {
-                    feed_zip(a, &name, analyzer, budget, inflation, depth + 1)?;
+                    feed_zip(a, &name, analyzer, &mut nested, inflation, depth + 1)?;
                 }
                 Err(e) => analyzer.warn(format!("`{name}` is not a readable zip archive: {e}")),
             }
+            let used = allowed - nested;
+            *budget -= used;
             continue;
         }
         let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
         let skip_talos =
             *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
-        let cap = MAX_ENTRY_BYTES.min(*budget);
+        let cap = allowed.min(MAX_ENTRY_BYTES);
         let e = Entry { name: &name, node: node.as_deref(), skip_talos, cap: Some(cap) };
         let read = feed_one(entry, &e, Some(&entry_inflation), analyzer);
-        *budget = budget.saturating_sub(read.bytes);
+        let used = read.bytes.min(cap);
         if read.bomb {
             cut.bombs.add(|| names[*i].to_owned());
             cut.bomb_bytes += read.bytes;
         } else if over.get() {
             cut.past_declared.add(|| names[*i].to_owned());
+        } else if read.capped && cap < MAX_ENTRY_BYTES {
+            cut.shared.add(|| names[*i].to_owned());
+            cut.shared_bytes += read.bytes;
         } else if read.capped {
             cut.capped.add(|| names[*i].to_owned());
         }
+        *budget -= used;
     }
     skipped.warn(analyzer, &root_name);
-    cut.warn(analyzer, &root_name, *budget);
+    cut.warn(analyzer, &root_name);
     if over_budget.count > 0 {
         over_budget.warn(
             analyzer,
@@ -601,28 +625,64 @@ fn feed_zip<R: Read + Seek>(
     Ok(Fed { logs: list.logs.len(), not_logs: skipped.not_logs.count })
 }
 
+/// The most each entry may read so that all get an equal share of `budget`: `wants` are what
+/// the entries would read in full, and an entry that wants less than the level leaves the rest
+/// to the others (max-min fairness). `u64::MAX` when everything fits.
+fn fair_level(wants: &[u64], budget: u64) -> u64 {
+    if wants.iter().map(|&w| u128::from(w)).sum::<u128>() <= u128::from(budget) {
+        return u64::MAX;
+    }
+    let mut sorted = wants.to_vec();
+    sorted.sort_unstable();
+    let mut left = budget;
+    for (k, &w) in sorted.iter().enumerate() {
+        let others = (sorted.len() - k) as u64;
+        if u128::from(w) * u128::from(others) >= u128::from(left) {
+            return left / others;
+        }
+        left -= w;
+    }
+    u64::MAX
+}
+
 /// Entries of an archive read only in part, by why, for one counted warning each.
 #[derive(Debug, Default)]
 struct Cuts {
     bombs: Names,
     bomb_bytes: u64,
     past_declared: Names,
+    /// Cut at their share of the archive's cap, with the bytes they read in all.
+    shared: Names,
+    shared_bytes: u64,
     capped: Names,
 }
 
 impl Cuts {
-    fn warn(&self, analyzer: &mut dyn Sink, root: &str, budget: u64) {
+    fn warn(&self, analyzer: &mut dyn Sink, root: &str) {
         let s = |n: usize| if n == 1 { "entry" } else { "entries" };
         let n = &self.bombs;
         n.warn(
             analyzer,
             root,
             &format!(
-                "{} read only in part ({} of them in all): {} more than {BOMB_RATIO} times \
-                 the compressed size, like a zip bomb",
+                "{} read only in part, from the start ({} of them in all; the rest not read, \
+                 as it cannot be reached without inflating it): past that {} more than \
+                 {BOMB_RATIO} times the compressed size, like a zip bomb",
                 s(n.count),
                 approx(self.bomb_bytes),
                 if n.count == 1 { "it inflates to" } else { "they inflate to" }
+            ),
+        );
+        let n = &self.shared;
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} read only in part, from the start ({} of them in all): each entry gets an \
+                 equal share of the {} cap per archive, so that one cannot crowd out the others",
+                s(n.count),
+                approx(self.shared_bytes),
+                size(MAX_ARCHIVE_BYTES)
             ),
         );
         let n = &self.past_declared;
@@ -636,12 +696,15 @@ impl Cuts {
             ),
         );
         let n = &self.capped;
-        let why = if budget == 0 {
-            format!("the archive reached {}, the cap per archive", size(MAX_ARCHIVE_BYTES))
-        } else {
-            format!("{} inflated, the cap per entry", size(MAX_ENTRY_BYTES))
-        };
-        n.warn(analyzer, root, &format!("{} cut where {why}", s(n.count)));
+        n.warn(
+            analyzer,
+            root,
+            &format!(
+                "{} cut where {} inflated, the cap per entry",
+                s(n.count),
+                size(MAX_ENTRY_BYTES)
+            ),
+        );
     }
 }
 

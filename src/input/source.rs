@@ -355,21 +355,22 @@ pub(crate) struct Stream<'a> {
     pub spool_zip: Option<&'a str>,
 }
 
-/// Saves `head` and the rest of `reader` to an unnamed temporary file, up to
-/// [`MAX_SPOOLED_ZIP`]; says why not when it cannot.
-fn spool(head: &[u8], reader: &mut dyn Read) -> Result<File, String> {
+/// Saves `head` and the rest of `reader` to an unnamed temporary file, up to `cap` bytes
+/// ([`MAX_SPOOLED_ZIP`]; a parameter so that a test can reach it); says why not when it
+/// cannot.
+fn spool(head: &[u8], reader: &mut dyn Read, cap: u64) -> Result<File, String> {
     use std::io::{Seek, Write};
     let mut file = tempfile::tempfile()
         .map_err(|e| format!("it is a zip archive, and no temporary file to save it in: {e}"))?;
     file.write_all(head).map_err(|e| format!("saving the zip archive failed: {e}"))?;
-    let left = MAX_SPOOLED_ZIP.saturating_sub(head.len() as u64);
+    let left = cap.saturating_sub(head.len() as u64);
     let copied = io::copy(&mut reader.take(left + 1), &mut file)
         .map_err(|e| format!("saving the zip archive failed: {e}"))?;
     if copied > left {
         return Err(format!(
             "it is a zip archive larger than {}, the cap for one read from a pipe (pass its \
              path instead)",
-            size(MAX_SPOOLED_ZIP)
+            size(cap)
         ));
     }
     file.rewind().map_err(|e| format!("saving the zip archive failed: {e}"))?;
@@ -486,7 +487,7 @@ pub(crate) fn read_stream<'r>(
                 return Ok((Flow::Continue, account));
             }
             Sniff::Zip if how.spool_zip.is_some() && !gz => {
-                match spool(&head, &mut reader) {
+                match spool(&head, &mut reader, MAX_SPOOLED_ZIP) {
                     Ok(file) => {
                         account.spooled_zip =
                             Some((file, how.spool_zip.unwrap_or_default().to_owned()));
@@ -634,6 +635,35 @@ mod tests {
         assert!(!next.allows(1000 * BOMB_RATIO + 1, &mut drawn));
         // A file of its own has its own allowance.
         assert!(Inflation::new().allows(BOMB_ALLOWANCE, &mut 0));
+    }
+
+    /// Issue #14: the cap on a zip saved from a pipe, scaled down from 1 GiB to 4 KiB. A zip up
+    /// to the cap is saved whole; one past it is refused with a reason that names the cap
+    /// and the way out, after reading at most one byte past it (a pipe that never ends
+    /// does not hang the run).
+    #[test]
+    fn r14_the_spool_cap_refuses_a_larger_zip_after_reading_up_to_it() {
+        use std::io::Read as _;
+        let zip = |n: usize| {
+            let mut b = b"PK\x03\x04".to_vec();
+            b.resize(n, b'z');
+            b
+        };
+        let whole = zip(4096);
+        let (head, rest) = whole.split_at(100);
+        let mut file = spool(head, &mut Cursor::new(rest), 4096).expect("at the cap: saved");
+        let mut back = Vec::new();
+        file.read_to_end(&mut back).expect("read back");
+        assert_eq!(back, whole);
+
+        let over = zip(4097);
+        let (head, rest) = over.split_at(100);
+        let why = spool(head, &mut Cursor::new(rest), 4096).expect_err("past the cap");
+        assert!(why.contains("larger than 4 KiB, the cap for one read from a pipe"), "{why}");
+        assert!(why.contains("pass its path instead"), "{why}");
+        let mut endless = io::repeat(b'z');
+        let why = spool(head, &mut endless, 4096).expect_err("an endless pipe");
+        assert!(why.contains("larger than 4 KiB"), "{why}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the per-thread memo that answers repeated texts. [`Facts`] adds what the rest of the line
 //! (its envelope and message) decides: its event kind and error template.
 
-use crate::memo::{fx_hash, insert_way, way_of};
+use crate::memo::{fx_hash, insert_way, same, way_of};
 use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
@@ -183,7 +183,7 @@ impl TextFacts {
             super::digit_blind(text.as_bytes(), &mut m.scratch);
             let hash = fx_hash(&m.scratch);
             let scratch = &m.scratch;
-            let hit = |b: &BlindSlot| b.hash == hash && b.kb == kb.id && *b.text == **scratch;
+            let hit = |b: &BlindSlot| b.hash == hash && b.kb == kb.id && same(&b.text, scratch);
             let may = match way_of(&mut m.blind, hash, |s| s.as_ref().is_some_and(hit)) {
                 Some(b) => b.as_ref().is_some_and(|b| b.may),
                 None => {
@@ -197,7 +197,9 @@ impl TextFacts {
                 return Arc::clone(&m.empty);
             }
             let hash = fx_hash(text.as_bytes());
-            let hit = |e: &MemoSlot| e.as_ref().is_some_and(|e| e.0 == kb.id && *e.1 == *text);
+            let hit = |e: &MemoSlot| {
+                e.as_ref().is_some_and(|e| e.0 == kb.id && same(e.1.as_bytes(), text.as_bytes()))
+            };
             match way_of(&mut m.exact, hash, hit) {
                 Some(e) => Arc::clone(&e.as_ref().expect("a hit is a filled slot").2),
                 None => {

@@ -856,3 +856,92 @@ fn r14_an_endless_docker_body_is_a_one_line_error() {
     let o = with_docker_host(&host, &["analyze", "--container", "x"]);
     one_line_error(&o, "log frame of");
 }
+
+/// Issue #14: 64 MiB of empty lines took 27 s (each empty line paid ~200 ns in `memcmp` and
+/// 38 word searches). Blank, lone-CR, whitespace, NUL and one-byte lines in front of a failed
+/// boot: every line is counted, the failure after them is found, and each run ends well
+/// inside a generous deadline (the full 64 MiB sizes are in tools/hostile/full-size.sh).
+#[test]
+fn r14_blank_and_tiny_lines_are_read_in_time_and_counted() {
+    let seed = seed();
+    let seed_lines = seed.iter().filter(|&&b| b == b'\n').count() as u64;
+    const N: usize = 1 << 20;
+    let fills: [(&str, Vec<u8>, u64); 6] = [
+        ("\\n", b"\n".repeat(N), N as u64),
+        ("\\r", b"\r".repeat(N), N as u64),
+        ("\\r\\n", b"\r\n".repeat(N / 2), (N / 2) as u64),
+        ("spaces", b"   \n".repeat(N / 4), (N / 4) as u64),
+        ("one byte", b"a\n".repeat(N / 2), (N / 2) as u64),
+        ("one short line", b"a b c\n".repeat(N / 6), (N / 6) as u64),
+    ];
+    let dir = TempDir::new("tiny");
+    for (what, fill, lines) in fills {
+        let mut log = fill;
+        log.extend_from_slice(&seed);
+        let path = dir.file("tiny.log", &log);
+        let o = within(60, bin(&["analyze", "--format", "json", &path]));
+        assert_eq!(code(&o), 1, "{what}: {}", err(&o));
+        assert_eq!(stats(&o)["lines"].as_u64(), Some(lines + seed_lines), "{what}");
+        assert_eq!(first_finding(&o), "TD-CTR-001", "{what}");
+    }
+    // NUL bytes are dropped and counted, not lines.
+    let mut log = vec![0u8; N];
+    log.extend_from_slice(&seed);
+    let path = dir.file("nul.log", &log);
+    let o = within(60, bin(&["analyze", "--format", "json", &path]));
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert_eq!(first_finding(&o), "TD-CTR-001");
+    let w = json(&o)["warnings"].to_string();
+    assert!(w.contains("NUL"), "{w}");
+}
+
+/// Issue #14: `--junit o --sarif o` wrote the SARIF over the JUnit without a word, and
+/// `--junit log` would write over the log read. Both are usage errors, before any reading.
+#[test]
+fn r14_two_outputs_to_one_file_or_onto_an_input_are_refused() {
+    let dir = TempDir::new("clash");
+    let log = dir.file("boot.log", &seed());
+    let o_path = format!("{}/o.xml", dir.0.display());
+    let dotted = format!("{}/./o.xml", dir.0.display());
+    for args in [
+        vec!["analyze", &log, "--junit", &o_path, "--sarif", &o_path],
+        vec!["analyze", &log, "--junit", &o_path, "--markdown", &dotted],
+    ] {
+        let o = TestCommand::new(&args).run();
+        one_line_error(&o, "name the same file");
+        assert!(!Path::new(&o_path).exists(), "nothing is written");
+    }
+    let o = TestCommand::new(&["analyze", &log, "--sarif", &log]).run();
+    one_line_error(&o, "an input: the report would overwrite the log");
+    assert_eq!(read(&log), seed(), "the log is left as it was");
+    // Different files are fine.
+    let other = format!("{}/p.sarif", dir.0.display());
+    let o = TestCommand::new(&["analyze", &log, "--junit", &o_path, "--sarif", &other]).run();
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert!(Path::new(&o_path).exists() && Path::new(&other).exists());
+}
+
+/// Issue #14: a fatal error after lines were read (here: the report file cannot be written)
+/// said only the error; what the report would have warned of was lost. The warnings and what
+/// the lines held come first, one line each, and the error stays the last line.
+#[test]
+fn r14_warnings_gathered_come_before_a_fatal_error() {
+    let dir = TempDir::new("fatal");
+    let mut log = b"\xff\xfe not utf-8\n".to_vec();
+    log.extend(b"y".repeat(70 * 1024));
+    log.push(b'\n');
+    log.extend(seed());
+    let path = dir.file("boot.log", &log);
+    let junit = format!("{}/no/such/dir/j.xml", dir.0.display());
+    let o = TestCommand::new(&["analyze", &path, "--junit", &junit]).run();
+    calm(&o, 5);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    let e = err(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(lines.last().is_some_and(|l| l.contains("error: failed to write output")), "{e}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("talos-doctor: warning: ")
+            && l.contains("1 not valid UTF-8, 1 cut at 64 KiB")),
+        "{e}"
+    );
+}

@@ -3,8 +3,9 @@
 # release binary, generates each input in a temp dir, runs it under GNU time and prints
 # wall time, peak RSS and the exit code. 10k against 100k shows whether time is linear.
 #
-#   tools/hostile/full-size.sh            # everything (about 10 minutes on 2 vCPUs)
+#   tools/hostile/full-size.sh            # everything (about 12 minutes on 2 vCPUs)
 #   SKIP_BUILD=1 tools/hostile/full-size.sh
+#   ONLY=lines SKIP_BUILD=1 tools/hostile/full-size.sh   # only blank and tiny lines
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet
@@ -24,6 +25,40 @@ run() {
     ROWS+=("$(printf '| %-34s | %14s | %4s | %s |' "$name" "$t" "$rc" "$note")")
     echo "${ROWS[-1]}" >&2
 }
+
+# Blank and tiny lines (64 MiB and a tenth of it, to show time is linear), then the failed
+# seed: every line is counted and the failure still found.
+tiny() { # tiny NAME MIB PYTHON-BYTES-EXPRESSION: MIB MiB of that pattern, then the seed
+    python3 - "$TMP/tiny.log" "$2" "$3" <<'PY'
+import sys
+path, mib, pat = sys.argv[1], float(sys.argv[2]), eval(sys.argv[3])
+n = int(mib * (1 << 20)) // len(pat)
+with open(path, 'wb') as f:
+    block = pat * (1 << 16)
+    for _ in range(n >> 16):
+        f.write(block)
+    f.write(pat * (n & 0xffff))
+PY
+    cat "$SEED" >> "$TMP/tiny.log"
+    run "$2 MiB of $1, then the seed" "$BIN" analyze --format json "$TMP/tiny.log"
+    rm -f "$TMP/tiny.log"
+}
+for mib in 6.4 64; do
+    tiny 'empty lines' $mib "b'\\n'"
+    tiny 'lone CR' $mib "b'\\r'"
+    tiny 'CRLF' $mib "b'\\r\\n'"
+    tiny 'lines of 3 spaces' $mib "b'   \\n'"
+    tiny 'NUL bytes' $mib "b'\\0'"
+    tiny '1-char lines' $mib "b'a\\n'"
+    tiny 'one short line' $mib "b'a b c\\n'"
+done
+if [ "${ONLY:-}" = lines ]; then
+    echo
+    echo "| input | time, peak RSS | exit | last stderr line |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    exit 0
+fi
 
 line='[talos] 2024/11/20 09:14:03 task startSyslogd (1/1): done, 1ms'
 make_dir() { # make_dir DIR N: N small logs, one of them the failing seed

@@ -187,3 +187,58 @@ fn a_plain_log_is_not_a_zip() {
     let log = tree().join("10.5.0.2/dmesg.log");
     assert!(!is_zip_file(&log));
 }
+
+/// The level gives each entry what it wants when all fit, and otherwise the same to every
+/// entry that wants more than the level, what the smaller ones leave included.
+#[test]
+fn fair_level_shares_what_is_left_by_small_entries() {
+    for (wants, budget, level) in [
+        (&[10, 20][..], 30, u64::MAX),
+        (&[10, 100, 100][..], 110, 50),
+        (&[100, 100, 100, 100][..], 100, 25),
+        (&[1, 2, 1000][..], 10, 7),
+        (&[u64::MAX, 5][..], 100, 95),
+        (&[][..], 0, u64::MAX),
+    ] {
+        assert_eq!(fair_level(wants, budget), level, "{wants:?} in {budget}");
+        let used: u64 = wants.iter().map(|&w| w.min(level)).fold(0, u64::saturating_add);
+        assert!(level == u64::MAX || used <= budget, "{wants:?}");
+    }
+}
+
+/// A stored zip of (name, bytes) entries.
+fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in entries {
+        zip.start_file(*name, opts).expect("start file");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("finish zip").into_inner()
+}
+
+/// Issue #14: a first entry as large as the archive's budget left nothing for the entries
+/// after it. Scaled down to a budget of 64 KiB: each entry gets its share, the big one is cut
+/// at its share and named in a warning that counts what it read.
+#[test]
+fn r14_one_huge_entry_does_not_starve_the_others() {
+    let big = "[talos] 2024/11/20 09:14:03 task startSyslogd (1/1): done, 1ms\n".repeat(4000);
+    let small = "[talos] 2024/11/20 09:14:04 phase x (1/1): failed\n".repeat(20);
+    let zip = stored_zip(&[
+        ("aaa.log", big.as_bytes()),
+        ("bbb.log", small.as_bytes()),
+        ("zzz.log", small.as_bytes()),
+    ]);
+    let archive = zip::ZipArchive::new(Cursor::new(zip)).expect("zip");
+    let mut rec = Rec::default();
+    let mut budget = 64 << 10;
+    feed_zip(archive, "z.zip", &mut rec, &mut budget, &Inflation::new(), 1).expect("read");
+    assert_eq!(rec.text.matches("phase x (1/1): failed").count(), 40, "{:?}", rec.warnings);
+    let read = (64 << 10) - budget;
+    assert!(read > 60 << 10 && read <= 64 << 10, "{read}");
+    let w = rec.warnings.join("\n");
+    assert!(w.contains("1 entry read only in part") && w.contains("`aaa.log`"), "{w}");
+    assert!(w.contains("equal share of the 4 GiB cap per archive"), "{w}");
+    assert!(!w.contains("bbb.log") && !w.contains("zzz.log"), "{w}");
+}
