@@ -97,6 +97,9 @@ pub struct Analyzer<'k> {
     /// The same names, to list each once in time independent of how many there are.
     input_set: std::collections::HashSet<String>,
     default_node: String,
+    /// The node of `default_node`, once it has one: most lines carry no node name, and
+    /// finding it by name cost a string compare on each of them.
+    default_index: Option<usize>,
     stats: Stats,
     warnings: Vec<String>,
     /// Lines whose node name came after [`MAX_NODES`] others.
@@ -116,6 +119,7 @@ impl<'k> Analyzer<'k> {
             inputs: Vec::new(),
             input_set: std::collections::HashSet::new(),
             default_node: "-".into(),
+            default_index: None,
             stats: Stats::default(),
             warnings: Vec::new(),
             overflow_lines: 0,
@@ -131,6 +135,7 @@ impl<'k> Analyzer<'k> {
             self.inputs.push(name.to_owned());
         }
         self.default_node = default_node.unwrap_or("-").to_owned();
+        self.default_index = None;
     }
 
     /// Records a warning about the input (shown in the report).
@@ -197,10 +202,14 @@ impl<'k> Analyzer<'k> {
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
         let split = repeat::split(line);
         if let Some((time, text)) = split {
-            if let Some((facts, other)) = repeat::get(self.kb, text) {
+            // The memo's own facts, borrowed: a copy cost two atomic counts of its shared part.
+            let kb = self.kb;
+            let hit = repeat::with(kb, text, |facts, msg| {
                 let env = repeat::plain_envelope(time, text);
-                let msg = if other { Message::Other } else { message::parse(text) };
-                return self.apply(no, line, &env, &msg, facts);
+                self.apply(no, line, &env, msg, facts)
+            });
+            if let Some(progress) = hit {
+                return progress;
             }
         }
         // Rules and the grammar read the line as machined printed it; evidence shows it as given.
@@ -211,7 +220,7 @@ impl<'k> Analyzer<'k> {
         if let Some(split) = split {
             repeat::put(self.kb, line, split, &norm, &env, &msg, &facts);
         }
-        self.apply(no, line, &env, &msg, facts)
+        self.apply(no, line, &env, &msg, &facts)
     }
 
     /// Feeds one line whose envelope, message and [`Facts`] were worked out elsewhere
@@ -226,7 +235,7 @@ impl<'k> Analyzer<'k> {
         facts: Facts,
     ) -> Vec<Progress> {
         self.count(raw);
-        self.apply(raw.no, line, env, msg, facts)
+        self.apply(raw.no, line, env, msg, &facts)
     }
 
     fn count(&mut self, raw: Decoded) {
@@ -245,18 +254,28 @@ impl<'k> Analyzer<'k> {
         line: &str,
         env: &envelope::Envelope<'_>,
         msg: &Message<'_>,
-        facts: Facts,
+        facts: &Facts,
     ) -> Vec<Progress> {
         let continuation = is_continuation(line);
         let ni = match (continuation, self.last_node, env.node) {
             (true, Some(i), _) => i,
             (_, _, Some(n)) => self.node_index(n),
-            (_, _, None) => {
-                let d = std::mem::take(&mut self.default_node);
-                let i = self.node_index(&d);
-                self.default_node = d;
-                i
-            }
+            (_, _, None) => match self.default_index {
+                Some(i) => {
+                    self.last_node = Some(i);
+                    i
+                }
+                None => {
+                    let d = std::mem::take(&mut self.default_node);
+                    let i = self.node_index(&d);
+                    // Only a node of that name: past MAX_NODES each line is counted.
+                    if self.nodes[i].machine.node == d {
+                        self.default_index = Some(i);
+                    }
+                    self.default_node = d;
+                    i
+                }
+            },
         };
         let input = &self.input;
         let kb = self.kb;
@@ -290,6 +309,7 @@ impl<'k> Analyzer<'k> {
             }
         }
         let Facts { text: text_facts, template, redact_quiet, .. } = facts;
+        let redact_quiet = *redact_quiet;
         let zap = text_facts.zap.as_ref();
         vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
         let task_hint = env
@@ -423,7 +443,7 @@ impl<'k> Analyzer<'k> {
         // Error-looking lines, for failures no rule explains.
         if let Some(key) = template {
             let full = st.templates.len() >= MAX_TEMPLATES;
-            match st.templates.get_mut(&key) {
+            match st.templates.get_mut(key) {
                 Some(t) => {
                     t.count += 1;
                     t.last_line = no;
@@ -436,7 +456,8 @@ impl<'k> Analyzer<'k> {
                         before: context_of(&st.ring, redact_on),
                         after: Vec::new(),
                     };
-                    st.templates.insert(key, TemplateEntry { count: 1, first: ev, last_line: no });
+                    let entry = TemplateEntry { count: 1, first: ev, last_line: no };
+                    st.templates.insert(key.clone(), entry);
                 }
                 None => {}
             }

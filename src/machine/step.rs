@@ -418,7 +418,7 @@ impl Machine {
                 if s.state != *state {
                     state.clone_into(&mut s.state);
                 }
-                if GOING_TO_RESTART.find(text.as_bytes()).is_some() {
+                if crate::parse::contains(&GOING_TO_RESTART, text.as_bytes()) {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
                 } else if text.starts_with("Health check successful")

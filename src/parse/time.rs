@@ -86,10 +86,23 @@ fn civil_seconds(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let num = |at: usize, n: usize| digits(f, at, n);
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    // This runs on almost every line: the fourteen digits are checked together, without a
+    // branch per digit (a byte is a digit when it minus `0` is under 10, as an unsigned
+    // byte), which took half of what it cost digit by digit.
+    const AT: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    let mut d = [0u8; 14];
+    let mut bad = false;
+    for (x, &at) in d.iter_mut().zip(&AT) {
+        *x = f[at].wrapping_sub(b'0');
+        bad |= *x > 9;
+    }
+    if bad {
+        return None;
+    }
+    let two = |i: usize| i64::from(d[i]) * 10 + i64::from(d[i + 1]);
+    let (y, mo, day) = (two(0) * 100 + two(2), two(4), two(6));
+    let (h, mi, s) = (two(8), two(10), two(12));
+    Some(days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 /// [`civil_seconds`] with an optional fraction: the seconds and the offset after them.
@@ -271,6 +284,59 @@ mod tests {
         }
         assert_eq!(go_stamp("2024/10/09 12:53:26.x"), Ok((".x", 1_728_478_406.0)));
         assert!(go_stamp("2024/10/09 12:53").is_err());
+    }
+
+    /// The plain reading, digit by digit, that [`civil_seconds`] must equal.
+    fn civil_seconds_plain(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<i64> {
+        let f = b.get(..19)?;
+        if f[4] != date_sep
+            || f[7] != date_sep
+            || !mid.contains(&f[10])
+            || f[13] != b':'
+            || f[16] != b':'
+        {
+            return None;
+        }
+        let num = |at: usize, n: usize| digits(f, at, n);
+        let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+        let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    }
+
+    /// The branch-free digit check reads as the plain one: every byte value at every
+    /// position of a few stamps, and every cut of them.
+    #[test]
+    fn civil_seconds_equal_the_plain_reading() {
+        let stamps: &[(&[u8], u8, &[u8])] = &[
+            (b"2024/11/20 09:15:52", b'/', b" "),
+            (b"1999/12/31 23:59:59.5", b'/', b" "),
+            (b"2024-10-09T12:53:26Z", b'-', b"T "),
+            (b"0001-01-01 00:00:00", b'-', b"T"),
+        ];
+        let mut some = 0;
+        for &(stamp, sep, mid) in stamps {
+            for at in 0..stamp.len() {
+                for v in 0..=255u8 {
+                    let mut b = stamp.to_vec();
+                    b[at] = v;
+                    let want = civil_seconds_plain(&b, sep, mid);
+                    assert_eq!(
+                        civil_seconds(&b, sep, mid),
+                        want,
+                        "{:?}",
+                        String::from_utf8_lossy(&b)
+                    );
+                    some += usize::from(want.is_some());
+                }
+            }
+            for n in 0..stamp.len() {
+                assert_eq!(
+                    civil_seconds(&stamp[..n], sep, mid),
+                    civil_seconds_plain(&stamp[..n], sep, mid)
+                );
+            }
+        }
+        assert!(some > 100, "{some}");
     }
 
     /// The cases of `docker::follow`'s former own parser, and the edges of this one.
