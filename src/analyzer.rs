@@ -524,6 +524,12 @@ impl<'k> Analyzer<'k> {
             inputs: &self.inputs,
             warnings: &self.warnings,
             overflow: (self.overflow_lines > 0).then_some((self.overflow_lines, MAX_NODES)),
+            dropped_sequences: self
+                .nodes
+                .iter()
+                .map(|st| (st.machine.node.as_str(), st.machine.dropped_sequences()))
+                .filter(|&(_, n)| n > 0)
+                .collect(),
         }
     }
 
