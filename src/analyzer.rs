@@ -101,6 +101,9 @@ pub struct Analyzer<'k> {
     /// The same names, to list each once in time independent of how many there are.
     input_set: std::collections::HashSet<String>,
     default_node: String,
+    /// The node of `default_node`, once it has one: most lines carry no node name, and
+    /// finding it by name cost a string compare on each of them.
+    default_index: Option<usize>,
     stats: Stats,
     warnings: Vec<String>,
     /// Lines whose node name came after [`MAX_NODES`] others.
@@ -123,6 +126,7 @@ impl<'k> Analyzer<'k> {
             inputs: Vec::new(),
             input_set: std::collections::HashSet::new(),
             default_node: "-".into(),
+            default_index: None,
             stats: Stats::default(),
             warnings: Vec::new(),
             overflow_lines: 0,
@@ -140,6 +144,7 @@ impl<'k> Analyzer<'k> {
             self.inputs.push(name.to_owned());
         }
         self.default_node = default_node.unwrap_or("-").to_owned();
+        self.default_index = None;
     }
 
     /// Records a warning about the input (shown in the report).
@@ -207,14 +212,18 @@ impl<'k> Analyzer<'k> {
     fn step(&mut self, no: u64, line: &str) -> Vec<Progress> {
         if line.is_empty() {
             let (env, msg, facts) = self.blank.get_or_insert_with(|| blank_line(self.kb)).clone();
-            return self.apply(no, line, &env, &msg, facts);
+            return self.apply(no, line, &env, &msg, &facts);
         }
         let split = repeat::split(line);
         if let Some((time, text)) = split {
-            if let Some((facts, other)) = repeat::get(self.kb, text) {
+            // The memo's own facts, borrowed: a copy cost two atomic counts of its shared part.
+            let kb = self.kb;
+            let hit = repeat::with(kb, text, |facts, msg| {
                 let env = repeat::plain_envelope(time, text);
-                let msg = if other { Message::Other } else { message::parse(text) };
-                return self.apply(no, line, &env, &msg, facts);
+                self.apply(no, line, &env, msg, facts)
+            });
+            if let Some(progress) = hit {
+                return progress;
             }
         }
         // Rules and the grammar read the line as machined printed it; evidence shows it as given.
@@ -225,7 +234,7 @@ impl<'k> Analyzer<'k> {
         if let Some(split) = split {
             repeat::put(self.kb, line, split, &norm, &env, &msg, &facts);
         }
-        self.apply(no, line, &env, &msg, facts)
+        self.apply(no, line, &env, &msg, &facts)
     }
 
     /// Feeds one line whose envelope, message and [`Facts`] were worked out elsewhere
@@ -240,7 +249,7 @@ impl<'k> Analyzer<'k> {
         facts: Facts,
     ) -> Vec<Progress> {
         self.count(raw);
-        self.apply(raw.no, line, env, msg, facts)
+        self.apply(raw.no, line, env, msg, &facts)
     }
 
     fn count(&mut self, raw: Decoded) {
@@ -259,18 +268,28 @@ impl<'k> Analyzer<'k> {
         line: &str,
         env: &envelope::Envelope<'_>,
         msg: &Message<'_>,
-        facts: Facts,
+        facts: &Facts,
     ) -> Vec<Progress> {
         let continuation = is_continuation(line);
         let ni = match (continuation, self.last_node, env.node) {
             (true, Some(i), _) => i,
             (_, _, Some(n)) => self.node_index(n),
-            (_, _, None) => {
-                let d = std::mem::take(&mut self.default_node);
-                let i = self.node_index(&d);
-                self.default_node = d;
-                i
-            }
+            (_, _, None) => match self.default_index {
+                Some(i) => {
+                    self.last_node = Some(i);
+                    i
+                }
+                None => {
+                    let d = std::mem::take(&mut self.default_node);
+                    let i = self.node_index(&d);
+                    // Only a node of that name: past MAX_NODES each line is counted.
+                    if self.nodes[i].machine.node == d {
+                        self.default_index = Some(i);
+                    }
+                    self.default_node = d;
+                    i
+                }
+            },
         };
         // `talosctl service` blocks list their events newest first: hold them until the block
         // ends, then feed them oldest first (see `service_info`).
@@ -346,6 +365,7 @@ impl<'k> Analyzer<'k> {
             }
         }
         let Facts { text: text_facts, template, redact_quiet, .. } = facts;
+        let redact_quiet = *redact_quiet;
         let zap = text_facts.zap.as_ref();
         vote_mode(&mut st.mode, env, text_facts.platform.as_ref());
         let task_hint = env
@@ -480,7 +500,7 @@ impl<'k> Analyzer<'k> {
         // Error-looking lines, for failures no rule explains.
         if let Some(key) = template {
             let full = st.templates.len() >= MAX_TEMPLATES;
-            match st.templates.get_mut(&key) {
+            match st.templates.get_mut(key) {
                 Some(t) => {
                     t.count += 1;
                     t.last_line = no;
@@ -493,7 +513,8 @@ impl<'k> Analyzer<'k> {
                         before: context_of(&st.ring, redact_on),
                         after: Vec::new(),
                     };
-                    st.templates.insert(key, TemplateEntry { count: 1, first: ev, last_line: no });
+                    let entry = TemplateEntry { count: 1, first: ev, last_line: no };
+                    st.templates.insert(key.clone(), entry);
                 }
                 None => {}
             }
@@ -530,7 +551,7 @@ impl<'k> Analyzer<'k> {
             let msg = message::parse(&env.text);
             let facts = Facts::of(self.kb, &text, &env, &msg);
             let talos_lines = self.stats.talos_lines;
-            out.extend(self.apply(no, &given, &env, &msg, facts));
+            out.extend(self.apply(no, &given, &env, &msg, &facts));
             if Some(no) == summary {
                 // The state now repeats the `STATE` line, which was counted when it was read.
                 let st = &mut self.nodes[ni];
@@ -595,6 +616,12 @@ impl<'k> Analyzer<'k> {
             inputs: &self.inputs,
             warnings: &self.warnings,
             overflow: (self.overflow_lines > 0).then_some((self.overflow_lines, MAX_NODES)),
+            dropped_sequences: self
+                .nodes
+                .iter()
+                .map(|st| (st.machine.node.as_str(), st.machine.dropped_sequences()))
+                .filter(|&(_, n)| n > 0)
+                .collect(),
         }
     }
 

@@ -56,6 +56,8 @@ pub(crate) struct Analysis<'a> {
     pub(crate) warnings: &'a [String],
     /// Lines of node names beyond the per-analysis node cap, and the cap.
     pub(crate) overflow: Option<(u64, usize)>,
+    /// Finished sequences not kept per node ([`crate::machine::MAX_SEQUENCES`]).
+    pub(crate) dropped_sequences: Vec<(&'a str, u64)>,
 }
 
 /// How findings are ordered after severity (most severe first), each field ascending:
@@ -129,6 +131,13 @@ impl Analysis<'_> {
                     format!(
                         "{lines} lines named nodes beyond the first {cap}: they were analyzed together as node `{}`",
                         crate::report::OTHER_NODES
+                    )
+                }))
+                .chain(self.dropped_sequences.iter().map(|(node, n)| {
+                    format!(
+                        "node `{node}`: {n} finished sequences that a later one of the same name repeats were not kept (at most {} per boot: the first {} and the latest)",
+                        crate::machine::MAX_SEQUENCES,
+                        crate::machine::KEEP_FIRST_SEQUENCES
                     )
                 }))
                 .collect(),

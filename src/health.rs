@@ -227,7 +227,7 @@ impl Health {
         // Built once: `str::contains` builds a searcher per call, and this runs per service line.
         static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
-        let cancelled = CANCELED.find(text.as_bytes()).is_some();
+        let cancelled = crate::parse::contains(&CANCELED, text.as_bytes());
         match state {
             "Failed" if !cancelled && !stopping => {
                 self.note(SignalKind::ServiceFailed, name, line, text)

@@ -112,9 +112,8 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
                 })
             };
             if let Some((time, rest)) = split {
-                if let Some((facts, other)) = repeat::get(kb, rest) {
+                if let Some((facts, msg)) = repeat::get(kb, rest) {
                     let env = repeat::plain_envelope(time, rest);
-                    let msg = if other { message::Message::Other } else { message::parse(rest) };
                     let msg = detach_msg(&msg);
                     let env = env.detach(&text);
                     return Line { decoded, start, end, env, facts, raw, msg, msg_parts };

@@ -16,20 +16,52 @@ use std::borrow::Cow;
 use super::Facts;
 use crate::kb::Kb;
 use crate::parse::envelope::{self, Dialect, Envelope};
-use crate::parse::message::Message;
+use crate::parse::message::{self, Message};
 use crate::parse::time::Stamp;
 
 /// Slots (two-way) and the longest text memoised: under 1 MiB when all are filled.
 const SLOTS: usize = 2048;
 const MAX_TEXT: usize = 256;
 
+/// The most strings a message holds (a service line: name, state and text).
+const MSG_PARTS: usize = 3;
+
 /// A text after the stamp, under a knowledge base, and what it decides.
 struct Slot {
     kb: u64,
     text: Box<str>,
     facts: Facts,
-    /// [`crate::parse::message::parse`] of the text gave [`Message::Other`].
-    other: bool,
+    /// What [`crate::parse::message::parse`] gave for the text, its strings emptied and
+    /// their places in the text kept beside it (a service line, the most frequent repeated
+    /// line, was parsed again on every hit); `None` for a message with a string from
+    /// elsewhere, parsed again on a hit.
+    msg: Option<(Message<'static>, [(u32, u32); MSG_PARTS])>,
+}
+
+/// Where `s` lies in `base`, from the addresses alone (no unsafe code); an empty string
+/// lies anywhere (a message's strings compare by content).
+fn place(base: &str, s: &str) -> Option<(u32, u32)> {
+    if s.is_empty() {
+        return Some((0, 0));
+    }
+    let off = (s.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
+    let end = off.checked_add(s.len()).filter(|&e| e <= base.len())?;
+    Some((u32::try_from(off).ok()?, u32::try_from(end).ok()?))
+}
+
+/// `msg`, parsed from `text`, with its strings emptied and their places in `text`.
+fn detach(text: &str, msg: &Message<'_>) -> Option<(Message<'static>, [(u32, u32); MSG_PARTS])> {
+    let mut parts = [(0, 0); MSG_PARTS];
+    let (mut n, mut inside) = (0, true);
+    let detached = msg.map_strs(|s| {
+        match (parts.get_mut(n), place(text, s)) {
+            (Some(slot), Some(p)) => *slot = p,
+            _ => inside = false,
+        }
+        n += 1;
+        ""
+    });
+    inside.then_some((detached, parts))
 }
 
 /// The line's date and the text after it, when the line has the plain container shape
@@ -71,8 +103,18 @@ fn hash(b: &[u8]) -> u64 {
     crate::memo::fx_hash(b)
 }
 
-/// The memoised facts of `text` and whether it holds no message, if it was seen before.
-pub(crate) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
+/// The memoised facts and message of `text`, if it was seen before.
+pub(crate) fn get<'t>(kb: &Kb, text: &'t str) -> Option<(Facts, Message<'t>)> {
+    with(kb, text, |facts, msg| (facts.clone(), msg.clone()))
+}
+
+/// `f` of the memoised facts and message of `text`, if it was seen before, with the facts
+/// borrowed from the memo. `f` must not use this memo (it is borrowed meanwhile).
+pub(crate) fn with<'t, R>(
+    kb: &Kb,
+    text: &'t str,
+    f: impl FnOnce(&Facts, &Message<'t>) -> R,
+) -> Option<R> {
     MEMO.with(|m| {
         let m = &mut *m.borrow_mut();
         if m.slots.is_empty() {
@@ -84,9 +126,18 @@ pub(crate) fn get(kb: &Kb, text: &str) -> Option<(Facts, bool)> {
                 s.kb == kb.id && crate::memo::same(s.text.as_bytes(), text.as_bytes())
             })
         };
-        crate::memo::way_of(&mut m.slots, h, hit)
-            .and_then(Option::as_ref)
-            .map(|s| (s.facts.clone(), s.other))
+        let s = crate::memo::way_of(&mut m.slots, h, hit)?.as_ref()?;
+        let msg = match &s.msg {
+            // The slot's text is `text`: the places are places in it.
+            Some((msg, parts)) => {
+                let mut it = parts.iter();
+                msg.map_strs(|_| {
+                    it.next().and_then(|&(a, b)| text.get(a as usize..b as usize)).unwrap_or("")
+                })
+            }
+            None => message::parse(text),
+        };
+        Some(f(&s.facts, &msg))
     })
 }
 
@@ -109,12 +160,8 @@ pub(crate) fn put(
         if m.slots.is_empty() {
             m.slots.resize_with(SLOTS, || None);
         }
-        let slot = Slot {
-            kb: kb.id,
-            text: text.into(),
-            facts: facts.clone(),
-            other: matches!(msg, Message::Other),
-        };
+        let slot =
+            Slot { kb: kb.id, text: text.into(), facts: facts.clone(), msg: detach(text, msg) };
         crate::memo::insert_way(&mut m.slots, hash(text.as_bytes()), Some(slot));
     });
 }
@@ -122,7 +169,7 @@ pub(crate) fn put(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{message, normalize::normalize};
+    use crate::parse::normalize::normalize;
 
     /// Behind a container stamp, every fixture text (and the same with other digits) gets
     /// from the memo the envelope, message and facts the full computation gives, in rounds
@@ -139,7 +186,7 @@ mod tests {
         texts.extend(["{\"a\": 1}".into(), "x {\"talos-time\": \"1\"}".into(), "a\\tb".into()]);
         texts.extend(["task x (1/2): 2024/01/01 00:00:00 y".into(), "".into(), " ".into()]);
         let stamps = ["2024/11/20 09:15:52", "2024/11/20 09:15:52.123456", "2025/01/01 00:00:00"];
-        let (mut hits, mut plain) = (0, 0);
+        let (mut hits, mut plain, mut messages) = (0, 0, 0);
         for round in 0..3 {
             for (i, text) in texts.iter().enumerate() {
                 let line = format!("[talos] {} {text}", stamps[(i + round) % stamps.len()]);
@@ -148,11 +195,12 @@ mod tests {
                 let msg = message::parse(&env.text);
                 let facts = Facts::of(&kb, &line, &env, &msg);
                 let Some(split) = split(&line) else { continue };
-                if let Some((f, other)) = get(&kb, split.1) {
+                if let Some((f, m)) = get(&kb, split.1) {
                     hits += 1;
                     assert_eq!(plain_envelope(split.0, split.1), env, "{line}");
                     assert_eq!(f, facts, "{line}");
-                    assert_eq!(other, matches!(msg, Message::Other), "{line}");
+                    assert_eq!(m, msg, "{line}");
+                    messages += usize::from(!matches!(m, Message::Other));
                 } else {
                     put(&kb, &line, split, &norm, &env, &msg, &facts);
                     plain += usize::from(get(&kb, split.1).is_some());
@@ -160,5 +208,6 @@ mod tests {
             }
         }
         assert!(hits > 1000 && plain > 100, "hits {hits}, plain {plain}");
+        assert!(messages > 100, "only {messages} memoised messages");
     }
 }

@@ -123,6 +123,8 @@ pub(crate) struct Boot {
     pub(crate) declared_stall: Option<String>,
     /// Failure signals outside the sequencer (services, panics, controllers, clock).
     pub(crate) health: Health,
+    /// Finished sequences not kept, past [`super::MAX_SEQUENCES`].
+    pub(crate) dropped_sequences: u64,
 }
 
 /// A change worth showing live.

@@ -27,11 +27,29 @@ pub use version::Version;
 
 use crate::report::State;
 
+impl Machine {
+    /// Finished sequences dropped from this node's boots, kept ones and the current.
+    pub(crate) fn dropped_sequences(&self) -> u64 {
+        self.earlier.iter().chain([&self.boot]).map(|b| b.dropped_sequences).sum()
+    }
+}
+
 /// How long a step may show no progress (log time) before a finished log counts as stalled.
 pub(crate) const STALL_AFTER_SECS: f64 = 300.0;
 
 /// Earlier boots kept in full (a restart loop can run for days).
 pub(crate) const KEEP_EARLIER_BOOTS: usize = 8;
+
+/// Sequences kept per boot. A log that replays a node's sequences within one boot (a
+/// capture looped, `boot` run again and again without a new `initialize`) kept every one,
+/// and memory grew with the log (3 KiB a sequence). Past this many, the oldest finished
+/// sequence after the first [`KEEP_FIRST_SEQUENCES`] that a later finished sequence of the
+/// same name repeats is dropped and counted ([`Boot::dropped_sequences`], a report warning):
+/// what the verdict reads (a failed or running sequence, that a `boot` finished, the first
+/// sequences for the version) stays.
+pub(crate) const MAX_SEQUENCES: usize = 64;
+/// The first sequences of a boot, always kept.
+pub(crate) const KEEP_FIRST_SEQUENCES: usize = 8;
 
 /// A service restart loop: this many `going to restart` lines with no recovery.
 const RESTART_LOOP: u32 = 3;
@@ -167,6 +185,24 @@ mod tests {
         let m = run(&one.repeat(20));
         assert_eq!(m.boots(), 20);
         assert_eq!(m.earlier.len(), KEEP_EARLIER_BOOTS);
+    }
+
+    /// A boot that replays its sequence keeps at most MAX_SEQUENCES of them, counts the
+    /// others, and reads as it does in full; a failed one among them stays.
+    #[test]
+    fn replayed_sequences_are_capped_and_counted() {
+        let one = "phase saveConfig (1/10): 1 tasks(s)\nboot sequence: done: 1s\n";
+        let m = run(&one.repeat(200));
+        assert_eq!(m.boots(), 1);
+        assert_eq!(m.boot.sequences.len(), MAX_SEQUENCES);
+        assert_eq!(m.dropped_sequences(), 200 - MAX_SEQUENCES as u64);
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Succeeded);
+        let failed = "phase saveConfig (1/10): 1 tasks(s)\nphase saveConfig (1/10): failed\n\
+                      boot sequence: failed\n";
+        let m = run(&format!("{}{failed}{}", one.repeat(30), one.repeat(200)));
+        assert_eq!(m.boot.sequences.len(), MAX_SEQUENCES);
+        assert!(m.boot.sequences.iter().any(|s| s.state == State::Failed));
+        assert_eq!(Machine::outcome_of(&m.boot).0, Outcome::Failed);
     }
 
     #[test]

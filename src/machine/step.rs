@@ -3,7 +3,9 @@
 //! sequences and phases for excerpts, and the failure a failed sequence records.
 
 use super::boot::{Phase, Progress, Sequence, Task};
-use super::{KEEP_EARLIER_BOOTS, Machine, catalogue, guess_sequence};
+use super::{
+    KEEP_EARLIER_BOOTS, KEEP_FIRST_SEQUENCES, MAX_SEQUENCES, Machine, catalogue, guess_sequence,
+};
 use crate::health::{SignalKind, TextSignal};
 use crate::parse::message::{Message, ServiceLine};
 use crate::parse::time::{Stamp, go_duration_ms};
@@ -47,6 +49,23 @@ impl Machine {
         out.push(Progress::Boot { node: self.node.clone(), n: self.boots() });
     }
 
+    /// Adds a sequence to the boot, first dropping one when it holds [`MAX_SEQUENCES`].
+    fn push_sequence(&mut self, seq: Sequence) -> usize {
+        let seqs = &mut self.boot.sequences;
+        if seqs.len() >= MAX_SEQUENCES {
+            let done = |s: &Sequence| s.state == State::Done;
+            let repeated = (KEEP_FIRST_SEQUENCES..seqs.len()).find(|&i| {
+                done(&seqs[i]) && seqs[i + 1..].iter().any(|l| done(l) && l.name == seqs[i].name)
+            });
+            if let Some(i) = repeated {
+                seqs.remove(i);
+                self.boot.dropped_sequences += 1;
+            }
+        }
+        self.boot.sequences.push(seq);
+        self.boot.sequences.len() - 1
+    }
+
     fn current_seq(&mut self) -> Option<usize> {
         self.boot.sequences.iter().rposition(|s| s.state == State::Running)
     }
@@ -62,16 +81,15 @@ impl Machine {
             }
             return i;
         }
-        self.boot.sequences.push(Sequence {
+        let _ = line;
+        self.push_sequence(Sequence {
             name: name_hint.to_owned(),
             total,
             state: State::Running,
             duration_ms: None,
             phases: Vec::new(),
             line: None,
-        });
-        let _ = line;
-        self.boot.sequences.len() - 1
+        })
     }
 
     /// Index of the running phase of sequence `si`, creating a nameless one if none runs.
@@ -237,7 +255,7 @@ impl Machine {
                         s.state = State::Done;
                     }
                 }
-                self.boot.sequences.push(Sequence {
+                self.push_sequence(Sequence {
                     name: name.to_owned(),
                     total: Some(phases),
                     state: State::Running,
@@ -418,7 +436,7 @@ impl Machine {
                 if s.state != *state {
                     state.clone_into(&mut s.state);
                 }
-                if GOING_TO_RESTART.find(text.as_bytes()).is_some() {
+                if crate::parse::contains(&GOING_TO_RESTART, text.as_bytes()) {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
                 } else if text.starts_with("Health check successful")

@@ -86,10 +86,23 @@ fn civil_seconds(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let num = |at: usize, n: usize| digits(f, at, n);
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    // This runs on almost every line: the fourteen digits are checked together, without a
+    // branch per digit (a byte is a digit when it minus `0` is under 10, as an unsigned
+    // byte), which took half of what it cost digit by digit.
+    const AT: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    let mut d = [0u8; 14];
+    let mut bad = false;
+    for (x, &at) in d.iter_mut().zip(&AT) {
+        *x = f[at].wrapping_sub(b'0');
+        bad |= *x > 9;
+    }
+    if bad {
+        return None;
+    }
+    let two = |i: usize| i64::from(d[i]) * 10 + i64::from(d[i + 1]);
+    let (y, mo, day) = (two(0) * 100 + two(2), two(4), two(6));
+    let (h, mi, s) = (two(8), two(10), two(12));
+    Some(days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 /// [`civil_seconds`] with an optional fraction: the seconds and the offset after them.
@@ -102,11 +115,41 @@ fn date_time(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<(f64, usize)> {
 
 /// `2024/10/09 12:53:26` with optional `.123456` (Go `log` and machined's buffer stamp).
 pub fn go_stamp(i: &str) -> IResult<&str, f64> {
-    match date_time(i.as_bytes(), b'/', b" ") {
+    match go_date_time(i.as_bytes()) {
         // Every byte taken is ASCII, so `at` is a char boundary.
         Some((t, at)) => Ok((&i[at..], t)),
         None => Err(fail(i)),
     }
+}
+
+/// [`date_time`] of a Go stamp, through the minute of the last one read on this thread:
+/// consecutive lines of a log mostly share their date, hour and minute, and reading them
+/// was most of a stamp's cost. Only a minute [`civil_seconds`] accepted is kept, so a line
+/// whose first 16 bytes are the same is read the same way up to its seconds.
+#[inline]
+fn go_date_time(b: &[u8]) -> Option<(f64, usize)> {
+    thread_local! {
+        static MINUTE: std::cell::Cell<([u8; 16], i64)> = const { std::cell::Cell::new(([0; 16], 0)) };
+    }
+    let f: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    let (key, base) = MINUTE.get();
+    // A kept minute has its `/` (the empty memo has not): a hit is a minute read before.
+    let secs = if key[4] == b'/' && f[..16] == key {
+        let (s0, s1) = (f[17].wrapping_sub(b'0'), f[18].wrapping_sub(b'0'));
+        if f[16] != b':' || s0 > 9 || s1 > 9 {
+            return None;
+        }
+        base + i64::from(s0) * 10 + i64::from(s1)
+    } else {
+        let s = civil_seconds(b, b'/', b" ")?;
+        let mut k = [0; 16];
+        k.copy_from_slice(&f[..16]);
+        // The seconds are two digits here (checked above): the minute is what is left.
+        MINUTE.set((k, s - i64::from(f[17] - b'0') * 10 - i64::from(f[18] - b'0')));
+        s
+    };
+    let (fr, n) = frac(b, 19);
+    Some((secs as f64 + fr, 19 + n))
 }
 
 /// RFC 3339 with optional fraction and zone: `2024-10-09T12:53:26.123456789Z`.
@@ -271,6 +314,86 @@ mod tests {
         }
         assert_eq!(go_stamp("2024/10/09 12:53:26.x"), Ok((".x", 1_728_478_406.0)));
         assert!(go_stamp("2024/10/09 12:53").is_err());
+    }
+
+    /// The plain reading, digit by digit, that [`civil_seconds`] must equal.
+    fn civil_seconds_plain(b: &[u8], date_sep: u8, mid: &[u8]) -> Option<i64> {
+        let f = b.get(..19)?;
+        if f[4] != date_sep
+            || f[7] != date_sep
+            || !mid.contains(&f[10])
+            || f[13] != b':'
+            || f[16] != b':'
+        {
+            return None;
+        }
+        let num = |at: usize, n: usize| digits(f, at, n);
+        let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+        let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    }
+
+    /// The branch-free digit check reads as the plain one: every byte value at every
+    /// position of a few stamps, and every cut of them.
+    #[test]
+    fn civil_seconds_equal_the_plain_reading() {
+        let stamps: &[(&[u8], u8, &[u8])] = &[
+            (b"2024/11/20 09:15:52", b'/', b" "),
+            (b"1999/12/31 23:59:59.5", b'/', b" "),
+            (b"2024-10-09T12:53:26Z", b'-', b"T "),
+            (b"0001-01-01 00:00:00", b'-', b"T"),
+        ];
+        let mut some = 0;
+        for &(stamp, sep, mid) in stamps {
+            for at in 0..stamp.len() {
+                for v in 0..=255u8 {
+                    let mut b = stamp.to_vec();
+                    b[at] = v;
+                    let want = civil_seconds_plain(&b, sep, mid);
+                    assert_eq!(
+                        civil_seconds(&b, sep, mid),
+                        want,
+                        "{:?}",
+                        String::from_utf8_lossy(&b)
+                    );
+                    some += usize::from(want.is_some());
+                }
+            }
+            for n in 0..stamp.len() {
+                assert_eq!(
+                    civil_seconds(&stamp[..n], sep, mid),
+                    civil_seconds_plain(&stamp[..n], sep, mid)
+                );
+            }
+        }
+        assert!(some > 100, "{some}");
+    }
+
+    /// Through the memo of the last minute, a Go stamp reads as without it: stamps of one
+    /// minute, of the next, and each byte of them changed, one after the other.
+    #[test]
+    fn go_stamps_equal_the_plain_reading() {
+        let mut stamps: Vec<Vec<u8>> = Vec::new();
+        for base in ["2024/11/20 09:15:52", "2024/11/20 09:15:07.25", "2024/11/20 09:16:00 x"] {
+            stamps.push(base.into());
+            for at in 0..19 {
+                for v in [b'0', b'9', b'/', b':', b' ', b'a', 0xff] {
+                    let mut b = base.as_bytes().to_vec();
+                    b[at] = v;
+                    stamps.push(b);
+                    stamps.push(base.into());
+                }
+            }
+        }
+        // Before any minute is kept: a stamp of NUL bytes is no stamp.
+        stamps.insert(0, vec![0; 20]);
+        let mut some = 0;
+        for b in &stamps {
+            let want = date_time(b, b'/', b" ");
+            assert_eq!(go_date_time(b), want, "{:?}", String::from_utf8_lossy(b));
+            some += usize::from(want.is_some());
+        }
+        assert!(some > 100, "{some}");
     }
 
     /// The cases of `docker::follow`'s former own parser, and the edges of this one.
