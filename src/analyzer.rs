@@ -379,7 +379,12 @@ impl<'k> Analyzer<'k> {
         if st.failure_line.is_none()
             && !block_field
             && (text_facts.failure_word
-                || (text_facts.errorish_word && crate::health::states_os_error(&env.text)))
+                || (text_facts.errorish_word
+                    && (crate::health::states_os_error(&env.text)
+                        // Not an item under a node of talosctl's multi-error (see there).
+                        || (!continuation
+                            && env.node.is_none()
+                            && crate::health::states_grpc_failure(&env.text)))))
             && facts.event != EventKind::Kernel
             && !talosctl_check_retry(&env.text)
             // machined writes all of its output to the kernel's log as `user: warning`, so

@@ -532,6 +532,21 @@ pub fn states_os_error(text: &str) -> bool {
     shaped && (ERRNO.iter().any(|e| t.contains(e)) || t.contains(": rpc error: code = "))
 }
 
+/// A gRPC status as the whole line is how talosctl reports an API call that failed
+/// (`rpc error: code = Unimplemented desc = unknown service …`, grpc/status `Error()`). The
+/// same status under a node (`* 10.5.0.2: rpc error: …`, the caller checks) is an item of
+/// talosctl's multi-error, which its own head line judges (a check that is retried, a call that is refused on
+/// purpose). A call cancelled by its caller, or a stream whose file was closed under it
+/// (`talosctl dmesg` ending: os.ErrClosed), is no failure.
+pub fn states_grpc_failure(text: &str) -> bool {
+    let t = text.trim_start();
+    t.strip_prefix("rpc error: code = ").is_some_and(|code| {
+        !(code.starts_with("Canceled")
+            || code.starts_with("OK ")
+            || code.ends_with("file already closed"))
+    })
+}
+
 /// The disk a kernel block-layer error names, for disks that hold data: the block layer's
 /// `I/O error, dev nvme1n1, sector …` (`blk_print_req_error`; `print_req_error: I/O error,
 /// dev sda` before 5.x), `Buffer I/O error on dev sda1`, the NVMe driver giving a controller

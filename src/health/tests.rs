@@ -137,6 +137,23 @@ fn service_lifecycle() {
 }
 
 #[test]
+fn grpc_failures_on_a_line_of_their_own() {
+    for (t, want) in [
+        ("rpc error: code = Unimplemented desc = unknown service resource.ResourceService", true),
+        ("rpc error: code = Unavailable desc = connection error: desc = \"transport: x\"", true),
+        ("rpc error: code = Canceled desc = context canceled", false),
+        ("rpc error: code = Unknown desc = close /dev/kmsg: file already closed", false),
+        (
+            "\t* 10.5.0.2: rpc error: code = Unknown desc = method is not supported in container mode",
+            false,
+        ),
+        ("error executing bootstrap: rpc error: code = Unavailable desc = x", false),
+    ] {
+        assert_eq!(states_grpc_failure(t), want, "{t}");
+    }
+}
+
+#[test]
 fn failures_stated_without_the_word() {
     for (t, want) in [
         ("stat /var/lib/kubelet: no such file or directory", true),
