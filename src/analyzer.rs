@@ -636,7 +636,6 @@ impl<'k> Analyzer<'k> {
     }
 }
 
-/// Context lines for evidence, from the ring.
 /// What [`Analyzer::step`] works out for an empty line, before any state is consulted.
 pub(super) fn blank_line(kb: &Kb) -> (envelope::Envelope<'static>, Message<'static>, Facts) {
     // Normalising leaves an empty line empty (a test compares with the full computation), so
@@ -647,6 +646,7 @@ pub(super) fn blank_line(kb: &Kb) -> (envelope::Envelope<'static>, Message<'stat
     (env, msg, facts)
 }
 
+/// Context lines for evidence, from the ring.
 fn context_of(ring: &VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLine> {
     ring.iter()
         .map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) })

@@ -535,9 +535,9 @@ pub fn states_os_error(text: &str) -> bool {
 /// A gRPC status as the whole line is how talosctl reports an API call that failed
 /// (`rpc error: code = Unimplemented desc = unknown service …`, grpc/status `Error()`). The
 /// same status under a node (`* 10.5.0.2: rpc error: …`, the caller checks) is an item of
-/// talosctl's multi-error, which its own head line judges (a check that is retried, a call that is refused on
-/// purpose). A call cancelled by its caller, or a stream whose file was closed under it
-/// (`talosctl dmesg` ending: os.ErrClosed), is no failure.
+/// talosctl's multi-error, which its own head line judges (a check that is retried, a call
+/// refused on purpose). A call cancelled by its caller, or a stream whose file was closed
+/// under it (`talosctl dmesg` ending: os.ErrClosed), is no failure.
 pub fn states_grpc_failure(text: &str) -> bool {
     let t = text.trim_start();
     t.strip_prefix("rpc error: code = ").is_some_and(|code| {

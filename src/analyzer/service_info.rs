@@ -21,8 +21,8 @@
 //! `service[ID](State): message` lines machined logged, followed by the state now; the
 //! evidence still shows each line as given.
 
-/// Events held per block at most (the runner keeps the last 30 per service; several pasted
-/// blocks of one service, or a broken paste, must not grow memory).
+/// Events held per block at most: the runner keeps the last 64 per service
+/// (system/events/events.go `MaxEventsToKeep`), and a broken paste must not grow memory.
 pub(super) const MAX_EVENTS: usize = 64;
 
 /// A `talosctl service` block being read.
