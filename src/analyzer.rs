@@ -71,6 +71,11 @@ struct NodeState {
     boot_of_templates: u32,
     /// First line of this boot that states a failure in Talos' words (see `failure_word`).
     failure_line: Option<u64>,
+    /// Lines of this boot, before a failure line, whose whole text may be an error value a
+    /// command exited on (at most [`MAX_ERROR_VALUES`], capped in length): the message
+    /// catalogue decides at the end, and only when nothing else judged the node (see
+    /// `diagnosis`), so a log that needs no such answer never loads the catalogue.
+    error_values: Vec<(u64, Box<str>)>,
     /// Secrets that span lines (PEM blocks, a value under its key) in this node's stream.
     redactor: crate::redact::Redactor,
     /// First line of the record the last line belonged to (a record's continuation lines
@@ -88,6 +93,11 @@ struct NodeState {
 
 /// Cancelled records remembered per node; a log of nothing else keeps its first ones.
 const MAX_CANCELLED: usize = 256;
+
+/// Candidate error values kept per boot, and the longest text kept of one: the first few are
+/// what a paste of a failed command holds; a long log has decided by other means.
+const MAX_ERROR_VALUES: usize = 8;
+const MAX_ERROR_VALUE_TEXT: usize = 1024;
 
 /// Streaming analysis of one or more inputs.
 pub struct Analyzer<'k> {
@@ -190,6 +200,7 @@ impl<'k> Analyzer<'k> {
             templates: HashMap::new(),
             boot_of_templates: 1,
             failure_line: None,
+            error_values: Vec::new(),
             redactor: crate::redact::Redactor::default(),
             record_head: 0,
             cancelled: Vec::new(),
@@ -384,14 +395,30 @@ impl<'k> Analyzer<'k> {
                         // Not an item under a node of talosctl's multi-error (see there).
                         || (!continuation
                             && env.node.is_none()
-                            && crate::health::states_grpc_failure(&env.text)))))
-            && facts.event != EventKind::Kernel
+                            && crate::health::states_grpc_failure(&env.text))))
+                // A command's own exit error (not an item of a multi-error either).
+                || (!continuation
+                    && env.node.is_none()
+                    && crate::health::states_cli_error(&env.text)))
+            && (facts.event != EventKind::Kernel || crate::health::states_cobra_error(&env.text))
             && !talosctl_check_retry(&env.text)
             // machined writes all of its output to the kernel's log as `user: warning`, so
             // that level says nothing about the line.
             && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"))
         {
             st.failure_line = Some(no);
+        } else if st.failure_line.is_none()
+            && text_facts.errorish_word
+            && !continuation
+            && !block_field
+            && facts.event != EventKind::Kernel
+            && zap.is_none()
+            && env.service.is_none()
+            && st.error_values.len() < MAX_ERROR_VALUES
+            && env.text.len() <= MAX_ERROR_VALUE_TEXT
+            && !talosctl_check_retry(&env.text)
+        {
+            st.error_values.push((no, env.text.as_ref().into()));
         }
         if let Some((controller, shape)) = &text_facts.controller_failure {
             st.machine.boot.health.on_controller_error(no, controller, shape, &env.text);
@@ -418,6 +445,7 @@ impl<'k> Analyzer<'k> {
             st.templates.clear();
             st.boot_of_templates = st.machine.boots();
             st.failure_line = None;
+            st.error_values.clear();
         }
 
         let service = match msg {
@@ -612,6 +640,7 @@ impl<'k> Analyzer<'k> {
                     mode: &st.mode,
                     templates: &st.templates,
                     failure_line: st.failure_line,
+                    error_values: &st.error_values,
                     cancelled: &st.cancelled,
                     early_kernel: st.early_kernel,
                     lines: st.lines,

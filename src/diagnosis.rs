@@ -38,6 +38,8 @@ pub(crate) struct NodeView<'a> {
     pub(crate) templates: &'a HashMap<String, TemplateEntry>,
     /// First line of this boot that states a failure in Talos' words.
     pub(crate) failure_line: Option<u64>,
+    /// Lines whose whole text may be an error value a command exited on (see there).
+    pub(crate) error_values: &'a [(u64, Box<str>)],
     /// Records that ended in `context canceled` (their first lines).
     pub(crate) cancelled: &'a [u64],
     /// Lines that are the kernel's own start (EFI stub, `Linux version`).
@@ -280,7 +282,10 @@ impl Analysis<'_> {
         let judged =
             findings.iter().any(|f| f.finding.severity != Severity::Warning || f.finding.recovered);
         if outcome == Outcome::Unknown && !judged && !up {
-            if let Some(l) = st.failure_line {
+            let failure_line = st.failure_line.or_else(|| {
+                st.error_values.iter().find(|(_, t)| is_error_value(t)).map(|(l, _)| *l)
+            });
+            if let Some(l) = failure_line {
                 outcome = Outcome::Failed;
                 let reason =
                     format!("line {l} reports a failure and nothing shows the node healthy");
@@ -470,4 +475,22 @@ fn sequence_report(
         phases,
         line: s.line,
     }
+}
+
+/// Whether a whole line is an error value of Talos (the message catalogue's most specific
+/// match for it is a `fmt.Errorf`, `errors.New` or gRPC status format, at the top of the
+/// chain): Talos prints a bare error only when a command exits on it (talosctl's
+/// `Execute`, `healthcheck error: …`), while its logs wrap errors in a message. A format
+/// that is mostly holes (`weak`) says nothing either way.
+fn is_error_value(text: &str) -> bool {
+    // The head of talosctl's multi-error (`error executing reboot: 1 error occurred:`) is
+    // judged by its items, which a node may refuse on purpose (`not supported in container
+    // mode`): the head alone says nothing.
+    let t = text.trim_end();
+    if t.ends_with("error occurred:") || t.ends_with("errors occurred:") {
+        return false;
+    }
+    crate::kb::messages::lookup(t)
+        .first()
+        .is_some_and(|m| m.depth == 0 && !m.weak && matches!(m.level, "errorf" | "errnew" | "grpc"))
 }

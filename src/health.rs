@@ -37,6 +37,9 @@ pub enum SignalKind {
     DiskIo,
     /// The kernel refused to load a module (symbols it needs are missing).
     ModuleLoad,
+    /// Talos stopped the boot on purpose and waits for the operator (`haltIfInstalled`:
+    /// installed to disk but booted from other media with `talos.halt_if_installed`).
+    Halted,
 }
 
 impl SignalKind {
@@ -74,6 +77,7 @@ impl SignalKind {
             SignalKind::ControllerFailing => "controller_failing",
             SignalKind::DiskIo => "disk_io",
             SignalKind::ModuleLoad => "module_load",
+            SignalKind::Halted => "halted",
         }
     }
 }
@@ -145,6 +149,10 @@ impl Signal {
             ),
             SignalKind::ModuleLoad => format!(
                 "the kernel refused to load module `{c}` (line {}{times}): a module it depends on is missing or built for another kernel",
+                self.first_line
+            ),
+            SignalKind::Halted => format!(
+                "Talos halted the boot on purpose at line {} and waits for the operator (it booted from other media than the disk it is installed to)",
                 self.first_line
             ),
             SignalKind::ControllerFailing => {
@@ -330,6 +338,11 @@ pub const SIGNAL_WORDS: &[&str] = &[
     "maintenance service",
     "reachable at:",
     "upload configuration using talosctl",
+    "apply configuration using talosctl",
+    "node fingerprint check",
+    "--file <config.yaml>",
+    "--mode=interactive",
+    "already installed to disk but booted from another media",
     "config loaded successfully",
     "storing config in memory",
     "running and ready",
@@ -401,6 +414,15 @@ pub fn classify(text: &str) -> Option<TextSignal> {
         || t.starts_with("machine configuration not found; starting maintenance service")
         || t.starts_with("this machine is reachable at:")
         || t.starts_with("upload configuration using talosctl")
+        // The rest of the same banner (maintenance_service.go, before v1.6
+        // internal/app/maintenance/main.go): the commands it suggests, with their
+        // placeholders, which no one types as such.
+        || t.starts_with("or apply configuration using talosctl")
+        || t.starts_with("optionally with node fingerprint check")
+        || (t.starts_with("talosctl apply-config --insecure --nodes ")
+            && (t.ends_with("--file <config.yaml>")
+                || t.ends_with("--mode=interactive")
+                || t.contains("--cert-fingerprint '")))
     {
         return Some(TextSignal::Trouble(Maintenance, Some("config".to_owned())));
     }
@@ -409,6 +431,11 @@ pub fn classify(text: &str) -> Option<TextSignal> {
         || t.starts_with("storing config in memory")
     {
         return Some(TextSignal::ConfigLoaded);
+    }
+    // v1alpha1_sequencer_tasks.go `haltIfInstalled`: the task prints this and loops until
+    // the node is rebooted; the boot goes no further.
+    if t.starts_with("Talos is already installed to disk but booted from another media") {
+        return Some(TextSignal::Trouble(Halted, Some("boot".to_owned())));
     }
     if t.starts_with("machine is running and ready") {
         return Some(TextSignal::Healthy);
@@ -545,6 +572,33 @@ pub fn states_grpc_failure(text: &str) -> bool {
             || code.starts_with("OK ")
             || code.ends_with("file already closed"))
     })
+}
+
+/// The last line of a Go command that exits on an error, in the shapes that need no error
+/// word to say so: talosctl prints the bare error (`cmd/talosctl/cmd/root.go` `Execute`:
+/// `fmt.Fprintln(os.Stderr, err.Error())`), kubectl-style tools and talosctl's provisioners
+/// `error: <cause>`; an error of Go's crypto packages begins with the package name
+/// (`x509: certificate is valid for a, not b`, `tls: failed to verify certificate`); a wait
+/// that ran out of time ends with the context's error alone (`context deadline exceeded`,
+/// after talosctl's `waiting for …` retries). Go error texts begin in lower case, which tells
+/// `error: no such host` from a sentence that merely starts with the word.
+pub fn states_cli_error(text: &str) -> bool {
+    let t = text.trim();
+    let lower_next = |r: &str| r.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
+    if let Some(r) = t.strip_prefix("error: ") {
+        return lower_next(r) && r.len() > 8;
+    }
+    t.starts_with("x509: ") || t.starts_with("tls: ") || t == "context deadline exceeded"
+}
+
+/// cobra's `Error: <err>` on a console line with a kernel stamp: the installer and other
+/// Talos commands run at boot write to the console, so their exit error reaches dmesg with
+/// the kernel's stamp. The kernel's own `Error: Driver 'pcspkr' is already registered`
+/// begins in upper case; a Go error in lower case.
+pub fn states_cobra_error(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix("Error: ")
+        .is_some_and(|r| r.len() > 8 && r.as_bytes()[0].is_ascii_lowercase())
 }
 
 /// The disk a kernel block-layer error names, for disks that hold data: the block layer's

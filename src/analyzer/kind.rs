@@ -125,6 +125,9 @@ fn vocabulary(text: &str, plain: bool) -> bool {
         "grpc",
         "selinux",
         "extension",
+        // The service runner's own words (service_runner.go: `going to restart forever`),
+        // which a paste keeps when it cuts the `service[id](State):` prefix.
+        "going to restart",
     ];
     // Until a log's first Talos line this runs on every line (on all of them when none is
     // ever found, as in a hostile input of blank lines): one automaton pass, no allocation,
