@@ -330,6 +330,7 @@ pub enum TextSignal {
 /// ASCII case-insensitive form (the gate's automaton matches them so).
 pub const SIGNAL_WORDS: &[&str] = &[
     "panic",
+    " +0x",
     "fatal error: ",
     "bug: ",
     "oops",
@@ -377,7 +378,7 @@ pub fn classify(text: &str) -> Option<TextSignal> {
             return Some(TextSignal::Trouble(ControllerPanic, name));
         }
     }
-    if t.starts_with("panic: ") || t.starts_with("fatal error: ") {
+    if t.starts_with("panic: ") || t.starts_with("fatal error: ") || is_traceback_position(t) {
         return Some(TextSignal::Trouble(Panic, None));
     }
     if t.contains("Kernel panic - not syncing")
@@ -443,6 +444,21 @@ pub fn classify(text: &str) -> Option<TextSignal> {
     None
 }
 
+/// A position line of a Go traceback (`/src/internal/app/machined/main.go:125 +0x270`,
+/// runtime/traceback.go: the file, the line and the pc offset): Go prints tracebacks when a
+/// process dies of a panic or fatal error, so a paste that keeps only the stack (without its
+/// `panic:` head) still shows a crash.
+fn is_traceback_position(t: &str) -> bool {
+    let Some((pos, off)) = t.trim_end().rsplit_once(" +0x") else { return false };
+    let Some((file, line)) = pos.rsplit_once(':') else { return false };
+    file.ends_with(".go")
+        && !file.contains(' ')
+        && !line.is_empty()
+        && line.bytes().all(|b| b.is_ascii_digit())
+        && !off.is_empty()
+        && off.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Whether a controller's error is one that controller-runtime's retry is made for: the
 /// Kubernetes API or etcd not reachable, not yet authorising this node, or slow (Talos starts
 /// them itself, later in the same boot, so `k8s.*` and `etcd.*` controllers fail this way on
@@ -474,8 +490,12 @@ pub fn is_transient_error(error: &str) -> bool {
         "use of closed network connection",
         "http2: client connection lost",
         "the server was unable to return a response in the time allotted",
+        // gRPC's own definition of `Unavailable`: "most likely a transient condition, which
+        // can be corrected by retrying" (grpc codes.go).
+        "code = Unavailable",
     ];
-    let e = error.trim_end();
+    // A JSON-escaped quote may end the error as a line shows it (`… preface: EOF\"`).
+    let e = error.trim_end().trim_end_matches(['"', '\\']);
     e.ends_with(": EOF") || e == "EOF" || TRANSIENT.iter().any(|t| e.contains(t))
 }
 
@@ -567,6 +587,14 @@ pub fn states_os_error(text: &str) -> bool {
 /// under it (`talosctl dmesg` ending: os.ErrClosed), is no failure.
 pub fn states_grpc_failure(text: &str) -> bool {
     let t = text.trim_start();
+    // talosctl's action tracker (`upgrade`, `reboot`, `shutdown` with `--wait`) reports each
+    // node's update as `"<node>": <message>` (action/tracker.go `%q: %v`), in a terminal
+    // under a box rule `│ `; a status there is that node's action failing.
+    let t = t.strip_prefix("│ ").unwrap_or(t);
+    let t = match t.strip_prefix('"').and_then(|r| r.split_once("\": ")) {
+        Some((node, rest)) if !node.contains(' ') => rest,
+        _ => t,
+    };
     t.strip_prefix("rpc error: code = ").is_some_and(|code| {
         !(code.starts_with("Canceled")
             || code.starts_with("OK ")
