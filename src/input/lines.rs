@@ -346,7 +346,8 @@ fn plain_run(clean: &str, max_line: usize) -> Option<(&str, u64)> {
     let end = memrchr(b'\n', window)?;
     let text = clean.get(..end)?;
     // Every line in the window is at most `max_line` bytes: the window is one byte longer.
-    let lines = 1 + text.bytes().filter(|&c| c == b'\n').count() as u64;
+    // memchr counts a vector at a time; a byte-by-byte count cost five instructions a byte.
+    let lines = 1 + memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
     Some((text, lines))
 }
 
