@@ -26,7 +26,7 @@ command -v rg >/dev/null || { echo "installing ripgrep" >&2; cargo install ripgr
 log="$bench_dir/td-256.log"
 [ -s "$log" ] || python3 "$shared/genlog.py" 256 "$log"
 cat "$log" > /dev/null
-bytes=$(stat -c %s "$log")
+bytes=$(stat -L -c %s "$log")
 # The same 30 patterns as POSIX ERE for grep -E (bench/patterns.py; they hold no inline flags).
 python3 "$root/bench/patterns.py" "$shared/patterns.txt" "$bench_dir/shared.rg" "$bench_dir/shared.ere" 2> /dev/null
 

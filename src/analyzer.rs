@@ -257,10 +257,10 @@ impl<'k> Analyzer<'k> {
         line: &str,
         env: &envelope::Envelope<'_>,
         msg: &Message<'_>,
-        facts: Facts,
+        facts: &Facts,
     ) -> Vec<Progress> {
         self.count(raw);
-        self.apply(raw.no, line, env, msg, &facts)
+        self.apply(raw.no, line, env, msg, facts)
     }
 
     fn count(&mut self, raw: Decoded) {

@@ -12,7 +12,9 @@
 //! cross threads without a copy of its strings.
 //!
 //! Memory stays bounded: at most two batches per worker are in flight, and a batch holds
-//! about [`BATCH`] bytes of input.
+//! about [`BATCH`] bytes of input (a block of lines, up to the longest line kept, more).
+//! What the applying thread is done with goes back to its worker, to be freed or filled
+//! again there.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -22,7 +24,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 use crate::analyzer::{Analyzer, Facts, repeat};
 use crate::error::Error;
 use crate::input::decode::Decoded;
-use crate::input::lines::{Flow, RawLine};
+use crate::input::lines::{Block, Flow, RawLine};
 use crate::input::source::{self, Source};
 use crate::kb::Kb;
 use crate::parse::envelope::{self, Dialect, Envelope, Level};
@@ -41,11 +43,39 @@ const BATCH_SLACK: usize = 4096;
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
-    /// (line number, start, end, truncated) of each line in `bytes`.
-    lines: Vec<(u64, u32, u32, bool)>,
+    /// Runs of plain lines ([`Block`]s), one after another.
+    text: String,
+    /// The lines in order: single lines in `bytes`, blocks in `text`.
+    pieces: Vec<Piece>,
+    /// A prepared batch that was applied, handed back so that the worker frees it (or
+    /// reuses its room) instead of the applying thread.
+    spent: Option<Prepared>,
+}
+
+/// A line of a batch, or a block of them.
+#[derive(Clone, Copy)]
+enum Piece {
+    /// (line number, start, end, truncated) of a line in the batch's `bytes`.
+    Line(u64, u32, u32, bool),
+    /// (first line number, number of lines, start, end) of a [`Block`] in its `text`.
+    Block(u64, u64, u32, u32),
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.bytes.len() + self.text.len()
+    }
+
+    /// Empties the batch, keeping its room.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.text.clear();
+        self.pieces.clear();
+    }
 }
 
 /// A batch, prepared: the decoded text of its lines and each line's envelope and facts.
+#[derive(Default)]
 struct Prepared {
     text: String,
     lines: Vec<Line>,
@@ -68,13 +98,15 @@ struct Line {
 /// The most strings a message holds (a service line: name, state and text).
 const MSG_PARTS: usize = 3;
 
-fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
-    let mut text = String::with_capacity(batch.bytes.len());
+/// Prepares `batch` into `into` (emptied first, its room reused).
+fn prepare(kb: &Kb, batch: &Batch, into: &mut Prepared) {
+    let Prepared { text, lines } = into;
+    text.clear();
+    lines.clear();
+    text.reserve(batch.len());
     let mut scratch = Vec::new();
-    let mut spans = Vec::with_capacity(batch.lines.len());
-    for &(no, a, b, truncated) in &batch.lines {
-        let raw =
-            RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated, text: None };
+    let mut spans = Vec::with_capacity(batch.pieces.len());
+    let mut add = |raw: RawLine<'_>| {
         let (decoded_text, decoded) = Decoded::decode(&raw, &mut scratch);
         let start = text.len();
         let original = match normalize(&decoded_text) {
@@ -88,54 +120,66 @@ fn prepare(kb: &Kb, batch: &Batch) -> Prepared {
             }
         };
         spans.push((decoded, start, text.len(), original));
+    };
+    for &piece in &batch.pieces {
+        match piece {
+            Piece::Line(no, a, b, truncated) => add(RawLine {
+                no,
+                bytes: &batch.bytes[a as usize..b as usize],
+                truncated,
+                text: None,
+            }),
+            Piece::Block(first, n, a, b) => {
+                let text = batch.text.get(a as usize..b as usize).unwrap_or("");
+                Block { first, lines: n, text }.raw_lines().for_each(&mut add);
+            }
+        }
     }
-    let lines = spans
-        .into_iter()
-        .map(|(decoded, a, b, raw)| {
-            // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
-            let (start, end) = (a as u32, b as u32);
-            let line = &text[a..b];
-            let given = raw.as_deref().unwrap_or(line);
-            // As on one thread (`Analyzer::step`): a line that repeats but for its stamp.
-            // The memo holds only texts of lines that normalise to themselves, so a hit has
-            // `raw` None and its text lies in `text`.
-            let split = repeat::split(given);
-            let mut msg_parts = [const { Part::Range(0, 0) }; MSG_PARTS];
-            let mut detach_msg = |m: &message::Message<'_>| {
-                let mut n = 0;
-                m.map_strs(|s| {
-                    if let Some(slot) = msg_parts.get_mut(n) {
-                        *slot = Part::of(&text, s);
-                    }
-                    n += 1;
-                    ""
-                })
-            };
-            if let Some((time, rest)) = split {
-                if let Some((facts, msg)) = repeat::get(kb, rest) {
-                    let env = repeat::plain_envelope(time, rest);
-                    let msg = detach_msg(&msg);
-                    let env = env.detach(&text);
-                    return Line { decoded, start, end, env, facts, raw, msg, msg_parts };
+    let text = &*text;
+    let prepared = spans.into_iter().map(|(decoded, a, b, raw)| {
+        // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
+        let (start, end) = (a as u32, b as u32);
+        let line = &text[a..b];
+        let given = raw.as_deref().unwrap_or(line);
+        // As on one thread (`Analyzer::step`): a line that repeats but for its stamp.
+        // The memo holds only texts of lines that normalise to themselves, so a hit has
+        // `raw` None and its text lies in `text`.
+        let split = repeat::split(given);
+        let mut msg_parts = [const { Part::Range(0, 0) }; MSG_PARTS];
+        let mut detach_msg = |m: &message::Message<'_>| {
+            let mut n = 0;
+            m.map_strs(|s| {
+                if let Some(slot) = msg_parts.get_mut(n) {
+                    *slot = Part::of(text, s);
                 }
+                n += 1;
+                ""
+            })
+        };
+        if let Some((time, rest)) = split {
+            if let Some((facts, msg)) = repeat::get(kb, rest) {
+                let env = repeat::plain_envelope(time, rest);
+                let msg = detach_msg(&msg);
+                let env = env.detach(text);
+                return Line { decoded, start, end, env, facts, raw, msg, msg_parts };
             }
-            let env = envelope::parse(line);
-            let msg = message::parse(&env.text);
-            let facts = Facts::of(kb, given, &env, &msg);
-            if let Some(split) = split {
-                repeat::put(kb, given, split, line, &env, &msg, &facts);
-            }
-            let msg = detach_msg(&msg);
-            let env = env.detach(&text);
-            Line { decoded, start, end, env, facts, raw, msg, msg_parts }
-        })
-        .collect();
-    Prepared { text, lines }
+        }
+        let env = envelope::parse(line);
+        let msg = message::parse(&env.text);
+        let facts = Facts::of(kb, given, &env, &msg);
+        if let Some(split) = split {
+            repeat::put(kb, given, split, line, &env, &msg, &facts);
+        }
+        let msg = detach_msg(&msg);
+        let env = env.detach(text);
+        Line { decoded, start, end, env, facts, raw, msg, msg_parts }
+    });
+    lines.extend(prepared);
 }
 
 /// Applies a prepared batch to the analyzer, in order.
-fn apply(analyzer: &mut Analyzer<'_>, p: Prepared) {
-    for l in p.lines {
+fn apply(analyzer: &mut Analyzer<'_>, p: &Prepared) {
+    for l in &p.lines {
         let line = match &l.raw {
             Some(r) => r,
             None => p.text.get(l.start as usize..l.end as usize).unwrap_or(""),
@@ -143,7 +187,7 @@ fn apply(analyzer: &mut Analyzer<'_>, p: Prepared) {
         let env = l.env.attach(&p.text);
         let mut parts = l.msg_parts.iter();
         let msg = l.msg.map_strs(|_| parts.next().map_or("", |part| part.get(&p.text)));
-        analyzer.push_prepared(l.decoded, line, &env, &msg, l.facts);
+        analyzer.push_prepared(l.decoded, line, &env, &msg, &l.facts);
     }
 }
 
@@ -151,11 +195,15 @@ fn apply(analyzer: &mut Analyzer<'_>, p: Prepared) {
 /// [`Pipeline::finish`] applies what is still in flight.
 pub struct Pipeline<'scope> {
     to: Vec<SyncSender<Batch>>,
-    from: Vec<Receiver<Prepared>>,
+    from: Vec<Receiver<(Prepared, Batch)>>,
     /// Worker of each batch in flight, oldest first.
     in_flight: VecDeque<usize>,
     next: usize,
     batch: Batch,
+    /// Emptied batches the workers gave back, to be filled again.
+    free: Vec<Batch>,
+    /// The last batch applied from each worker, to go back to it with the next batch.
+    spent: Vec<Option<Prepared>>,
     _handles: Vec<ScopedJoinHandle<'scope, ()>>,
 }
 
@@ -171,11 +219,15 @@ impl<'scope> Pipeline<'scope> {
         let mut handles = Vec::new();
         for _ in 0..workers.max(1) {
             let (tx, rx) = sync_channel::<Batch>(1);
-            let (done_tx, done_rx) = sync_channel::<Prepared>(1);
+            let (done_tx, done_rx) = sync_channel::<(Prepared, Batch)>(1);
             handles.push(scope.spawn(move || {
                 // Ends when the reading thread drops its sender (or stops listening).
-                while let Ok(batch) = rx.recv() {
-                    if done_tx.send(prepare(kb, &batch)).is_err() {
+                while let Ok(mut batch) = rx.recv() {
+                    // What the applying thread is done with is freed here, or its room reused.
+                    let mut p = batch.spent.take().unwrap_or_default();
+                    prepare(kb, &batch, &mut p);
+                    batch.clear();
+                    if done_tx.send((p, batch)).is_err() {
                         break;
                     }
                 }
@@ -183,12 +235,15 @@ impl<'scope> Pipeline<'scope> {
             to.push(tx);
             from.push(done_rx);
         }
+        let spent = (0..to.len()).map(|_| None).collect();
         Pipeline {
             to,
             from,
             in_flight: VecDeque::new(),
             next: 0,
             batch: Batch::default(),
+            free: Vec::new(),
+            spent,
             _handles: handles,
         }
     }
@@ -197,8 +252,20 @@ impl<'scope> Pipeline<'scope> {
     pub fn push(&mut self, line: RawLine<'_>, analyzer: &mut Analyzer<'_>) {
         let start = self.batch.bytes.len() as u32;
         self.batch.bytes.extend_from_slice(line.bytes);
-        self.batch.lines.push((line.no, start, self.batch.bytes.len() as u32, line.truncated));
-        if self.batch.bytes.len() >= BATCH {
+        let end = self.batch.bytes.len() as u32;
+        self.batch.pieces.push(Piece::Line(line.no, start, end, line.truncated));
+        if self.batch.len() >= BATCH {
+            self.dispatch(analyzer);
+        }
+    }
+
+    /// Adds a block of lines (see [`Block`]); a full batch goes to the next worker.
+    pub fn push_block(&mut self, block: Block<'_>, analyzer: &mut Analyzer<'_>) {
+        let start = self.batch.text.len() as u32;
+        self.batch.text.push_str(block.text);
+        let end = self.batch.text.len() as u32;
+        self.batch.pieces.push(Piece::Block(block.first, block.lines, start, end));
+        if self.batch.len() >= BATCH {
             self.dispatch(analyzer);
         }
     }
@@ -209,34 +276,43 @@ impl<'scope> Pipeline<'scope> {
             self.collect_one(analyzer);
         }
         // The next batch starts with the room a batch takes (BATCH and the line that passes
-        // it): grown from empty, every batch would copy its bytes over a dozen times on the
-        // way to BATCH, and from the last one's length, once.
-        let room = Batch {
-            bytes: Vec::with_capacity(self.batch.bytes.len().max(BATCH + BATCH_SLACK)),
-            lines: Vec::with_capacity(self.batch.lines.len()),
-        };
-        let batch = std::mem::replace(&mut self.batch, room);
+        // it), or the room of one the workers gave back: grown from empty, every batch would
+        // copy its bytes over a dozen times on the way to BATCH.
+        let room = self.free.pop().unwrap_or_else(|| Batch {
+            bytes: Vec::with_capacity(BATCH + BATCH_SLACK),
+            text: String::with_capacity(BATCH + BATCH_SLACK),
+            pieces: Vec::with_capacity(self.batch.pieces.len()),
+            spent: None,
+        });
+        let mut batch = std::mem::replace(&mut self.batch, room);
         let w = self.next;
         self.next = (self.next + 1) % self.to.len();
+        batch.spent = self.spent[w].take();
         match self.to[w].send(batch) {
             Ok(()) => self.in_flight.push_back(w),
             // A worker that is gone has panicked (and the process with it, panic=abort in
             // release); in a test build do the work here rather than lose lines.
-            Err(e) => apply(analyzer, prepare(analyzer.kb(), &e.0)),
+            Err(e) => {
+                let mut p = Prepared::default();
+                prepare(analyzer.kb(), &e.0, &mut p);
+                apply(analyzer, &p);
+            }
         }
     }
 
     fn collect_one(&mut self, analyzer: &mut Analyzer<'_>) {
         if let Some(w) = self.in_flight.pop_front() {
-            if let Ok(p) = self.from[w].recv() {
-                apply(analyzer, p);
+            if let Ok((p, batch)) = self.from[w].recv() {
+                apply(analyzer, &p);
+                self.spent[w] = Some(p);
+                self.free.push(batch);
             }
         }
     }
 
     /// Sends the last, partial batch and applies everything still in flight.
     pub fn finish(mut self, analyzer: &mut Analyzer<'_>) {
-        if !self.batch.lines.is_empty() {
+        if !self.batch.pieces.is_empty() {
             self.dispatch(analyzer);
         }
         while !self.in_flight.is_empty() {
@@ -247,7 +323,9 @@ impl<'scope> Pipeline<'scope> {
 }
 
 /// [`source::feed`] for a whole input whose progress nobody watches (`analyze`), with
-/// `workers` threads preparing lines; 0 is [`source::feed`] on this thread.
+/// `workers` threads preparing lines; 0 is [`source::feed`] on this thread. Runs of plain
+/// lines reach the batches whole ([`Block`]): the reading thread neither splits them
+/// into lines nor copies them one by one, the workers do.
 pub fn feed(
     source: &Source,
     default_node: Option<&str>,
@@ -262,11 +340,23 @@ pub fn feed(
     let start_lines = analyzer.lines();
     let kb = analyzer.kb();
     let read = std::thread::scope(|scope| {
-        let mut pipe = Pipeline::start(scope, kb, workers);
-        let read = source::read_lines(source, &mut |line| {
-            pipe.push(line, analyzer);
-            Flow::Continue
-        });
+        let pipe = Pipeline::start(scope, kb, workers);
+        // Both sinks feed the one pipeline, in input order.
+        let both = std::cell::RefCell::new((pipe, &mut *analyzer));
+        let read = source::read_lines_blocks(
+            source,
+            &mut |line| {
+                let (pipe, analyzer) = &mut *both.borrow_mut();
+                pipe.push(line, analyzer);
+                Flow::Continue
+            },
+            &mut |block| {
+                let (pipe, analyzer) = &mut *both.borrow_mut();
+                pipe.push_block(block, analyzer);
+                Flow::Continue
+            },
+        );
+        let (pipe, analyzer) = both.into_inner();
         // Lines read before an error or a NUL byte are analysed, as on one thread.
         pipe.finish(analyzer);
         analyzer.end_input();

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::error::Error;
-use crate::input::lines::{Flow, LineSplitter, MAX_LINE, RawLine, SplitStats};
+use crate::input::lines::{Block, Flow, LineSplitter, MAX_LINE, RawLine, SplitStats, reborrow};
 use crate::input::{Sink, visible};
 use crate::machine::Progress;
 
@@ -455,6 +455,29 @@ pub(crate) fn read_stream<'r>(
     how: &Stream<'_>,
     sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
 ) -> Result<(Flow, Account), Error> {
+    read_stream_blocks(reader, how, sink, None)
+}
+
+/// [`read_lines`], with runs of plain lines handed to `blocks` whole (see
+/// [`LineSplitter::push_blocks`]).
+pub(crate) fn read_lines_blocks(
+    source: &Source,
+    sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
+    blocks: &mut dyn FnMut(Block<'_>) -> Flow,
+) -> Result<(Flow, Account), Error> {
+    let zip_name = source.name();
+    let stream =
+        Stream { what: &source.description(), spool_zip: Some(&zip_name), ..Stream::default() };
+    read_stream_blocks(source.open()?, &stream, sink, Some(blocks))
+}
+
+/// [`read_stream`], with runs of plain lines handed to `blocks` whole when given.
+fn read_stream_blocks<'r>(
+    reader: Box<dyn Read + 'r>,
+    how: &Stream<'_>,
+    sink: &mut dyn FnMut(RawLine<'_>) -> Flow,
+    mut blocks: Option<&mut dyn FnMut(Block<'_>) -> Flow>,
+) -> Result<(Flow, Account), Error> {
     let (what, cap) = (how.what, how.cap);
     let own;
     let (inflation, mut reader): (&Inflation, Box<dyn Read + 'r>) = match how.inflation {
@@ -518,7 +541,7 @@ pub(crate) fn read_stream<'r>(
     if (head.len() as u64) < cap.unwrap_or(u64::MAX).min(SNIFF as u64) {
         // The whole input was peeked: no read buffer (many small files stay cheap).
         account.bytes = head.len() as u64;
-        flow = splitter.push(&head, sink);
+        flow = splitter.push_blocks(&head, sink, reborrow(&mut blocks));
         if splitter.nul_run() > MAX_NUL_RUN {
             account.zero_run_at = Some(splitter.lines() + 1);
         }
@@ -547,7 +570,7 @@ pub(crate) fn read_stream<'r>(
             Err(e) => return Err(err(gz, e)),
         };
         account.bytes += n as u64;
-        if splitter.push(&buf[..n], sink) == Flow::Stop {
+        if splitter.push_blocks(&buf[..n], sink, reborrow(&mut blocks)) == Flow::Stop {
             flow = Flow::Stop;
             break;
         }
