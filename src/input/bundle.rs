@@ -447,6 +447,198 @@ pub(crate) fn feed_zip_spooled(
     feed_zip(archive, name, analyzer, &mut budget, &Inflation::new(), 1)
 }
 
+/// One entry of a zip archive found by its local header (see [`feed_zip_cut`]).
+struct LocalEntry {
+    name: String,
+    /// Where its data starts in the archive.
+    data_at: u64,
+    /// Its data's size as stored, and inflated.
+    stored: u64,
+    size: u64,
+    method: u16,
+    encrypted: bool,
+}
+
+/// The entries of the first `end` bytes of a zip archive, by their local headers (each
+/// entry's data follows its header, so they chain from the start), and why the chain stopped
+/// before `end` when it did: at an entry whose size is known only after its data (a data
+/// descriptor), or at bytes that are no local header (the central directory, or damage).
+fn local_entries(file: &mut File, end: u64) -> (Vec<LocalEntry>, Option<String>) {
+    let mut entries = Vec::new();
+    let mut at = 0u64;
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    loop {
+        let mut h = [0u8; 30];
+        if at + 30 > end
+            || file.seek(io::SeekFrom::Start(at)).is_err()
+            || file.read_exact(&mut h).is_err()
+        {
+            return (entries, None);
+        }
+        if h[..4] != *b"PK\x03\x04" {
+            let why = (h[..4] != *b"PK\x01\x02" && h[..4] != *b"PK\x05\x06")
+                .then(|| format!("no zip entry header at byte {at}"));
+            return (entries, why);
+        }
+        let flags = u16_at(&h, 6);
+        let method = u16_at(&h, 8);
+        let (mut stored, mut size) = (u64::from(u32_at(&h, 18)), u64::from(u32_at(&h, 22)));
+        let (nlen, xlen) = (usize::from(u16_at(&h, 26)), usize::from(u16_at(&h, 28)));
+        let mut nx = vec![0u8; nlen + xlen];
+        if at + 30 + nx.len() as u64 > end || file.read_exact(&mut nx).is_err() {
+            return (entries, None);
+        }
+        let name = String::from_utf8_lossy(&nx[..nlen]).into_owned();
+        // Zip64: the real sizes are in extra field 1 (inflated size first).
+        let mut x = &nx[nlen..];
+        while x.len() >= 4 {
+            let (id, n) = (u16_at(x, 0), usize::from(u16_at(x, 2)));
+            let body = &x[4..x.len().min(4 + n)];
+            if id == 1 {
+                let mut f = body
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+                if size == 0xffff_ffff {
+                    size = f.next().unwrap_or(size);
+                }
+                if stored == 0xffff_ffff {
+                    stored = f.next().unwrap_or(stored);
+                }
+            }
+            x = &x[x.len().min(4 + n)..];
+        }
+        if flags & 8 != 0 && stored == 0 {
+            return (
+                entries,
+                Some(format!(
+                    "entry `{}` gives its size only after its data (a streamed zip), so what \
+                     follows it cannot be found without the archive's end",
+                    visible(&name)
+                )),
+            );
+        }
+        let data_at = at + 30 + nx.len() as u64;
+        entries.push(LocalEntry { name, data_at, stored, size, method, encrypted: flags & 1 != 0 });
+        at = data_at.saturating_add(stored);
+    }
+}
+
+/// Reads a zip archive that came on a stream and was larger than the cap for one
+/// ([`source::MAX_SPOOLED_ZIP`]): only its first `cap` bytes were saved, and its central
+/// directory, at its end, is not among them. Its entries are found by their local headers
+/// instead ([`local_entries`]) and read like those of a whole archive; an entry cut by the
+/// cap is read up to it. One warning says what was not read and where.
+pub(crate) fn feed_zip_cut(
+    mut file: File,
+    zname: &str,
+    what: &str,
+    cap: u64,
+    analyzer: &mut dyn Sink,
+) {
+    let root_name = format!("`{zname}`");
+    let (entries, stopped) = local_entries(&mut file, cap);
+    let files: Vec<&LocalEntry> = entries.iter().filter(|e| !e.name.ends_with('/')).collect();
+    let names: Vec<&str> = files.iter().map(|e| e.name.as_str()).collect();
+    let list = listing(&names);
+    let mut skipped = Skipped::default();
+    for &i in &list.not_logs {
+        skipped.not_logs.add(|| names[i].to_owned());
+    }
+    let several = list.logs.len() > 1;
+    let with_machined = with_machined(&list);
+    let inflation = Inflation::new();
+    let mut budget = MAX_ARCHIVE_BYTES;
+    let mut cut = Names::default();
+    let mut cuts = Cuts::default();
+    for (i, node, kind) in &list.logs {
+        let e = files[*i];
+        let name = format!("{zname}:{}", visible(&e.name));
+        let present = e.stored.min(cap.saturating_sub(e.data_at));
+        if present < e.stored {
+            cut.add(|| e.name.clone());
+        }
+        if e.encrypted || file.seek(io::SeekFrom::Start(e.data_at)).is_err() {
+            analyzer.warn(format!("`{name}` could not be read: it is encrypted"));
+            continue;
+        }
+        let entry_inflation = inflation.next();
+        let counted = entry_inflation.counted((&file).take(present));
+        let over = Rc::new(Cell::new(false));
+        let inflated: Box<dyn Read + '_> = match e.method {
+            0 => Box::new(counted),
+            8 => Box::new(flate2::read::DeflateDecoder::new(counted)),
+            m => {
+                analyzer.warn(format!(
+                    "`{name}` could not be read: compression method {m} is not supported"
+                ));
+                continue;
+            }
+        };
+        let entry = Box::new(Declared { inner: inflated, left: e.size, over: Rc::clone(&over) });
+        if *kind == EntryKind::Archive {
+            let mut bytes = Vec::new();
+            let nested_cap = MAX_NESTED_ZIP.min(budget);
+            let read = entry.take(nested_cap + 1).read_to_end(&mut bytes);
+            if read.is_err() || bytes.len() as u64 > nested_cap || present < e.stored {
+                analyzer.warn(format!(
+                    "`{name}` not read: a zip inside a zip is read whole, in memory, up to {}",
+                    size(MAX_NESTED_ZIP)
+                ));
+                continue;
+            }
+            let mut nested = budget - bytes.len() as u64;
+            match zip::ZipArchive::new(Cursor::new(bytes)) {
+                Ok(a) => {
+                    if let Err(e) = feed_zip(a, &name, analyzer, &mut nested, &inflation, 2) {
+                        analyzer.warn(e.to_string());
+                    }
+                }
+                Err(e) => analyzer.warn(format!("`{name}` is not a readable zip archive: {e}")),
+            }
+            budget = nested;
+            continue;
+        }
+        let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
+        let skip_talos =
+            *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+        let entry_cap = budget.min(MAX_ENTRY_BYTES);
+        let one = Entry { name: &name, node: node.as_deref(), skip_talos, cap: Some(entry_cap) };
+        let read = feed_one(entry, &one, Some(&entry_inflation), analyzer);
+        if read.bomb {
+            cuts.bombs.add(|| e.name.clone());
+            cuts.bomb_bytes += read.bytes;
+        } else if read.capped {
+            cuts.capped.add(|| e.name.clone());
+        }
+        budget -= read.bytes.min(entry_cap);
+    }
+    skipped.warn(analyzer, &root_name);
+    cuts.warn(analyzer, &root_name);
+    let found = entries.len();
+    let mut msg = format!(
+        "{what}: a zip archive larger than {}, the cap for one read from a pipe: only its first \
+         {} were read, its {found} entr{} found there by their local headers (its directory, at \
+         its end, was not reached); the rest of the archive, from byte {cap} on, was not read \
+         (pass its path instead to read it all)",
+        size(cap),
+        size(cap),
+        if found == 1 { "y" } else { "ies" }
+    );
+    if cut.count > 0 {
+        let first = cut.first.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        msg.push_str(&format!(
+            "; {} entr{} cut at the cap, read up to it: {first}",
+            cut.count,
+            if cut.count == 1 { "y" } else { "ies" }
+        ));
+    }
+    if let Some(why) = stopped {
+        msg.push_str(&format!("; the entries stopped before the cap: {why}"));
+    }
+    analyzer.warn(msg);
+}
+
 /// An archive entry's bytes as stored: decompressed here rather than by the zip crate so that
 /// the compressed bytes behind them can be counted ([`Inflation`]), and cut at the size the
 /// archive declares for the entry (`over` says there was more).

@@ -171,8 +171,9 @@ pub struct Account {
     /// [`BOMB_RATIO`] and the [`BOMB_ALLOWANCE`].
     pub bomb: Option<(u64, u64)>,
     /// A zip archive came on a stream: it was saved to this temporary file, to be read as
-    /// the archive of this name.
-    pub spooled_zip: Option<(File, String)>,
+    /// the archive of this name; with the cap it was cut at when it was larger than
+    /// [`MAX_SPOOLED_ZIP`].
+    pub spooled_zip: Option<(File, String, Option<u64>)>,
     /// Bytes read, after decompression.
     pub bytes: u64,
 }
@@ -205,8 +206,14 @@ pub(crate) fn binary(
     start_lines: u64,
     mut account: Account,
 ) -> Result<(), Error> {
-    if let Some((file, name)) = account.spooled_zip.take() {
-        return crate::input::bundle::feed_zip_spooled(file, &name, analyzer).map(|_| ());
+    if let Some((file, name, cut)) = account.spooled_zip.take() {
+        return match cut {
+            None => crate::input::bundle::feed_zip_spooled(file, &name, analyzer).map(|_| ()),
+            Some(cap) => {
+                crate::input::bundle::feed_zip_cut(file, &name, &what, cap, analyzer);
+                Ok(())
+            }
+        };
     }
     match report(analyzer, &what, start_lines, &account) {
         Some(why) => Err(Error::NotText { what, why }),
@@ -356,25 +363,29 @@ pub(crate) struct Stream<'a> {
 }
 
 /// Saves `head` and the rest of `reader` to an unnamed temporary file, up to `cap` bytes
-/// ([`MAX_SPOOLED_ZIP`]; a parameter so that a test can reach it); says why not when it
-/// cannot.
-fn spool(head: &[u8], reader: &mut dyn Read, cap: u64) -> Result<File, String> {
+/// ([`MAX_SPOOLED_ZIP`]; a parameter so that a test can reach it), and says whether the
+/// archive went on past the cap (then the file holds its first `cap` bytes, and at most one
+/// more byte was read: a pipe that never ends does not hang the run); says why not when it
+/// cannot save it.
+pub(crate) fn spool(head: &[u8], reader: &mut dyn Read, cap: u64) -> Result<(File, bool), String> {
     use std::io::{Seek, Write};
     let mut file = tempfile::tempfile()
         .map_err(|e| format!("it is a zip archive, and no temporary file to save it in: {e}"))?;
-    file.write_all(head).map_err(|e| format!("saving the zip archive failed: {e}"))?;
+    let failed = |e: io::Error| format!("saving the zip archive failed: {e}");
+    let head = &head[..head.len().min(usize::try_from(cap).unwrap_or(usize::MAX))];
+    file.write_all(head).map_err(failed)?;
     let left = cap.saturating_sub(head.len() as u64);
-    let copied = io::copy(&mut reader.take(left + 1), &mut file)
-        .map_err(|e| format!("saving the zip archive failed: {e}"))?;
-    if copied > left {
-        return Err(format!(
-            "it is a zip archive larger than {}, the cap for one read from a pipe (pass its \
-             path instead)",
-            size(cap)
-        ));
-    }
-    file.rewind().map_err(|e| format!("saving the zip archive failed: {e}"))?;
-    Ok(file)
+    io::copy(&mut reader.take(left), &mut file).map_err(failed)?;
+    let mut one = [0u8; 1];
+    let cut = loop {
+        match reader.read(&mut one) {
+            Ok(n) => break n > 0,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(failed(e)),
+        }
+    };
+    file.rewind().map_err(failed)?;
+    Ok((file, cut))
 }
 
 /// What the first bytes of an input say it is.
@@ -511,9 +522,9 @@ fn read_stream_blocks<'r>(
             }
             Sniff::Zip if how.spool_zip.is_some() && !gz => {
                 match spool(&head, &mut reader, MAX_SPOOLED_ZIP) {
-                    Ok(file) => {
-                        account.spooled_zip =
-                            Some((file, how.spool_zip.unwrap_or_default().to_owned()));
+                    Ok((file, cut)) => {
+                        let name = how.spool_zip.unwrap_or_default().to_owned();
+                        account.spooled_zip = Some((file, name, cut.then_some(MAX_SPOOLED_ZIP)));
                     }
                     Err(why) => account.refused = Some(why),
                 }
@@ -661,11 +672,11 @@ mod tests {
     }
 
     /// Issue #14: the cap on a zip saved from a pipe, scaled down from 1 GiB to 4 KiB. A zip up
-    /// to the cap is saved whole; one past it is refused with a reason that names the cap
-    /// and the way out, after reading at most one byte past it (a pipe that never ends
-    /// does not hang the run).
+    /// to the cap is saved whole; of one past it the first 4 KiB are saved and the cut is
+    /// said, after reading at most one byte past it (a pipe that never ends does not hang
+    /// the run). What is read of a cut archive: `bundle::tests`.
     #[test]
-    fn r14_the_spool_cap_refuses_a_larger_zip_after_reading_up_to_it() {
+    fn r14_the_spool_cap_keeps_the_start_of_a_larger_zip() {
         use std::io::Read as _;
         let zip = |n: usize| {
             let mut b = b"PK\x03\x04".to_vec();
@@ -674,19 +685,22 @@ mod tests {
         };
         let whole = zip(4096);
         let (head, rest) = whole.split_at(100);
-        let mut file = spool(head, &mut Cursor::new(rest), 4096).expect("at the cap: saved");
+        let (mut file, cut) = spool(head, &mut Cursor::new(rest), 4096).expect("at the cap");
+        assert!(!cut);
         let mut back = Vec::new();
         file.read_to_end(&mut back).expect("read back");
         assert_eq!(back, whole);
 
         let over = zip(4097);
         let (head, rest) = over.split_at(100);
-        let why = spool(head, &mut Cursor::new(rest), 4096).expect_err("past the cap");
-        assert!(why.contains("larger than 4 KiB, the cap for one read from a pipe"), "{why}");
-        assert!(why.contains("pass its path instead"), "{why}");
+        let (mut file, cut) = spool(head, &mut Cursor::new(rest), 4096).expect("past the cap");
+        assert!(cut);
+        let mut back = Vec::new();
+        file.read_to_end(&mut back).expect("read back");
+        assert_eq!(back, over[..4096]);
         let mut endless = io::repeat(b'z');
-        let why = spool(head, &mut endless, 4096).expect_err("an endless pipe");
-        assert!(why.contains("larger than 4 KiB"), "{why}");
+        let (_, cut) = spool(head, &mut endless, 4096).expect("an endless pipe");
+        assert!(cut);
     }
 
     #[test]

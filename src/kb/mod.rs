@@ -3,6 +3,7 @@
 //! are worth matching at all in [`gate`] (the literal scan) and [`facts`] (what a text
 //! decides, memoised), whose literal sets [`prefilter`] builds.
 
+pub mod budget;
 pub(crate) mod facts;
 pub mod gate;
 pub mod matcher;
@@ -65,10 +66,6 @@ pub const CATEGORIES: &[&str] = &[
 pub struct Kb {
     /// Rules, in load order (built-in files sorted by name, then `--rules` files).
     pub rules: Vec<Rule>,
-    /// All `match` patterns, index = rule index; built only when some rule has no
-    /// literals to go by (see [`Kb::matching`]), else `None`: no memory for automata that
-    /// would never run.
-    set: Option<RegexSet>,
     /// Rules with a `then`: (rule index), and a set of their `then` patterns.
     pub then_rules: Vec<usize>,
     /// `then` patterns, index = position in `then_rules`.
@@ -131,31 +128,25 @@ impl Kb {
 
     /// Builds the sets for a list of compiled rules.
     pub fn from_rules(rules: Vec<Rule>) -> Result<Kb, Error> {
-        let set_err = |e: regex::Error| Error::Rules {
-            file: "(rules)".into(),
-            line: None,
-            msg: e.to_string(),
-        };
         let candidates = prefilter::Candidates::new(rules.iter().map(|r| r.spec.pattern.as_str()));
-        let set = if candidates.usable() {
-            None
-        } else {
-            Some(RegexSet::new(rules.iter().map(|r| r.spec.pattern.as_str())).map_err(set_err)?)
-        };
         let then_rules: Vec<usize> =
             (0..rules.len()).filter(|&i| rules[i].then.is_some()).collect();
-        let then_set = RegexSet::new(
-            then_rules
-                .iter()
-                .filter_map(|&i| rules[i].spec.then.as_ref().map(|t| t.pattern.as_str())),
-        )
-        .map_err(set_err)?;
+        let then_set = pattern_set(
+            &rules,
+            &then_rules,
+            "then.match",
+            |r| r.spec.then.as_ref().map(|t| t.pattern.as_str()),
+            |r| r.then.as_ref().is_some_and(|t| t.0.is_limited()),
+        )?;
         let absent_rules: Vec<usize> =
             (0..rules.len()).filter(|&i| rules[i].absent_after.is_some()).collect();
-        let absent_set = RegexSet::new(
-            absent_rules.iter().filter_map(|&i| rules[i].spec.absent_after.as_deref()),
-        )
-        .map_err(set_err)?;
+        let absent_set = pattern_set(
+            &rules,
+            &absent_rules,
+            "absent_after",
+            |r| r.spec.absent_after.as_deref(),
+            |r| r.absent_after.as_ref().is_some_and(rule::LazyRegex::is_limited),
+        )?;
         let prefilters = [
             Prefilter::new(
                 then_rules
@@ -171,7 +162,6 @@ impl Kb {
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Kb {
             rules,
-            set,
             then_rules,
             then_set,
             absent_rules,
@@ -183,22 +173,13 @@ impl Kb {
         })
     }
 
-    /// Indices of the rules whose `match` pattern matches `text`, ascending: the rules
-    /// whose literals occur are checked one by one; the whole set runs only when some rule
-    /// has no literals to go by.
+    /// Indices of the rules whose `match` pattern matches `text`, ascending: the candidates
+    /// (the rules whose literals occur, and those without literals) are checked one by one.
     pub fn matching(&self, text: &str) -> Vec<u32> {
         let mut cands = Vec::new();
-        if self.candidates.of(text, &mut cands) {
-            cands
-                .retain(|&i| self.rules.get(i as usize).is_some_and(|r| r.re.get().is_match(text)));
-            return cands;
-        }
-        match &self.set {
-            Some(set) => set.matches(text).iter().map(|i| i as u32).collect(),
-            None => (0..self.rules.len() as u32)
-                .filter(|&i| self.rules[i as usize].re.get().is_match(text))
-                .collect(),
-        }
+        self.candidates.of(text, &mut cands);
+        cands.retain(|&i| self.rules.get(i as usize).is_some_and(|r| r.re.get().is_match(text)));
+        cands
     }
 
     /// A rule by id.
@@ -212,6 +193,34 @@ impl Kb {
             self.rules.iter().filter(|r| ids.contains(&r.spec.id.as_str())).cloned().collect();
         Kb::from_rules(rules).expect("a subset of valid rules is valid")
     }
+}
+
+/// One `RegexSet` of a pattern of each of `members` (`then` or `absent_after`). Each
+/// `--rules` file's patterns are within its compiled-size budget already, so the set's NFA
+/// (about the sum of its patterns') is given the `regex` crate's default 10 MiB for the
+/// built-in ones plus that budget for each file that adds some; an error names those files.
+fn pattern_set(
+    rules: &[Rule],
+    members: &[usize],
+    what: &str,
+    pattern: impl Fn(&Rule) -> Option<&str>,
+    from_a_file: impl Fn(&Rule) -> bool,
+) -> Result<RegexSet, Error> {
+    let mut files: Vec<&str> = Vec::new();
+    for &i in members {
+        if from_a_file(&rules[i]) && !files.contains(&rules[i].origin.as_str()) {
+            files.push(&rules[i].origin);
+        }
+    }
+    let limit = (10 << 20) + files.len() * budget::MAX_FILE_BYTES;
+    regex::RegexSetBuilder::new(members.iter().filter_map(|&i| pattern(&rules[i])))
+        .size_limit(limit)
+        .build()
+        .map_err(|e| Error::Rules {
+            file: files.join("`, `"),
+            line: None,
+            msg: format!("the `{what}` patterns of all rules together do not compile: {e}"),
+        })
 }
 
 #[derive(serde::Deserialize)]
@@ -246,10 +255,31 @@ fn parse_file_as(file: &str, text: &str, trust: Trust) -> Result<Vec<Rule>, Erro
         line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
         msg: e.message().trim().to_owned(),
     })?;
-    parsed.rule.into_iter().map(|spec| compile(file, text, spec, trust)).collect()
+    if trust == Trust::Validate && parsed.rule.len() > budget::MAX_RULES_PER_FILE {
+        // Refused before any pattern is compiled: the cap bounds the work per line.
+        let first = &parsed.rule[budget::MAX_RULES_PER_FILE].id;
+        return Err(Error::Rules {
+            file: file.to_owned(),
+            line: line_of(text, &format!("\"{first}\"")),
+            msg: format!(
+                "it holds {} rules, more than {}, the cap per rules file (rule `{first}` is the \
+                 first past it): split it, or keep the rules you need",
+                parsed.rule.len(),
+                budget::MAX_RULES_PER_FILE
+            ),
+        });
+    }
+    let mut budget = budget::Budget::new();
+    parsed.rule.into_iter().map(|spec| compile(file, text, spec, trust, &mut budget)).collect()
 }
 
-fn compile(file: &str, text: &str, spec: RuleSpec, trust: Trust) -> Result<Rule, Error> {
+fn compile(
+    file: &str,
+    text: &str,
+    spec: RuleSpec,
+    trust: Trust,
+    budget: &mut budget::Budget,
+) -> Result<Rule, Error> {
     // The rule's line is looked up only for an error: per rule it was a scan of the whole
     // file, quadratic in the number of rules.
     let err = |msg: String| Error::Rules {
@@ -257,10 +287,20 @@ fn compile(file: &str, text: &str, spec: RuleSpec, trust: Trust) -> Result<Rule,
         line: line_of(text, &format!("\"{}\"", spec.id)),
         msg,
     };
-    let re = |what: &str, p: &str| {
-        Regex::new(p).map_err(|e| err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id)))
+    let refused = |what: &str, e: budget::Refusal| match e {
+        budget::Refusal::Syntax(e) => err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id)),
+        budget::Refusal::Cap(e) => err(format!("rule `{}`: its `{what}` regex: {e}", spec.id)),
     };
-    let opt = |what: &str, p: &Option<String>| p.as_deref().map(|p| re(what, p)).transpose();
+    // A `--rules` file's scopes are compiled under its caps and charged to its budget.
+    let mut opt = |what: &str, p: &Option<String>| {
+        p.as_deref()
+            .map(|p| match trust {
+                Trust::Builtin => Regex::new(p).map_err(|e| budget::Refusal::Syntax(e.to_string())),
+                Trust::Validate => budget.compile(p),
+            })
+            .transpose()
+            .map_err(|e| refused(what, e))
+    };
     if !CATEGORIES.contains(&spec.category.as_str()) {
         return Err(err(format!(
             "rule `{}`: category `{}` is not in the taxonomy",
@@ -296,10 +336,9 @@ fn compile(file: &str, text: &str, spec: RuleSpec, trust: Trust) -> Result<Rule,
         level: opt("level", &spec.level)?,
     };
     // Matched through the knowledge base's sets; the rule keeps them validated but lazy.
-    let lazy = |what: &str, p: &str| match trust {
+    let mut lazy = |what: &str, p: &str| match trust {
         Trust::Builtin => Ok(rule::LazyRegex::trusted(p)),
-        Trust::Validate => rule::LazyRegex::new(p)
-            .map_err(|e| err(format!("rule `{}`: bad `{what}` regex: {e}", spec.id))),
+        Trust::Validate => rule::LazyRegex::limited(p, budget).map_err(|e| refused(what, e)),
     };
     let then = match &spec.then {
         Some(t) => Some((lazy("then.match", &t.pattern)?, t.within)),

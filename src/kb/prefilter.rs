@@ -122,9 +122,15 @@ pub fn implied_dropped(mut lits: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 /// the required literals of every pattern of a set, each literal knowing its patterns. The
 /// patterns whose literals occur are the only candidates, so only their own regexes need to
 /// run, not the whole set (a line that contains one rule's literal pays for one regex).
+///
+/// A pattern without literals (`\d+ \w+`) is a candidate for every text. Such patterns used
+/// to send every text through a `RegexSet` of all the patterns instead, whose compiled size
+/// is the sum of theirs: with 1,000 large patterns it compiled for a minute and then failed
+/// the `regex` crate's size limit. Run one by one, each costs its own compiled size (charged
+/// to its rules file, see [`super::budget`]) and time linear in the text.
 #[derive(Debug, Clone)]
 pub struct Candidates {
-    /// `None` when some pattern has no literals (then every pattern is a candidate).
+    /// The literals' automaton; `None` when no pattern has literals.
     ac: Option<AhoCorasick>,
     /// The literals, ASCII-lowercased, sorted; index = pattern id in `ac`.
     keys: Vec<Vec<u8>>,
@@ -134,26 +140,20 @@ pub struct Candidates {
     /// case variants (`ſ` for `s`) that ASCII folding does not see, so they are always
     /// candidates there.
     folded: Vec<u32>,
+    /// Patterns without literals: candidates for every text, ascending.
+    always: Vec<u32>,
 }
 
 impl Candidates {
-    /// False when some pattern has no literals: every pattern is then a candidate.
-    pub fn usable(&self) -> bool {
-        self.ac.is_some()
-    }
-
     /// Candidates for `patterns` (Rust `regex` syntax).
     pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Candidates {
         let mut lits: Vec<(Vec<u8>, u32)> = Vec::new();
         let mut folded = Vec::new();
+        let mut always = Vec::new();
         for (i, p) in patterns.into_iter().enumerate() {
             let Some(req) = required_literals(p) else {
-                return Candidates {
-                    ac: None,
-                    keys: Vec::new(),
-                    owners: Vec::new(),
-                    folded: Vec::new(),
-                };
+                always.push(i as u32);
+                continue;
             };
             if p.contains("(?i") {
                 folded.push(i as u32);
@@ -174,6 +174,9 @@ impl Candidates {
                 }
             }
         }
+        if keys.is_empty() {
+            return Candidates { ac: None, keys, owners, folded, always };
+        }
         // ASCII case folding covers `(?i)` patterns and is a superset for the others; a
         // contiguous NFA is small, and it runs only on lines the gate let through.
         let ac = AhoCorasickBuilder::new()
@@ -182,30 +185,42 @@ impl Candidates {
             .match_kind(MatchKind::Standard)
             .build(&keys)
             .ok();
-        Candidates { ac, keys, owners, folded }
+        if ac.is_none() {
+            // No automaton for the literals: every pattern is a candidate for every text.
+            let n = owners.iter().flatten().chain(&always).map(|&i| i + 1).max().unwrap_or(0);
+            return Candidates {
+                ac: None,
+                keys: Vec::new(),
+                owners: Vec::new(),
+                folded: Vec::new(),
+                always: (0..n).collect(),
+            };
+        }
+        Candidates { ac, keys, owners, folded, always }
     }
 
-    /// Every literal, ASCII-lowercased; `None` when some pattern has none.
+    /// Every literal, ASCII-lowercased; `None` when some pattern has none (then every text
+    /// may match one).
     pub fn literals(&self) -> Option<&[Vec<u8>]> {
-        self.ac.is_some().then_some(self.keys.as_slice())
+        self.always.is_empty().then_some(self.keys.as_slice())
     }
 
-    /// The patterns that may match `text`, ascending, into `out`; `false` when the answer
-    /// is "all of them" (some pattern has no literals to go by).
-    pub fn of(&self, text: &str, out: &mut Vec<u32>) -> bool {
+    /// The patterns that may match `text`, ascending, into `out`.
+    pub fn of(&self, text: &str, out: &mut Vec<u32>) {
         out.clear();
-        let Some(ac) = &self.ac else { return false };
+        out.extend_from_slice(&self.always);
         if !text.is_ascii() {
             out.extend_from_slice(&self.folded);
         }
-        for m in ac.find_overlapping_iter(text) {
-            if let Some(o) = self.owners.get(m.pattern().as_usize()) {
-                out.extend_from_slice(o);
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(text) {
+                if let Some(o) = self.owners.get(m.pattern().as_usize()) {
+                    out.extend_from_slice(o);
+                }
             }
         }
         out.sort_unstable();
         out.dedup();
-        true
     }
 }
 

@@ -136,25 +136,47 @@ pub struct Scopes {
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     pattern: String,
+    /// A `--rules` file's pattern: compiled under that file's caps ([`super::budget`]).
+    limited: bool,
     cell: std::sync::OnceLock<Regex>,
 }
 
 impl LazyRegex {
-    /// Validates `pattern` now; compiles it for keeps on first use.
-    pub fn new(pattern: &str) -> Result<LazyRegex, regex::Error> {
-        Regex::new(pattern)?;
-        Ok(LazyRegex { pattern: pattern.to_owned(), cell: std::sync::OnceLock::new() })
+    /// A `--rules` file's pattern: compiled now under the caps of a rules file, measured and
+    /// charged to `budget` (so that the later compile cannot fail and its size is bounded);
+    /// compiled for keeps on first use.
+    pub(crate) fn limited(
+        pattern: &str,
+        budget: &mut super::budget::Budget,
+    ) -> Result<LazyRegex, super::budget::Refusal> {
+        budget.charge(pattern)?;
+        Ok(LazyRegex {
+            pattern: pattern.to_owned(),
+            limited: true,
+            cell: std::sync::OnceLock::new(),
+        })
     }
 
     /// A pattern known to compile (a built-in rule's, compiled by the tests): not
     /// compiled until first use.
     pub(crate) fn trusted(pattern: &str) -> LazyRegex {
-        LazyRegex { pattern: pattern.to_owned(), cell: std::sync::OnceLock::new() }
+        LazyRegex { pattern: pattern.to_owned(), limited: false, cell: std::sync::OnceLock::new() }
+    }
+
+    /// Whether it is a `--rules` file's pattern, compiled under that file's caps.
+    pub(crate) fn is_limited(&self) -> bool {
+        self.limited
     }
 
     /// The compiled regex.
     pub fn get(&self) -> &Regex {
-        self.cell
-            .get_or_init(|| Regex::new(&self.pattern).expect("validated when the rule was loaded"))
+        self.cell.get_or_init(|| {
+            let re = if self.limited {
+                super::budget::limited(&self.pattern)
+            } else {
+                Regex::new(&self.pattern)
+            };
+            re.expect("validated when the rule was loaded")
+        })
     }
 }

@@ -168,6 +168,20 @@ for mode in inspect line frame; do
     kill "$engine"; wait "$engine" 2>/dev/null || true; rm -f "$TMP/port"
 done
 
+# Rules files of 1k and 10k rules without literals, each large compiled (Unicode \w, \d):
+# refused at the cap they hit (rules/SCHEMA.md "Limits"), in one line naming the rule.
+python3 - "$TMP" <<'PY'
+import sys
+for n in (1000, 10000):
+    with open(f'{sys.argv[1]}/rules{n}.toml', 'w') as f:
+        for i in range(n):
+            f.write(f'[[rule]]\nid = "H-{i:05d}"\ncategory = "network_dns"\nseverity = "error"\n'
+                    f'title = "t"\nmatch = \'\\d+\\s\\w+\\s\\d{{{i % 32 + 1}}}\\s\\d{{{i // 32 % 32 + 1}}}\'\n'
+                    f'root_cause = "r"\nremediation = ["a"]\n\n')
+PY
+for n in 1000 10000; do
+    run "--rules: $n rules without literals" timeout 600 "$BIN" analyze --rules "$TMP/rules$n.toml" "$SEED"
+done
 run "/dev/zero (timeout 60)" timeout 60 "$BIN" analyze /dev/zero
 run "--rules /dev/zero (timeout 60)" timeout 60 "$BIN" analyze --rules /dev/zero "$SEED"
 run "seed + 1 GiB of NUL via pipe" sh -c "cat '$SEED' /dev/zero | head -c 1073741824 | '$BIN' analyze --format json"

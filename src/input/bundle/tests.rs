@@ -242,3 +242,45 @@ fn r14_one_huge_entry_does_not_starve_the_others() {
     assert!(w.contains("equal share of the 4 GiB cap per archive"), "{w}");
     assert!(!w.contains("bbb.log") && !w.contains("zzz.log"), "{w}");
 }
+
+/// Issue #14: a zip on a pipe larger than the spool cap (1 GiB, here 4 KiB) was refused, exit
+/// 2. Its first 4 KiB are saved; the entries there are found by their local headers and read,
+/// an entry cut by the cap up to it, and one warning says what was not read and where.
+#[test]
+fn r14_a_zip_past_the_spool_cap_is_read_up_to_it() {
+    let seed = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sharedfs-v1.8-docker-run/input.log"),
+    )
+    .expect("seed");
+    let mut bytes = Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut bytes);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("logs/cp1.log", opts).expect("start");
+    zip.write_all(&seed).expect("write");
+    // Incompressible, so that it crosses the cap: stored.
+    let stored = opts.compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("logs/cp2.log", stored).expect("start");
+    let noise: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i.wrapping_mul(7919) % 26) as u8).collect();
+    zip.write_all(&noise).expect("write");
+    zip.start_file("logs/cp3.log", opts).expect("start");
+    zip.write_all(b"never reached\n").expect("write");
+    zip.finish().expect("finish");
+    let all = bytes.into_inner();
+    let cap = 4096;
+    let (head, rest) = all.split_at(100);
+    let (file, cut) = source::spool(head, &mut Cursor::new(rest), cap).expect("spooled");
+    assert!(cut);
+    let mut rec = Rec::default();
+    feed_zip_cut(file, "-", "standard input", cap, &mut rec);
+    assert!(rec.text.contains("failed: invalid argument"), "{}", rec.text);
+    let w = rec.warnings.join("\n");
+    assert!(w.contains("standard input: a zip archive larger than 4 KiB"), "{w}");
+    assert!(w.contains("from byte 4096 on, was not read"), "{w}");
+    assert!(
+        w.contains("2 entries found there")
+            && w.contains("1 entry cut at the cap, read up to it: `logs/cp2.log`"),
+        "{w}"
+    );
+    assert!(!rec.text.contains("never reached"));
+}
