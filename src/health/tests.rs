@@ -148,6 +148,12 @@ fn grpc_failures_on_a_line_of_their_own() {
             false,
         ),
         ("error executing bootstrap: rpc error: code = Unavailable desc = x", false),
+        // talosctl's action tracker: one node's update, also under the terminal's box rule.
+        ("\"10.0.64.1\": rpc error: code = DeadlineExceeded desc = error validating etcd", true),
+        ("│ \"10.0.64.1\": rpc error: code = Unavailable desc = connection error", true),
+        ("\"10.0.64.1\": waiting for actor ID", false),
+        ("\"10.0.64.1\": rpc error: code = Canceled desc = context canceled", false),
+        ("\"a b\": rpc error: code = Unknown desc = x", false),
     ] {
         assert_eq!(states_grpc_failure(t), want, "{t}");
     }
@@ -214,4 +220,80 @@ fn weak_signals_need_repeats_and_no_health() {
     assert_eq!(h.open().count(), 1);
     h.on_healthy(9);
     assert_eq!(h.open().count(), 0);
+}
+
+#[test]
+fn a_commands_exit_error() {
+    for (t, want) in [
+        ("error: please run as root user (CNI, qemu hvf requirement)", true),
+        ("error: Please", false),
+        ("error: x", false),
+        ("x509: certificate is valid for MotherBox, not motherbox.local", true),
+        ("tls: failed to verify certificate: x509: certificate signed by unknown authority", true),
+        ("context deadline exceeded", true),
+        ("  context deadline exceeded ", true),
+        ("waiting for etcd: context deadline exceeded", false),
+        ("the x509: certificate", false),
+    ] {
+        assert_eq!(states_cli_error(t), want, "{t}");
+    }
+    for (t, want) in [
+        ("Error: error validating extension \"iscsi-tools\": path \"/etc/x\" is not allowed", true),
+        ("Error: Driver 'pcspkr' is already registered, aborting...", false),
+        ("Error: x", false),
+    ] {
+        assert_eq!(states_cobra_error(t), want, "{t}");
+    }
+}
+
+#[test]
+fn traceback_positions_are_crashes() {
+    let panic = Some(TextSignal::Trouble(Panic, None));
+    for (t, want) in [
+        (
+            "/src/internal/app/machined/pkg/runtime/v1alpha1/bootloader/adv/syslinux/syslinux.go:125 +0x270",
+            &panic,
+        ),
+        ("\t/usr/local/go/src/runtime/panic.go:770 +0x132", &panic),
+        ("/src/cmd/installer/pkg/install/install.go:95", &None),
+        ("server.go:123] +0x12 is not a position", &None),
+        ("main.go:x +0x1", &None),
+        ("a b.go:12 +0x1f", &None),
+    ] {
+        let t = t.replace("\\t", "\t");
+        assert_eq!(&classify(&t), want, "{t}");
+    }
+}
+
+#[test]
+fn transient_errors_under_grpc_and_json_quotes() {
+    for (e, want) in [
+        (
+            "error publishing event: rpc error: code = Unavailable desc = connection error: desc = \\\"error reading server preface: EOF\\\"",
+            true,
+        ),
+        ("error reading server preface: EOF\"", true),
+        ("error growing filesystem: exit status 1", false),
+    ] {
+        assert_eq!(is_transient_error(e), want, "{e}");
+    }
+}
+
+#[test]
+fn halt_and_maintenance_banner() {
+    let t = |k, c: &str| Some(TextSignal::Trouble(k, Some(c.to_owned())));
+    for (text, want) in [
+        (
+            "Talos is already installed to disk but booted from another media and talos.halt_if_installed kernel parameter is set. Please reboot from the disk.",
+            t(Halted, "boot"),
+        ),
+        ("or apply configuration using talosctl interactive installer:", t(Maintenance, "config")),
+        (
+            " talosctl apply-config --insecure --nodes 10.2.0.5 --file <config.yaml>",
+            t(Maintenance, "config"),
+        ),
+        ("talosctl apply-config --insecure --nodes 10.2.0.5 --file controlplane.yaml", None),
+    ] {
+        assert_eq!(classify(text), want, "{text}");
+    }
 }
