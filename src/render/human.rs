@@ -449,7 +449,18 @@ pub fn render(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::R
         )?;
         writeln!(w)?;
         for t in &u.templates {
-            writeln!(w, "  {} ×{}  {}", p.m.arrow, t.count, t.template)?;
+            // The shape is log text and may be longer than the terminal: cut it like
+            // evidence, its pieces under one another.
+            let head = format!("  {} ×{}  ", p.m.arrow, t.count);
+            let indent = text::cols(&head);
+            let room = opts.width.saturating_sub(indent).max(30);
+            for (k, piece) in split_line(&t.template, room).into_iter().enumerate() {
+                if k == 0 {
+                    writeln!(w, "{head}{piece}")?;
+                } else {
+                    writeln!(w, "{:indent$}{piece}", "")?;
+                }
+            }
             if let Some(src) = &t.source {
                 writeln!(w, "      printed by {src}")?;
             }
