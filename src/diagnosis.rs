@@ -8,6 +8,7 @@ mod printed_by;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::fingerprint;
+use crate::health::SignalKind;
 use crate::kb::Kb;
 use crate::kb::matcher::{self, Fired};
 use crate::machine::inference::{ModeVotes, decide_mode, infer_version};
@@ -295,10 +296,39 @@ impl Analysis<'_> {
         // A failure no rule explains: the part of Talos that printed it may still tell what
         // failed (the installer, the DHCP client, ...), see `data/printed-by.toml`.
         if outcome.is_bad() && !explained {
-            let lines = [failure.as_ref().map(|f| f.line), st.failure_line];
+            let lines = [
+                failure.as_ref().map(|f| f.line),
+                st.failure_line,
+                stall.as_ref().and_then(|s| s.line),
+            ];
+            let at = |l: u64| st.templates.values().find(|t| t.first.line == l);
             let found = lines.into_iter().flatten().find_map(|l| {
-                let t = st.templates.values().find(|t| t.first.line == l)?;
+                let t = at(l)?;
                 Some((printed_by::printed_by(&t.first.text)?, t.first.clone()))
+            });
+            // Else what the failing error is about (`volume "EPHEMERAL"`, `pulling image`):
+            // on the failure's own lines and the open signals', or in the context lines just
+            // before them, which set the failure's subject (`pulling image …` then `dial tcp …: i/o
+            // timeout`). A crash is not its component's failure: a panic is a bug wherever
+            // it happens, so it keeps its own verdict.
+            let crashed = boot.health.open().any(|s| {
+                matches!(
+                    s.kind,
+                    SignalKind::Panic | SignalKind::KernelPanic | SignalKind::ControllerPanic
+                )
+            });
+            let found = found.or_else(|| {
+                if crashed {
+                    return None;
+                }
+                let signals = boot.health.open().map(|s| s.first_line);
+                // The failing line first, then the lines just before it, nearest first.
+                lines.into_iter().flatten().chain(signals).filter_map(at).find_map(|t| {
+                    let own = std::iter::once(t.first.text.as_str());
+                    let before = t.first.before.iter().rev().map(|c| c.text.as_str());
+                    let by = own.chain(before).find_map(printed_by::subject_of)?;
+                    Some((by, t.first.clone()))
+                })
             });
             if let Some((by, evidence)) = found {
                 let first_line = evidence.line;

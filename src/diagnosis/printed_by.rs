@@ -26,6 +26,12 @@ pub(super) struct Component {
     pub(super) category: String,
     name: String,
     paths: Vec<String>,
+    /// What the component works on, as Talos' own errors name it (`volume "EPHEMERAL"`,
+    /// `blockdevice "sda3"`, `pulling image`): an error about that subject is this component's
+    /// failure even where the line is not a catalogue format (a client's output, an older
+    /// release, a Go error with no Talos words around it).
+    #[serde(default)]
+    subjects: Vec<String>,
     pub(super) title: String,
     pub(super) root_cause: String,
     pub(super) remediation: Vec<String>,
@@ -40,10 +46,40 @@ fn components() -> &'static [Component] {
     })
 }
 
-/// What printed a line: the component and the catalogue entry (path, line, releases, URL).
+/// Each component's subjects, compiled once, in the order of the components.
+fn subjects() -> &'static [(usize, regex::Regex)] {
+    static S: OnceLock<Vec<(usize, regex::Regex)>> = OnceLock::new();
+    S.get_or_init(|| {
+        components()
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.subjects.iter().map(move |s| (i, s)))
+            .map(|(i, s)| {
+                (i, regex::Regex::new(s).expect("data/printed-by.toml subjects compile (tested)"))
+            })
+            .collect()
+    })
+}
+
+/// What printed a line: the component and the catalogue entry (path, line, releases, URL),
+/// or the subject the line's error names.
 pub(super) struct PrintedBy {
     pub(super) component: &'static Component,
     source: String,
+    /// Found by the subject the error names, not by the format that printed it.
+    by_subject: bool,
+}
+
+/// The component whose subject `line`'s error names (the first listed wins).
+pub(super) fn subject_of(line: &str) -> Option<PrintedBy> {
+    let norm = crate::parse::normalize::normalize(line);
+    let env = crate::parse::envelope::parse(&norm);
+    let (i, m) = subjects().iter().find_map(|(i, re)| Some((*i, re.find(&env.text)?)))?;
+    Some(PrintedBy {
+        component: &components()[i],
+        source: format!("`{}`", m.as_str()),
+        by_subject: true,
+    })
 }
 
 /// The component whose format printed `line` (a log line as given), the deepest one in the
@@ -62,6 +98,7 @@ pub(super) fn printed_by(line: &str) -> Option<PrintedBy> {
         Some(PrintedBy {
             component: c,
             source: format!("{}:{} ({range}) {}", m.path, m.line, m.url),
+            by_subject: false,
         })
     })
 }
@@ -70,12 +107,26 @@ impl PrintedBy {
     /// The finding: an error in the component's category, with the line as its evidence.
     pub(super) fn finding(&self, node: &str, evidence: Evidence) -> Finding {
         let c = self.component;
-        let root_cause = format!(
-            "{} (Found by what printed the line: {}, `{}`; no rule knows this error's exact cause.)",
-            c.root_cause.trim(),
-            c.name,
-            self.source.split_once(' ').map_or(&*self.source, |(at, _)| at)
-        );
+        let root_cause = if self.by_subject {
+            format!(
+                "{} (Found by what the error is about: {}, which {}'s work names; no rule knows this error's exact cause.)",
+                c.root_cause.trim(),
+                self.source,
+                c.name,
+            )
+        } else {
+            format!(
+                "{} (Found by what printed the line: {}, `{}`; no rule knows this error's exact cause.)",
+                c.root_cause.trim(),
+                c.name,
+                self.source.split_once(' ').map_or(&*self.source, |(at, _)| at)
+            )
+        };
+        let references = if self.by_subject {
+            Vec::new()
+        } else {
+            vec![self.source.rsplit(' ').next().unwrap_or_default().to_owned()]
+        };
         Finding {
             id: c.id.clone(),
             category: c.category.clone(),
@@ -86,7 +137,7 @@ impl PrintedBy {
             remediation: c.remediation.clone(),
             fingerprint: crate::fingerprint::fingerprint(&c.id, &evidence.text),
             evidence: vec![evidence],
-            references: vec![self.source.rsplit(' ').next().unwrap_or_default().to_owned()],
+            references,
             fixed_in: None,
             occurrences: 1,
             boots: 1,
@@ -105,6 +156,8 @@ mod tests {
             assert!(crate::kb::CATEGORIES.contains(&c.category.as_str()), "{}", c.category);
             assert!(!c.paths.is_empty() && !c.remediation.is_empty(), "{}", c.id);
         }
+        // Every subject compiles (the lookup would panic on the first use otherwise).
+        assert!(subjects().len() >= components().iter().map(|c| c.subjects.len()).sum());
     }
 
     #[test]
@@ -125,6 +178,42 @@ mod tests {
             ("connection refused", None),
         ] {
             let got = printed_by(line).map(|p| p.component.category.as_str());
+            assert_eq!(got, want, "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_by_the_subject_their_error_names() {
+        for (line, want) in [
+            // A client's view of a server-side refusal: the volume and the device are named.
+            (
+                "* 10.5.0.2: rpc error: code = Unknown desc = failed to reset: volume \"STATE\" is not ready",
+                Some("disk_volume_provisioning"),
+            ),
+            (
+                "rpc error: code = FailedPrecondition desc = blockdevice \"nvme0n1p3\" is in use by blockdevice \"dm-1\"",
+                Some("disk_volume_provisioning"),
+            ),
+            // A kubelet or containerd line saying what it was doing when the network failed.
+            ("pulling image registry.k8s.io/pause:3.10: starting...", Some("image_pull_failed")),
+            (
+                "Failed to pull image \"docker.io/library/nginx:1.27\": rpc error: code = NotFound",
+                Some("image_pull_failed"),
+            ),
+            (
+                "2019/09/07 23:15:38 ntp.go:47: error querying time.example.org for time, i/o timeout",
+                Some("time_sync"),
+            ),
+            (
+                "rename /tmp/vmlinuz /tmp/ESP/vmlinuz: invalid cross-device link",
+                Some("disk_install"),
+            ),
+            // Words that only look like subjects: a lower-case volume word, a user's image.
+            ("the volume \"data\" is 90% full", None),
+            ("[talos] service[etcd](Running): Health check successful", None),
+            ("context deadline exceeded", None),
+        ] {
+            let got = subject_of(line).map(|p| p.component.category.as_str());
             assert_eq!(got, want, "{line}");
         }
     }
