@@ -312,16 +312,27 @@ fn node_prefix(i: &str) -> Option<(&str, &str)> {
         || looks_like_ip(node)
         || dmesg_prefix(rest).is_ok()
         || go_stamp(rest).is_ok()
-        || kernel_stamp(rest).is_ok();
+        || kernel_stamp(rest).is_ok()
+        || zap_dev(rest).is_ok();
     follows.then_some((node, rest))
 }
 
-/// zap development encoder: `2024-06-10T10:32:11.123Z\tERROR\tmsg\t{json}`.
+/// zap development encoder: `2024-06-10T10:32:11.123Z\tERROR\tmsg\t{json}`; also with its
+/// tabs turned to blanks, as it reaches people through a web page or a terminal's copy, and
+/// then only with a level's name for a word (any word would do after a stamp otherwise).
 fn zap_dev(i: &str) -> Res<'_, (f64, Option<Level>)> {
-    let (r, t) = terminated(rfc3339, char('\t')).parse(i)?;
-    let (r, lvl) =
-        terminated(take_while1(|c: char| c.is_ascii_alphabetic()), char('\t')).parse(r)?;
-    Ok((r, (t, Level::parse(lvl))))
+    let word = |c: char| c.is_ascii_alphabetic();
+    let (r, t) = rfc3339(i)?;
+    let tabbed: Res<'_, &str> = delimited(char('\t'), take_while1(word), char('\t')).parse(r);
+    if let Ok((r, lvl)) = tabbed {
+        return Ok((r, (t, Level::parse(lvl))));
+    }
+    let blank = |c: char| c == ' ' || c == '\t';
+    let (r, lvl) = delimited(take_while1(blank), take_while1(word), take_while1(blank)).parse(r)?;
+    match Level::parse(lvl) {
+        Some(l) if lvl.bytes().all(|b| b.is_ascii_uppercase()) => Ok((r, (t, Some(l)))),
+        _ => Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag))),
+    }
 }
 
 /// `[talos] ` then Go's date and a blank at the start of `line`, read as [`parse`] reads
@@ -393,6 +404,15 @@ fn outer_layers<'a>(env: &mut Envelope<'a>, rest_out: &mut &'a str) -> bool {
     if let Ok((r, t)) = terminated(go_stamp, char(' ')).parse(rest) {
         env.time = Some(Stamp::Wall(t));
         rest = r;
+        // `talosctl logs controller-runtime` stamps each zap line it relays.
+        if let Ok((r, (t, lvl))) = zap_dev(rest) {
+            env.time = Some(Stamp::Wall(t));
+            env.level = lvl;
+            env.dialect.zap_dev = true;
+            env.text = Cow::Owned(r.replace('\t', " "));
+            *rest_out = r;
+            return true;
+        }
     }
     if let Some((r, t, lvl)) = legacy_prefix(rest) {
         env.time = Some(Stamp::Wall(t));

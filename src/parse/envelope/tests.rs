@@ -119,6 +119,21 @@ fn table() {
             "2024-06-10T10:32:11.123Z\tERROR\tcontroller failed\t{\"controller\": \"a.B\"}",
             w(None, false, "controller failed {\"controller\": \"a.B\"}"),
         ),
+        // The same behind talosctl's node, its tabs turned to blanks by a paste, and relayed
+        // by `talosctl logs` under machined's buffer stamp.
+        (
+            "cp1.example.com: 2025-04-30T19:18:30.924Z ERROR controller failed {\"controller\": \"a.B\"}",
+            w(Some("cp1.example.com"), false, "controller failed {\"controller\": \"a.B\"}"),
+        ),
+        (
+            "node: 2026/06/23 08:22:09.376252 2026-06-23T08:22:09.376Z DEBUG no bundle referrers found {\"image\": \"x\"}",
+            w(Some("node"), false, "no bundle referrers found {\"image\": \"x\"}"),
+        ),
+        // A stamp and a word that is no level: a `docker logs -t` line, not zap.
+        (
+            "2025-04-30T19:18:30.924Z Error: failed to load config",
+            w(None, false, "Error: failed to load config"),
+        ),
         // `talosctl dmesg` with the `<node>: ` cut to `: ` in a paste.
         (
             ": user: warning: [2023-11-03T21:25:57.437836397Z]: Error: error validating extension",
