@@ -409,9 +409,7 @@ pub fn feed_dir(root: &Path, analyzer: &mut dyn Sink) -> Result<Fed, Error> {
             continue;
         }
         let _ = file.rewind();
-        let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
-        let skip_talos =
-            *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+        let (node, skip_talos) = entry_node(node, kind, several, &name, &with_machined);
         let entry = Entry { name: &name, node: node.as_deref(), skip_talos, cap: None };
         feed_one(Box::new(file), &entry, None, analyzer);
     }
@@ -599,9 +597,7 @@ pub(crate) fn feed_zip_cut(
             budget = nested;
             continue;
         }
-        let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
-        let skip_talos =
-            *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+        let (node, skip_talos) = entry_node(node, kind, several, &name, &with_machined);
         let entry_cap = budget.min(MAX_ENTRY_BYTES);
         let one = Entry { name: &name, node: node.as_deref(), skip_talos, cap: Some(entry_cap) };
         let read = feed_one(entry, &one, Some(&entry_inflation), analyzer);
@@ -684,6 +680,22 @@ impl<R: Read> Read for Declared<R> {
         self.left -= n as u64;
         Ok(n)
     }
+}
+
+/// The node an entry's lines belong to (its bundle directory's, else, among several loose
+/// logs, its file's stem), and whether its `[talos]` lines are skipped: a node's dmesg
+/// repeats what its machined log already holds.
+fn entry_node(
+    node: &Option<String>,
+    kind: &EntryKind,
+    several: bool,
+    name: &str,
+    with_machined: &HashSet<String>,
+) -> (Option<String>, bool) {
+    let node = node.clone().or_else(|| several.then(|| file_stem(name)));
+    let skip_talos =
+        *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+    (node, skip_talos)
 }
 
 fn with_machined(list: &Listing) -> HashSet<String> {
@@ -781,9 +793,7 @@ fn feed_zip<R: Read + Seek>(
             *budget -= used;
             continue;
         }
-        let node = node.clone().or_else(|| several.then(|| file_stem(&name)));
-        let skip_talos =
-            *kind == EntryKind::Dmesg && with_machined.contains(node.as_deref().unwrap_or(""));
+        let (node, skip_talos) = entry_node(node, kind, several, &name, &with_machined);
         let cap = allowed.min(MAX_ENTRY_BYTES);
         let e = Entry { name: &name, node: node.as_deref(), skip_talos, cap: Some(cap) };
         let read = feed_one(entry, &e, Some(&entry_inflation), analyzer);
