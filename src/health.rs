@@ -576,7 +576,20 @@ pub fn states_os_error(text: &str) -> bool {
         .any(|w| lower_head.starts_with(w));
     // talosctl's `error executing bootstrap: rpc error: code = Unavailable …`: the API call
     // the command made failed (grpc status text, google.golang.org/grpc/status).
-    shaped && (ERRNO.iter().any(|e| t.contains(e)) || t.contains(": rpc error: code = "))
+    // glibc's loader names the program first (`/usr/bin/x: error while loading shared
+    // libraries: …`).
+    if !shaped && !t.contains(": error while loading shared libraries: ") {
+        return false;
+    }
+    if ERRNO.iter().any(|e| t.contains(e)) || t.contains(": rpc error: code = ") {
+        return true;
+    }
+    // C's strerror texts are Go's, capitalised (`Error loading shared library libcrypto.so.3:
+    // No such file or directory`, musl's loader; glibc's `error while loading shared
+    // libraries: …: cannot open shared object file: No such file or directory`): a program
+    // of an extension that cannot start. Rare enough to lower-case the line.
+    let lower = t.to_ascii_lowercase();
+    ERRNO.iter().any(|e| lower.contains(e))
 }
 
 /// A gRPC status as the whole line is how talosctl reports an API call that failed

@@ -171,6 +171,20 @@ fn failures_stated_without_the_word() {
         ("Error: error validating extension \"x\": path \"/usr/include\" is not allowed", true),
         ("Error: ", false),
         ("grpc: received message larger than max (9234542 vs. 4194304)", true),
+        // C's loaders, with strerror's capitalised texts: a program that cannot start.
+        (
+            "Error loading shared library libcrypto.so.3: No such file or directory (needed by /usr/local/sbin/iscsid)",
+            true,
+        ),
+        (
+            "/usr/local/bin/x: error while loading shared libraries: libz.so.1: cannot open shared object file: No such file or directory",
+            true,
+        ),
+        (
+            "error while loading shared libraries: libz.so.1: cannot open shared object file: No such file or directory",
+            true,
+        ),
+        ("Error loading shared library: see the FAQ for details", false),
         // Prose that merely mentions an errno, and a read that ended normally.
         ("the file exists: nothing to do", false),
         ("error reading from kmsg: read /dev/kmsg: file already closed", false),
