@@ -89,6 +89,12 @@ struct NodeState {
     /// A `talosctl service` block being read: its events wait for its end
     /// (see [`service_info`]).
     svc_block: Option<Box<service_info::Block>>,
+    /// The current record is a Go multi-error (`1 error occurred:` then `\t* item` lines,
+    /// hashicorp/go-multierror, which Talos' config validator and talosctl use).
+    multi_error: bool,
+    /// The task a task-logger line last said was running, in a log without its sequence (a
+    /// fragment): the lines after it happen during it until it or its phase ends.
+    loose_task: Option<String>,
 }
 
 /// Cancelled records remembered per node; a log of nothing else keeps its first ones.
@@ -206,6 +212,8 @@ impl<'k> Analyzer<'k> {
             cancelled: Vec::new(),
             early_kernel: 0,
             svc_block: None,
+            multi_error: false,
+            loose_task: None,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
         self.last_node = Some(self.nodes.len() - 1);
@@ -357,7 +365,15 @@ impl<'k> Analyzer<'k> {
         st.lines += 1;
         if !continuation {
             st.record_head = no;
+            let head = env.text.trim_end();
+            st.multi_error =
+                head.ends_with("error occurred:") || head.ends_with("errors occurred:");
         }
+        // An item of a multi-error is an error value of its own: the head only counts them.
+        let multi_item = (continuation && st.multi_error)
+            .then(|| line.trim_start().strip_prefix("* "))
+            .flatten()
+            .map(str::trim_end);
         // Go's `context.Canceled` ends the error chain of an operation its caller stopped
         // (a service restarted by bootstrap or a config change, a node shutting down): the
         // record reports the stop, not a cause, wherever in the record it is said.
@@ -383,6 +399,28 @@ impl<'k> Analyzer<'k> {
             .task
             .map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
         let progress = st.machine.step(no, env.time, msg, task_hint);
+        match msg {
+            Message::TaskStart { name, .. } | Message::TaskLog { name, .. } => {
+                if st.loose_task.as_deref() != Some(*name) {
+                    st.loose_task = Some((*name).to_owned());
+                }
+            }
+            Message::TaskDone { .. }
+            | Message::TaskFailed { .. }
+            | Message::PhaseStart { .. }
+            | Message::PhaseDone { .. }
+            | Message::PhaseFailed { .. }
+            | Message::SequenceStart { .. }
+            | Message::SequenceDone { .. }
+            | Message::SequenceFailed { .. } => st.loose_task = None,
+            _ => {
+                if let Some((name, _)) = env.task {
+                    if st.loose_task.as_deref() != Some(name) {
+                        st.loose_task = Some(name.to_owned());
+                    }
+                }
+            }
+        }
         if let Some(sig) = &text_facts.signal {
             let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());
             st.machine.on_text_signal(no, sig, component, &env.text);
@@ -407,6 +445,12 @@ impl<'k> Analyzer<'k> {
             && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"))
         {
             st.failure_line = Some(no);
+        } else if let Some(item) = multi_item.filter(|i| {
+            st.failure_line.is_none()
+                && st.error_values.len() < MAX_ERROR_VALUES
+                && i.len() <= MAX_ERROR_VALUE_TEXT
+        }) {
+            st.error_values.push((no, item.into()));
         } else if st.failure_line.is_none()
             && text_facts.errorish_word
             && !continuation
@@ -436,7 +480,12 @@ impl<'k> Analyzer<'k> {
             || env.node.is_some()
             || env.dialect.json
             // Only until the first Talos line: after it the answer no longer matters.
-            || (self.stats.talos_lines == 0 && (talosctl_progress(&env.text) || talos_vocabulary(&env.text)))
+            || (self.stats.talos_lines == 0
+                && (talosctl_progress(&env.text)
+                    || talos_vocabulary(&env.text)
+                    // One of Talos' own error values, known to its message catalogue
+                    // (`"" is not a valid DNS name`, an item of the validator's multi-error).
+                    || crate::diagnosis::is_error_value(&env.text)))
         {
             self.stats.talos_lines += 1;
         }
@@ -481,7 +530,9 @@ impl<'k> Analyzer<'k> {
             line: no,
             text: &env.text,
             event: facts.event,
-            task: task_of_msg.or(running_task),
+            task: task_of_msg
+                .or(running_task)
+                .or(st.loose_task.as_deref().filter(|_| seq.is_none())),
             phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
             sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
             service,

@@ -330,6 +330,22 @@ impl Analysis<'_> {
                     Some((by, t.first.clone()))
                 })
             });
+            // A bare error value (a validator's multi-error item) has no template: look up its
+            // text itself.
+            let found = found.or_else(|| {
+                lines.into_iter().flatten().find_map(|l| {
+                    let (_, text) = st.error_values.iter().find(|(at, _)| *at == l)?;
+                    let by = printed_by::printed_by(text)?;
+                    let evidence = Evidence {
+                        line: l,
+                        text: self.scrub(text),
+                        input: (self.inputs.len() == 1).then(|| self.inputs[0].clone()),
+                        before: Vec::new(),
+                        after: Vec::new(),
+                    };
+                    Some((by, evidence))
+                })
+            });
             if let Some((by, evidence)) = found {
                 let first_line = evidence.line;
                 findings.push(Ranked {
@@ -512,7 +528,7 @@ fn sequence_report(
 /// chain): Talos prints a bare error only when a command exits on it (talosctl's
 /// `Execute`, `healthcheck error: …`), while its logs wrap errors in a message. A format
 /// that is mostly holes (`weak`) says nothing either way.
-fn is_error_value(text: &str) -> bool {
+pub(crate) fn is_error_value(text: &str) -> bool {
     // The head of talosctl's multi-error (`error executing reboot: 1 error occurred:`) is
     // judged by its items, which a node may refuse on purpose (`not supported in container
     // mode`): the head alone says nothing.

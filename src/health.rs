@@ -219,10 +219,18 @@ impl Health {
 
     fn recover(&mut self, component: &str, kinds: &[SignalKind], line: u64) {
         for s in self.signals.iter_mut() {
-            if s.component == component && kinds.contains(&s.kind) && s.recovered_at.is_none() {
+            // Cheapest test first: this runs for every `Running` service line.
+            if s.recovered_at.is_none() && kinds.contains(&s.kind) && s.component == component {
                 s.recovered_at = Some(line);
             }
         }
+    }
+
+    /// Whether [`Health::on_service`] reads its `stopping` argument for a line in `state`:
+    /// only a failure, a stop, or a list of stopped services to clear does; the caller can
+    /// skip working it out for the rest (most service lines are health checks).
+    pub fn reads_stopping(&self, state: &str) -> bool {
+        state == "Failed" || state == "Stopping" || !self.stopped.is_empty()
     }
 
     /// A `service[name](state): text` line. `stopping` says a stop sequence (shutdown,

@@ -60,6 +60,15 @@ pub(crate) struct Facts {
 /// `str::contains` builds its searcher on every call.
 static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
+/// Go's `net` package reports a dial or lookup its context stopped as `operation was
+/// canceled` (net.errCanceled, which `errors.Is` context.Canceled): the same cancellation.
+static OP_CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("operation was canceled"));
+
+/// The text ends an operation its caller stopped (`context canceled`, `operation was canceled`).
+pub(crate) fn says_canceled(text: &[u8]) -> bool {
+    CANCELED.find(text).is_some() || OP_CANCELED.find(text).is_some()
+}
 
 impl Facts {
     pub(crate) fn of(
@@ -98,7 +107,7 @@ impl Facts {
         .then(|| fingerprint::mask_cached(&crate::redact::redact_cached(&env.text)));
         // Worked out here rather than where the state is kept: they come from the memo of
         // repeated lines, and with `-j` from the preparing threads.
-        let canceled = CANCELED.find(env.text.as_bytes()).is_some();
+        let canceled = says_canceled(env.text.as_bytes());
         let redact_quiet = crate::redact::Redactor::quiet(&env.text);
         Facts { text, event, unparsed, template, canceled, redact_quiet }
     }
@@ -227,7 +236,7 @@ impl TextFacts {
         let controller_failure = zap.as_ref().and_then(|z| {
             let (c, e) = (z.controller.as_deref()?, z.error.as_deref()?);
             // Cancellation is what a stopping node does to every controller.
-            (z.msg.ends_with("failed") && !e.contains("context canceled"))
+            (z.msg.ends_with("failed") && !says_canceled(e.as_bytes()))
                 .then(|| (c.into(), fingerprint::mask_cached(e).into()))
         });
         TextFacts {
@@ -285,7 +294,8 @@ fn failure_word(text: &str) -> bool {
         // A cancelled operation is not a failure, but talosctl's health check finding a
         // service still `[Failed]` after one is (`service %q not in expected state %q:
         // current state [%s] %s`, cmd/talosctl/pkg/talos/check).
-        && (!has(b"context canceled") || has(b"not in expected state"))
+        && (!(has(b"context canceled") || has(b"operation was canceled"))
+            || has(b"not in expected state"))
 }
 
 /// The platform a line names (`platform container`, `"platform": "metal"`), with the line as

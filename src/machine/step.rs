@@ -450,13 +450,14 @@ impl Machine {
                 if state == "Failed" {
                     s.failed = true;
                 }
-                let stopping = self.boot.rebooting
-                    || self.boot.failure.is_some()
-                    || self.boot.sequences.iter().any(|s| {
-                        s.state == State::Failed
-                            || (s.state == State::Running
-                                && STOP_SEQUENCES.contains(&s.name.as_str()))
-                    });
+                let stopping = self.boot.health.reads_stopping(state)
+                    && (self.boot.rebooting
+                        || self.boot.failure.is_some()
+                        || self.boot.sequences.iter().any(|s| {
+                            s.state == State::Failed
+                                || (s.state == State::Running
+                                    && STOP_SEQUENCES.contains(&s.name.as_str()))
+                        }));
                 self.boot.health.on_service(line, name, state, text, stopping);
             }
             Message::RebootCountdown { .. } => self.boot.rebooting = true,

@@ -207,6 +207,33 @@ fn legacy_prefix(i: &str) -> Option<(&str, f64, Option<Level>)> {
     Some((r, t, Some(lvl)))
 }
 
+/// `HH:MM:SS ` or `HH:MM:SS.fff ` at the start, and what follows it.
+fn time_of_day(i: &str) -> Option<&str> {
+    let b = i.as_bytes();
+    let two = |at: usize, max: u8| {
+        b.get(at).is_some_and(|c| (b'0'..=max).contains(c))
+            && b.get(at + 1).is_some_and(u8::is_ascii_digit)
+    };
+    let clock = two(0, b'2')
+        && b.get(2) == Some(&b':')
+        && two(3, b'5')
+        && b.get(5) == Some(&b':')
+        && two(6, b'5');
+    if !clock {
+        return None;
+    }
+    let mut at = 8;
+    if b.get(at) == Some(&b'.') {
+        let digits = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        at += 1 + digits;
+    }
+    let rest = i.get(at..)?.strip_prefix(' ')?;
+    (!rest.is_empty()).then_some(rest)
+}
+
 /// The `I | ` after the v0.x prefix's date.
 fn legacy_level(i: &str) -> Option<(&str, Level)> {
     let rb = i.as_bytes();
@@ -422,6 +449,13 @@ fn outer_layers<'a>(env: &mut Envelope<'a>, rest_out: &mut &'a str) -> bool {
         // The date of the v0.x prefix was read as a `docker logs -t` stamp.
         env.level = env.level.or(Some(lvl));
         rest = r;
+    }
+    if env.time.is_none() {
+        // A paste cut down to the clock (`15:22:22 service[udevd](Running): …`): the time of
+        // day alone, without a date, is no stamp to measure by; the message follows it.
+        if let Some(r) = time_of_day(rest) {
+            rest = r;
+        }
     }
     if let Ok((r, t)) = kernel_stamp(rest) {
         if env.time.is_none() {

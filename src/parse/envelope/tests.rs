@@ -149,6 +149,32 @@ fn table() {
             ": not a record",
             Want { node: None, talos: false, task: None, text: ": not a record", wall: false },
         ),
+        // A paste cut down to the time of day: the message is read, no stamp is made of it.
+        (
+            "15:22:22 service[udevd](Running): Health check successful",
+            Want {
+                node: None,
+                talos: false,
+                task: None,
+                text: "service[udevd](Running): Health check successful",
+                wall: false,
+            },
+        ),
+        (
+            "09:01:02.123 kubelet reported",
+            Want { node: None, talos: false, task: None, text: "kubelet reported", wall: false },
+        ),
+        (
+            "25:61:00 not a clock",
+            Want {
+                node: None,
+                talos: false,
+                task: None,
+                text: "25:61:00 not a clock",
+                wall: false,
+            },
+        ),
+        ("12:00:00", Want { node: None, talos: false, task: None, text: "12:00:00", wall: false }),
     ];
     for (line, want) in cases {
         let env = parse(line);
