@@ -29,7 +29,8 @@ pub(crate) mod repeat;
 mod service_info;
 
 use kind::{
-    is_continuation, kernel_early_boot, talos_vocabulary, talosctl_check_retry, talosctl_progress,
+    is_continuation, is_multi_error_item, kernel_early_boot, talos_vocabulary,
+    talosctl_check_retry, talosctl_progress,
 };
 
 /// Options of an analysis.
@@ -370,10 +371,16 @@ impl<'k> Analyzer<'k> {
                 head.ends_with("error occurred:") || head.ends_with("errors occurred:");
         }
         // An item of a multi-error is an error value of its own: the head only counts them.
-        let multi_item = (continuation && st.multi_error)
-            .then(|| line.trim_start().strip_prefix("* "))
-            .flatten()
-            .map(str::trim_end);
+        // The marker is read on the line as given, the item on its text (unescaped; a
+        // Markdown list marker may already be gone from it). An item under a node is that
+        // node's answer to talosctl (`* 10.5.0.2: rpc error: … not supported in container
+        // mode`), which a node may give on purpose: not an error value by itself.
+        let multi_item =
+            (continuation && st.multi_error && env.node.is_none() && is_multi_error_item(line))
+                .then(|| {
+                    let t = env.text.trim();
+                    t.strip_prefix("* ").unwrap_or(t)
+                });
         // Go's `context.Canceled` ends the error chain of an operation its caller stopped
         // (a service restarted by bootstrap or a config change, a node shutting down): the
         // record reports the stop, not a cause, wherever in the record it is said.

@@ -637,6 +637,11 @@ pub fn states_cli_error(text: &str) -> bool {
     if let Some(r) = t.strip_prefix("error: ") {
         return lower_next(r) && r.len() > 8;
     }
+    // grpc-go's default logger (grpclog loggerv2) labels its error records `ERROR: `, which
+    // talosctl lets through to stderr (`ERROR: [transport] Client received GoAway …`).
+    if let Some(r) = t.strip_prefix("ERROR: ").or_else(|| t.strip_prefix("FATAL: ")) {
+        return r.len() > 8;
+    }
     t.starts_with("x509: ") || t.starts_with("tls: ") || t == "context deadline exceeded"
 }
 

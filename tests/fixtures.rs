@@ -156,6 +156,13 @@ fn causes_rank_before_their_symptoms() {
 [talos] 2024/12/15 14:45:57 \t10.88.0.9 {\"component\": \"controller-runtime\", \"controller\": \"runtime.MaintenanceServiceController\"}",
             "TD-CTR-023",
         ),
+        (
+            "a config drive not found before the maintenance wait it causes",
+            "[talos] 2025/06/01 10:00:00 downloading config {\"component\": \"controller-runtime\", \"controller\": \"config.AcquireController\", \"platform\": \"nocloud\"}\n\
+[talos] 2025/06/01 10:00:01 volume status {\"component\": \"controller-runtime\", \"controller\": \"block.VolumeManagerController\", \"volume\": \"platform/cidata/config\", \"phase\": \"waiting -> missing\"}\n\
+[talos] 2025/06/01 10:00:02 entering maintenance service {\"component\": \"controller-runtime\", \"controller\": \"config.AcquireController\"}",
+            "TD-CFG-009",
+        ),
     ];
     for (what, log, cause) in pairs {
         let report = analyze_text(log, &kb);

@@ -25,6 +25,16 @@ pub(super) fn is_continuation(line: &str) -> bool {
     }
 }
 
+/// An item line of a Go multi-error (`\t* error`), behind a pasted Markdown quote or list
+/// marker if any.
+pub(super) fn is_multi_error_item(line: &str) -> bool {
+    let mut line = line;
+    while let Some(r) = ["> ", "- ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
+        line = r;
+    }
+    line.trim_start().starts_with("* ")
+}
+
 /// talosctl's own progress lines (`cluster create`, `health`, `bootstrap`), which CI logs hold
 /// around or instead of a node's log.
 pub(super) fn talosctl_progress(text: &str) -> bool {
@@ -164,7 +174,7 @@ fn klog_header(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_continuation, talosctl_check_retry, vocabulary};
+    use super::{is_continuation, is_multi_error_item, talosctl_check_retry, vocabulary};
 
     /// The automaton finds what a lowercased copy searched word by word finds: every word in
     /// any case, at either end, cut short, next to non-ASCII text, and klog's header.
@@ -220,6 +230,19 @@ mod tests {
             ("> SUBSYSTEM=nvme", false),
         ] {
             assert_eq!(is_continuation(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn multi_error_items() {
+        for (line, want) in [
+            ("\t* \"\" is not a valid DNS name", true),
+            ("> \t* \"\" is not a valid DNS name", true),
+            ("- \t* x", true),
+            ("\tfailed to pull image", false),
+            ("1 error occurred:", false),
+        ] {
+            assert_eq!(is_multi_error_item(line), want, "{line:?}");
         }
     }
 }

@@ -248,6 +248,9 @@ fn a_commands_exit_error() {
         ("  context deadline exceeded ", true),
         ("waiting for etcd: context deadline exceeded", false),
         ("the x509: certificate", false),
+        ("ERROR: [transport] Client received GoAway with error code ENHANCE_YOUR_CALM", true),
+        ("ERROR: x", false),
+        ("an ERROR: [transport] record quoted", false),
     ] {
         assert_eq!(states_cli_error(t), want, "{t}");
     }
