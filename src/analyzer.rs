@@ -7,7 +7,7 @@
 //! per-node counters, so memory does not grow with the log. [`Analyzer::report`] hands what
 //! was kept to [`crate::diagnosis`] and can be called at any time (live `watch`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use crate::diagnosis::{Analysis, NodeView, TemplateEntry};
 use crate::input::decode::Decoded;
@@ -65,7 +65,7 @@ struct NodeState {
     mode: ModeVotes,
     /// The last `context` lines, unredacted; their buffers are reused, so steady-state lines
     /// allocate nothing. Redaction happens when a snapshot becomes evidence.
-    ring: VecDeque<(u64, String)>,
+    ring: Ring,
     after: Vec<(usize, usize, usize)>,
     templates: HashMap<String, TemplateEntry>,
     /// Templates belong to the current boot only.
@@ -202,7 +202,7 @@ impl<'k> Analyzer<'k> {
             matcher: NodeMatcher::default(),
             lines: 0,
             mode: ModeVotes::default(),
-            ring: VecDeque::new(),
+            ring: Ring::default(),
             after: Vec::new(),
             templates: HashMap::new(),
             boot_of_templates: 1,
@@ -315,7 +315,14 @@ impl<'k> Analyzer<'k> {
         // ends, then feed them oldest first (see `service_info`).
         let mut block_field = false;
         let mut replayed = Vec::new();
-        if env.node.is_none() || self.nodes[ni].svc_block.is_some() {
+        // Outside a block only an `ID` or `NODE` line matters (a block's start), so a line that
+        // starts otherwise, most of them, need not be classified.
+        let in_block = self.nodes[ni].svc_block.is_some();
+        if in_block
+            || (env.node.is_none()
+                && (matches!(env.text.as_bytes().first(), Some(b'I' | b'N'))
+                    || crate::memo::plain()))
+        {
             use service_info::Part;
             let part = service_info::classify(&env.text);
             let block = &mut self.nodes[ni].svc_block;
@@ -367,8 +374,7 @@ impl<'k> Analyzer<'k> {
         if !continuation {
             st.record_head = no;
             let head = env.text.trim_end();
-            st.multi_error =
-                head.ends_with("error occurred:") || head.ends_with("errors occurred:");
+            st.multi_error = multi_error_head(head);
         }
         // An item of a multi-error is an error value of its own: the head only counts them.
         // The marker is read on the line as given, the item on its text (unescaped; a
@@ -504,47 +510,62 @@ impl<'k> Analyzer<'k> {
             st.error_values.clear();
         }
 
-        let service = match msg {
-            Message::Service(s) => Some(s.name),
-            _ => None,
-        };
-        let service = service.or(env.service.as_deref());
-        let boot = &st.machine.boot;
-        let seq = boot
-            .sequences
-            .iter()
-            .rev()
-            .find(|s| s.state == State::Running)
-            .or(boot.sequences.last());
-        let phase = seq.and_then(|s| {
-            s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last())
-        });
-        let task_of_msg = match msg {
-            Message::TaskStart { name, .. }
-            | Message::TaskDone { name, .. }
-            | Message::TaskFailed { name, .. }
-            | Message::TaskLog { name, .. } => Some(*name),
-            _ => env.task.map(|(n, _)| n),
-        };
-        let running_task = phase.and_then(|p| {
-            let mut it = p.tasks.iter().filter(|t| t.state == State::Running);
-            match (it.next(), it.next()) {
-                (Some(t), None) => Some(t.name.as_str()),
+        // Only the rules whose pattern the text hits read the scopes (`applies` and `captures`
+        // in the matcher; `fire` does not): for a text that hits none, most lines, the running
+        // sequence, phase and task need not be looked up.
+        let scoped = !text_facts.matched.is_empty() || crate::memo::plain();
+        let mut scopes = Scopes::default();
+        if scoped {
+            let service = match msg {
+                Message::Service(s) => Some(s.name),
                 _ => None,
-            }
-        });
+            };
+            let service = service.or(env.service.as_deref());
+            let boot = &st.machine.boot;
+            let seq = boot
+                .sequences
+                .iter()
+                .rev()
+                .find(|s| s.state == State::Running)
+                .or(boot.sequences.last());
+            let phase = seq.and_then(|s| {
+                s.phases.iter().rev().find(|p| p.state == State::Running).or(s.phases.last())
+            });
+            let task_of_msg = match msg {
+                Message::TaskStart { name, .. }
+                | Message::TaskDone { name, .. }
+                | Message::TaskFailed { name, .. }
+                | Message::TaskLog { name, .. } => Some(*name),
+                _ => env.task.map(|(n, _)| n),
+            };
+            let running_task = phase.and_then(|p| {
+                let mut it = p.tasks.iter().filter(|t| t.state == State::Running);
+                match (it.next(), it.next()) {
+                    (Some(t), None) => Some(t.name.as_str()),
+                    _ => None,
+                }
+            });
+            scopes = Scopes {
+                task: task_of_msg
+                    .or(running_task)
+                    .or(st.loose_task.as_deref().filter(|_| seq.is_none())),
+                phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
+                sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
+                service,
+                controller: zap.and_then(|z| z.controller.as_deref()),
+                level: env.level.map(|l| l.as_str()),
+            };
+        }
         let ctx = LineCtx {
             line: no,
             text: &env.text,
             event: facts.event,
-            task: task_of_msg
-                .or(running_task)
-                .or(st.loose_task.as_deref().filter(|_| seq.is_none())),
-            phase: phase.map(|p| p.name.as_str()).filter(|n| !n.is_empty()),
-            sequence: seq.map(|s| s.name.as_str()).filter(|n| !n.is_empty()),
-            service,
-            controller: zap.and_then(|z| z.controller.as_deref()),
-            level: env.level.map(|l| l.as_str()),
+            task: scopes.task,
+            phase: scopes.phase,
+            sequence: scopes.sequence,
+            service: scopes.service,
+            controller: scopes.controller,
+            level: scopes.level,
             matched: &text_facts.matched,
             then_hits: &text_facts.then_hits,
             absent_hits: &text_facts.absent_hits,
@@ -612,16 +633,7 @@ impl<'k> Analyzer<'k> {
         }
 
         if ctx_n > 0 {
-            // The oldest slot is reused: its allocation holds the next line.
-            let mut slot = if st.ring.len() >= ctx_n {
-                st.ring.pop_front().unwrap_or_default()
-            } else {
-                (0, String::new())
-            };
-            slot.0 = no;
-            slot.1.clear();
-            slot.1.push_str(if secret { crate::redact::REDACTED } else { line });
-            st.ring.push_back(slot);
+            st.ring.push(no, if secret { crate::redact::REDACTED } else { line }, ctx_n);
         }
         if replayed.is_empty() {
             progress
@@ -733,8 +745,57 @@ pub(super) fn blank_line(kb: &Kb) -> (envelope::Envelope<'static>, Message<'stat
     (env, msg, facts)
 }
 
+/// The scopes of a line for the rules ([`LineCtx`]'s), where they are looked up.
+#[derive(Default)]
+struct Scopes<'a> {
+    task: Option<&'a str>,
+    phase: Option<&'a str>,
+    sequence: Option<&'a str>,
+    service: Option<&'a str>,
+    controller: Option<&'a str>,
+    level: Option<&'a str>,
+}
+
+/// The head of a Go multi-error (`1 error occurred:`, `2 errors occurred:`); one suffix test
+/// first, as every record's first line asks.
+fn multi_error_head(head: &str) -> bool {
+    head.ends_with("occurred:")
+        && (head.ends_with("error occurred:") || head.ends_with("errors occurred:"))
+}
+
+/// The last lines of a node, oldest first, in at most `cap` slots that are overwritten in
+/// turn once all are there: each line's text is copied into the buffer of the line it
+/// replaces (a double-ended queue moved the slot out and back in on every line).
+#[derive(Debug, Default)]
+struct Ring {
+    slots: Vec<(u64, String)>,
+    /// The oldest slot once all are there (0 before).
+    start: usize,
+}
+
+impl Ring {
+    /// Adds a line, dropping the oldest when `cap` are kept (`cap` is the same on every call).
+    fn push(&mut self, no: u64, text: &str, cap: usize) {
+        if self.slots.len() < cap {
+            self.slots.push((no, text.to_owned()));
+            return;
+        }
+        let Some(slot) = self.slots.get_mut(self.start) else { return };
+        slot.0 = no;
+        slot.1.clear();
+        slot.1.push_str(text);
+        self.start = if self.start + 1 == self.slots.len() { 0 } else { self.start + 1 };
+    }
+
+    /// The lines kept, oldest first.
+    fn iter(&self) -> impl Iterator<Item = &(u64, String)> {
+        let (newer, older) = self.slots.split_at(self.start);
+        older.iter().chain(newer)
+    }
+}
+
 /// Context lines for evidence, from the ring.
-fn context_of(ring: &VecDeque<(u64, String)>, redact_on: bool) -> Vec<ContextLine> {
+fn context_of(ring: &Ring, redact_on: bool) -> Vec<ContextLine> {
     ring.iter()
         .map(|(line, text)| ContextLine { line: *line, text: scrub(text, redact_on) })
         .collect()

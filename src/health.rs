@@ -243,9 +243,10 @@ impl Health {
         // Built once: `str::contains` builds a searcher per call, and this runs per service line.
         static CANCELED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new("context canceled"));
-        let cancelled = crate::parse::contains(&CANCELED, text.as_bytes());
+        // Only a failure and a start read it: not worked out for the health checks.
+        let cancelled = || crate::parse::contains(&CANCELED, text.as_bytes());
         match state {
-            "Failed" if !cancelled && !stopping => {
+            "Failed" if !stopping && !cancelled() => {
                 self.note(SignalKind::ServiceFailed, name, line, text)
             }
             "Running" => {
@@ -260,7 +261,7 @@ impl Health {
                 self.stopped.push((name.to_owned(), line));
             }
             s if is_starting_state(s) => {
-                if text.contains("going to restart") && !cancelled {
+                if text.contains("going to restart") && !cancelled() {
                     self.note(SignalKind::ServiceRestarting, name, line, text);
                 } else if let Some(i) = self.stopped.iter().position(|(n, _)| n == name) {
                     // Stopped by Talos and started again: its spec changed, or a dependency

@@ -70,3 +70,32 @@ pub(crate) fn fx_hash(bytes: &[u8]) -> u64 {
     // mixed high half down, as the slot index is taken from the low bits.
     h ^ (h >> 32)
 }
+
+#[cfg(test)]
+thread_local! {
+    static PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the per-line shortcuts that skip work for the common lines (the analyzer's and the
+/// state machine's, which skip a computation whose result cannot change anything) are off on
+/// this thread, so that a test can compare the report with the plain computation's. Always
+/// false outside the tests.
+#[cfg(test)]
+pub(crate) fn plain() -> bool {
+    PLAIN.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+pub(crate) const fn plain() -> bool {
+    false
+}
+
+/// Runs `f` with the shortcuts of [`plain`] off on this thread.
+#[cfg(test)]
+pub(crate) fn without_shortcuts<R>(f: impl FnOnce() -> R) -> R {
+    PLAIN.with(|p| p.set(true));
+    let r = f();
+    PLAIN.with(|p| p.set(false));
+    r
+}

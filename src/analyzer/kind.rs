@@ -8,6 +8,16 @@
 /// (`1 error(s) occurred:` then `\t* failed to pull image …`), which Talos prints as one
 /// message over several lines. They belong to the node and the record of the line before.
 pub(super) fn is_continuation(line: &str) -> bool {
+    // Every line asks: one that starts with none of the markers' first bytes nor a blank is
+    // not a continuation (the loop below would strip nothing and the match say false).
+    if !matches!(line.as_bytes().first(), Some(b'>' | b'-' | b'*' | b'+' | b'\t' | b' ')) {
+        return false;
+    }
+    continuation_plain(line)
+}
+
+/// [`is_continuation`] without its first-byte shortcut (the tests compare them).
+fn continuation_plain(line: &str) -> bool {
     // A Markdown quote or list marker in front (a paste from an issue) is not part of the
     // line, as for its text (`parse::normalize`); the indentation after it is.
     let mut line = line;
@@ -174,7 +184,27 @@ fn klog_header(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_continuation, is_multi_error_item, talosctl_check_retry, vocabulary};
+    use super::{
+        continuation_plain, is_continuation, is_multi_error_item, talosctl_check_retry, vocabulary,
+    };
+
+    /// The first-byte shortcut of `is_continuation` answers as the full check on every
+    /// fixture line and on lines behind each marker and blank.
+    #[test]
+    fn continuation_shortcut_equals_the_full_check() {
+        let mut lines = crate::test_support::fixture_lines();
+        let marked: Vec<String> = ["> ", "- ", "* ", "+ ", "\t", " ", "> - ", ">", "-", ""]
+            .iter()
+            .flat_map(|m| ["\tx", " KEY=v", " key=v", "x", "", " A="].map(|l| format!("{m}{l}")))
+            .collect();
+        lines.extend(marked);
+        let mut yes = 0;
+        for l in &lines {
+            assert_eq!(is_continuation(l), continuation_plain(l), "{l:?}");
+            yes += usize::from(is_continuation(l));
+        }
+        assert!(yes > 10, "only {yes} continuations");
+    }
 
     /// The automaton finds what a lowercased copy searched word by word finds: every word in
     /// any case, at either end, cut short, next to non-ASCII text, and klog's header.

@@ -36,3 +36,86 @@ fn a_blank_line_is_what_the_full_computation_gives() {
     let (b_env, b_msg, b_facts) = super::blank_line(&kb);
     assert_eq!((&b_env, &b_msg, &b_facts), (&env, &msg, &facts));
 }
+
+/// Every fixture, and the fixtures one after another as one log (their state carried from
+/// one into the next), gives the same report with the analyzer's and the state machine's
+/// per-line shortcuts ([`crate::memo::plain`]) as without them; the matcher's kept count of
+/// findings that wait for recovery is the count a scan finds after every line.
+#[test]
+fn shortcut_reports_equal_plain_ones() {
+    use crate::input::lines::{Flow, LineSplitter};
+    let kb = crate::kb::Kb::builtin();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+    let mut logs: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .filter_map(|e| std::fs::read(e.expect("entry").path().join("input.log")).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    logs.sort();
+    logs.push(logs.concat());
+    let mut awaited = 0;
+    let mut run = |log: &str| {
+        let mut a = super::Analyzer::new(&kb, super::AnalyzeOptions::default());
+        a.begin_input("-", None);
+        let mut s = LineSplitter::default();
+        let mut sink = |l: super::RawLine<'_>| {
+            a.push_line(l);
+            for st in &a.nodes {
+                let kept = st.matcher.awaiting_kept();
+                assert_eq!(kept, st.matcher.awaiting_recovery(&kb));
+                awaited += kept;
+            }
+            Flow::Continue
+        };
+        s.push(log.as_bytes(), &mut sink);
+        s.finish(&mut sink);
+        a.end_input();
+        serde_json::to_string(&a.report()).expect("json")
+    };
+    for log in &logs {
+        let fast = run(log);
+        let plain = crate::memo::without_shortcuts(|| run(log));
+        assert!(
+            fast == plain,
+            "reports differ for a log starting {:?}",
+            &log[..log.len().min(200)]
+        );
+    }
+    assert!(awaited > 100, "no finding waited for recovery ({awaited})");
+}
+
+/// The ring keeps what a double-ended queue of the last `cap` lines keeps, in order.
+#[test]
+fn ring_equals_a_queue() {
+    for cap in 1..5 {
+        let mut ring = super::Ring::default();
+        let mut queue = std::collections::VecDeque::new();
+        for no in 0..20u64 {
+            let text = "x".repeat(no as usize % 7);
+            ring.push(no, &text, cap);
+            if queue.len() == cap {
+                queue.pop_front();
+            }
+            queue.push_back((no, text));
+            assert!(ring.iter().eq(queue.iter()), "cap {cap}, line {no}");
+        }
+    }
+}
+
+/// The one-suffix shortcut of a multi-error head answers as the two suffix tests.
+#[test]
+fn multi_error_head_equals_the_suffix_tests() {
+    let mut lines = crate::test_support::fixture_lines();
+    lines.extend(
+        ["1 error occurred:", "2 errors occurred:", "occurred:", "xerror occurred:"]
+            .map(String::from),
+    );
+    lines.extend(["errors occurred", " occurred:", "no error occurred: x"].map(String::from));
+    let mut heads = 0;
+    for l in &lines {
+        let plain = l.ends_with("error occurred:") || l.ends_with("errors occurred:");
+        assert_eq!(super::multi_error_head(l), plain, "{l:?}");
+        heads += usize::from(plain);
+    }
+    assert!(heads >= 4);
+}

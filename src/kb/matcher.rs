@@ -75,6 +75,11 @@ pub struct NodeMatcher {
     pub fired: Vec<Fired>,
     pending: BTreeMap<usize, Pending>,
     boot: u32,
+    /// How many of `fired` fired in this boot, have an `absent_after` and are not recovered:
+    /// the count a scan of `fired` would find (`awaiting_recovery`, in the tests), kept
+    /// up to date where those fields change (`fire`, the recovery loop, `new_boot`), as every
+    /// line whose text hits an `absent_after` pattern (a health check) asked it.
+    awaiting: usize,
 }
 
 /// Most evidence lines kept per finding.
@@ -127,6 +132,26 @@ impl NodeMatcher {
     pub fn new_boot(&mut self) {
         self.boot += 1;
         self.pending.clear();
+        // Every finding fired in an earlier boot now.
+        self.awaiting = 0;
+    }
+
+    /// The findings of this boot that wait for their `absent_after` line, counted by a scan:
+    /// what `awaiting` keeps (the tests compare them).
+    #[cfg(test)]
+    pub(crate) fn awaiting_recovery(&self, kb: &Kb) -> usize {
+        self.fired
+            .iter()
+            .filter(|f| {
+                f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some()
+            })
+            .count()
+    }
+
+    /// The kept count of `awaiting_recovery`.
+    #[cfg(test)]
+    pub(crate) fn awaiting_kept(&self) -> usize {
+        self.awaiting
     }
 
     /// Checks one line. `evidence` builds the evidence for this line only when needed.
@@ -140,10 +165,7 @@ impl NodeMatcher {
     ) -> Vec<(usize, usize)> {
         let mut touched = Vec::new();
         // The sets' answers come with the text's facts; they matter only while something waits.
-        let awaits_recovery = !ctx.absent_hits.is_empty()
-            && self.fired.iter().any(|f| {
-                f.last_boot == self.boot && !f.recovered && kb.rules[f.rule].absent_after.is_some()
-            });
+        let awaits_recovery = !ctx.absent_hits.is_empty() && self.awaiting > 0;
         if awaits_recovery {
             for &i in ctx.absent_hits {
                 let rule = kb.absent_rules[i as usize];
@@ -152,8 +174,10 @@ impl NodeMatcher {
                 {
                     // Another line than the one that fired: lines come in input order, except
                     // the events of a `talosctl service` block, fed oldest (last) first.
-                    if f.evidence.first().is_some_and(|e| e.line != ctx.line) {
+                    if !f.recovered && f.evidence.first().is_some_and(|e| e.line != ctx.line) {
                         f.recovered = true;
+                        // `rule` has an `absent_after` (it is in `absent_rules`).
+                        self.awaiting -= 1;
                     }
                 }
             }
@@ -175,7 +199,7 @@ impl NodeMatcher {
                     .cloned();
                 if let Some((_, first, caps)) = ready {
                     self.pending.remove(&ri);
-                    if let Some(t) = self.fire(ri, first, caps, ctx) {
+                    if let Some(t) = self.fire(kb, ri, first, caps, ctx) {
                         let ev = evidence();
                         let f = &mut self.fired[t];
                         f.evidence.push(ev);
@@ -219,7 +243,7 @@ impl NodeMatcher {
             let Some(p) = self.pending.remove(&ri) else { continue };
             let Some((_, first, caps)) = p.first else { continue };
             let occurrences = u64::from(p.count);
-            if let Some(fi) = self.fire(ri, first, caps, ctx) {
+            if let Some(fi) = self.fire(kb, ri, first, caps, ctx) {
                 let f = &mut self.fired[fi];
                 f.occurrences = occurrences;
                 touched.push((fi, 0));
@@ -234,18 +258,22 @@ impl NodeMatcher {
 
     fn fire(
         &mut self,
+        kb: &Kb,
         ri: usize,
         first: Evidence,
         captures: BTreeMap<String, String>,
         _ctx: &LineCtx<'_>,
     ) -> Option<usize> {
         let boot = self.boot;
+        // A finding of this boot that is not recovered: it awaits recovery if it can have one.
+        let kb_absent = kb.rules[ri].absent_after.is_some();
         if let Some(fi) = self.fired.iter().position(|f| f.rule == ri) {
             let f = &mut self.fired[fi];
             if f.last_boot == boot {
                 return None;
             }
             // Fired again in a later boot: the latest boot is the one diagnosed.
+            self.awaiting += usize::from(kb_absent);
             f.boots += 1;
             f.last_boot = boot;
             f.evidence = vec![first];
@@ -254,6 +282,7 @@ impl NodeMatcher {
             f.recovered = false;
             return Some(fi);
         }
+        self.awaiting += usize::from(kb_absent);
         self.fired.push(Fired {
             rule: ri,
             evidence: vec![first],

@@ -26,6 +26,12 @@ const STOP_SEQUENCES: &[&str] = &[
 static GOING_TO_RESTART: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("going to restart"));
 
+/// The service runner's message for a passed health check (and nothing else).
+const HEALTH_OK: &str = "Health check successful";
+
+/// Up to this many services a service line's entry is found by a scan (see there).
+const SCANNED_SERVICES: usize = 16;
+
 /// Distinct tasks kept per phase (Talos' phases have at most a few dozen).
 const MAX_TASKS_PER_PHASE: usize = 256;
 /// The row that stands for the tasks beyond [`MAX_TASKS_PER_PHASE`].
@@ -429,22 +435,33 @@ impl Machine {
                 // Service lines are frequent (health checks): no allocation for a known name
                 // or an unchanged state.
                 let services = &mut self.boot.services;
-                let s = match services.get_mut(name) {
+                // A node runs a dozen services: a scan that compares lengths first finds one
+                // with fewer byte compares than the tree's ordered search (the same entry).
+                let found = if services.len() <= SCANNED_SERVICES && !crate::memo::plain() {
+                    services.iter_mut().find(|(k, _)| k.as_str() == name).map(|(_, s)| s)
+                } else {
+                    services.get_mut(name)
+                };
+                let s = match found {
                     Some(s) => s,
                     None => services.entry(name.to_string()).or_default(),
                 };
                 if s.state != *state {
                     state.clone_into(&mut s.state);
                 }
-                if crate::parse::contains(&GOING_TO_RESTART, text.as_bytes()) {
+                // The runner's health check, most lines of a long log: that exact text is
+                // known to say none of the other things looked for below.
+                let health_ok = text == HEALTH_OK && !crate::memo::plain();
+                if !health_ok && crate::parse::contains(&GOING_TO_RESTART, text.as_bytes()) {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
-                } else if text.starts_with("Health check successful")
+                } else if health_ok
+                    || text.starts_with("Health check successful")
                     || (state == "Running" && text.starts_with("Started"))
                 {
                     s.restarts = 0;
                 }
-                if let Some(w) = text.strip_prefix("Waiting for ") {
+                if let Some(w) = text.strip_prefix("Waiting for ").filter(|_| !health_ok) {
                     s.waiting_for = Some(w.to_owned());
                 }
                 if state == "Failed" {
