@@ -90,9 +90,6 @@ struct NodeState {
     /// A `talosctl service` block being read: its events wait for its end
     /// (see [`service_info`]).
     svc_block: Option<Box<service_info::Block>>,
-    /// The current record is a Go multi-error (`1 error occurred:` then `\t* item` lines,
-    /// hashicorp/go-multierror, which Talos' config validator and talosctl use).
-    multi_error: bool,
     /// The task a task-logger line last said was running, in a log without its sequence (a
     /// fragment): the lines after it happen during it until it or its phase ends.
     loose_task: Option<String>,
@@ -113,6 +110,9 @@ pub struct Analyzer<'k> {
     nodes: Vec<NodeState>,
     index: HashMap<String, usize>,
     last_node: Option<usize>,
+    /// The current record is a Go multi-error (`1 error occurred:` then `\t* item` lines,
+    /// hashicorp/go-multierror, which Talos' config validator and talosctl use).
+    multi_error: bool,
     input: String,
     inputs: Vec<String>,
     /// The same names, to list each once in time independent of how many there are.
@@ -139,6 +139,7 @@ impl<'k> Analyzer<'k> {
             nodes: Vec::new(),
             index: HashMap::new(),
             last_node: None,
+            multi_error: false,
             input: "-".into(),
             inputs: Vec::new(),
             input_set: std::collections::HashSet::new(),
@@ -213,7 +214,6 @@ impl<'k> Analyzer<'k> {
             cancelled: Vec::new(),
             early_kernel: 0,
             svc_block: None,
-            multi_error: false,
             loose_task: None,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
@@ -369,24 +369,33 @@ impl<'k> Analyzer<'k> {
             self.stats.unparsed_lines += 1;
         }
 
+        // An item of a multi-error states an error of its own: the head only counts them.
+        // The marker is read on the line as given or, behind a console or kmsg stamp, on its
+        // text; the item on its text (unescaped; a Markdown list marker may already be gone
+        // from it). An item under a node is that node's answer to talosctl (`* 10.5.0.2: rpc
+        // error: … not supported in container mode`), which a node may give on purpose. The
+        // record is text, not a node's: its head and its node's items are on different nodes.
+        let marked = self.multi_error
+            && (is_multi_error_item(line) || env.text.trim_start().starts_with("* "));
+        let item_marker = marked && env.node.is_none();
+        if marked && env.node.is_some() {
+            // The rest of this multi-error, nested items too, is that node's answer.
+            self.multi_error = false;
+        }
+        if !continuation && !marked {
+            let head = env.text.trim_end();
+            // A retried error is not a failure yet (`retrying error: 1 error occurred:`).
+            self.multi_error = multi_error_head(head) && !head.contains("retrying");
+        }
         let st = &mut self.nodes[ni];
         st.lines += 1;
-        if !continuation {
+        if !continuation && !item_marker {
             st.record_head = no;
-            let head = env.text.trim_end();
-            st.multi_error = multi_error_head(head);
         }
-        // An item of a multi-error is an error value of its own: the head only counts them.
-        // The marker is read on the line as given, the item on its text (unescaped; a
-        // Markdown list marker may already be gone from it). An item under a node is that
-        // node's answer to talosctl (`* 10.5.0.2: rpc error: … not supported in container
-        // mode`), which a node may give on purpose: not an error value by itself.
-        let multi_item =
-            (continuation && st.multi_error && env.node.is_none() && is_multi_error_item(line))
-                .then(|| {
-                    let t = env.text.trim();
-                    t.strip_prefix("* ").unwrap_or(t)
-                });
+        let multi_item = item_marker.then(|| {
+            let t = env.text.trim();
+            t.strip_prefix("* ").unwrap_or(t)
+        });
         // Go's `context.Canceled` ends the error chain of an operation its caller stopped
         // (a service restarted by bootstrap or a config change, a node shutting down): the
         // record reports the stop, not a cause, wherever in the record it is said.
@@ -459,10 +468,16 @@ impl<'k> Analyzer<'k> {
         {
             st.failure_line = Some(no);
         } else if let Some(item) = multi_item.filter(|i| {
+            // A nested multi-error's head (`* unmount: 1 error(s) occurred:`) is judged by
+            // its own items.
             st.failure_line.is_none()
+                && !multi_error_head(i)
                 && st.error_values.len() < MAX_ERROR_VALUES
                 && i.len() <= MAX_ERROR_VALUE_TEXT
         }) {
+            // An item states an error by construction (a multi-error holds nothing else);
+            // its text tells the catalogue what printed it (the config validator, ...).
+            st.failure_line = Some(no);
             st.error_values.push((no, item.into()));
         } else if st.failure_line.is_none()
             && text_facts.errorish_word
@@ -759,8 +774,11 @@ struct Scopes<'a> {
 /// The head of a Go multi-error (`1 error occurred:`, `2 errors occurred:`); one suffix test
 /// first, as every record's first line asks.
 fn multi_error_head(head: &str) -> bool {
+    // go-multierror before v1.1 wrote `1 error(s) occurred:`.
     head.ends_with("occurred:")
-        && (head.ends_with("error occurred:") || head.ends_with("errors occurred:"))
+        && (head.ends_with("error occurred:")
+            || head.ends_with("errors occurred:")
+            || head.ends_with("error(s) occurred:"))
 }
 
 /// The last lines of a node, oldest first, in at most `cap` slots that are overwritten in

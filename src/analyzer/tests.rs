@@ -107,13 +107,21 @@ fn ring_equals_a_queue() {
 fn multi_error_head_equals_the_suffix_tests() {
     let mut lines = crate::test_support::fixture_lines();
     lines.extend(
-        ["1 error occurred:", "2 errors occurred:", "occurred:", "xerror occurred:"]
-            .map(String::from),
+        [
+            "1 error occurred:",
+            "2 errors occurred:",
+            "occurred:",
+            "xerror occurred:",
+            "1 error(s) occurred:",
+        ]
+        .map(String::from),
     );
     lines.extend(["errors occurred", " occurred:", "no error occurred: x"].map(String::from));
     let mut heads = 0;
     for l in &lines {
-        let plain = l.ends_with("error occurred:") || l.ends_with("errors occurred:");
+        let plain = l.ends_with("error occurred:")
+            || l.ends_with("errors occurred:")
+            || l.ends_with("error(s) occurred:");
         assert_eq!(super::multi_error_head(l), plain, "{l:?}");
         heads += usize::from(plain);
     }
