@@ -101,6 +101,8 @@ const MAX_CANCELLED: usize = 256;
 /// Candidate error values kept per boot, and the longest text kept of one: the first few are
 /// what a paste of a failed command holds; a long log has decided by other means.
 const MAX_ERROR_VALUES: usize = 8;
+/// The first lines of an input, where a paste of a few lines is read for Talos' error values.
+const FRAGMENT_LINES: u64 = 6;
 const MAX_ERROR_VALUE_TEXT: usize = 1024;
 
 /// Streaming analysis of one or more inputs.
@@ -513,7 +515,12 @@ impl<'k> Analyzer<'k> {
                     || talos_vocabulary(&env.text)
                     // One of Talos' own error values, known to its message catalogue
                     // (`"" is not a valid DNS name`, an item of the validator's multi-error).
-                    || crate::diagnosis::is_error_value(&env.text)))
+                    // Asked only of a paste's first lines that state an error: the catalogue
+                    // costs a lookup a line and about 9 MiB once loaded, and a long file of
+                    // other text would ask it on every line.
+                    || (self.stats.lines <= FRAGMENT_LINES
+                        && (multi_item.is_some() || text_facts.errorish_word)
+                        && crate::diagnosis::is_error_value(&env.text))))
         {
             self.stats.talos_lines += 1;
         }
