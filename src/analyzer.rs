@@ -423,12 +423,8 @@ impl<'k> Analyzer<'k> {
             .task
             .map(|(n, idx)| (n, idx.split('/').next().and_then(|i| i.parse().ok()).unwrap_or(0)));
         let progress = st.machine.step(no, env.time, msg, task_hint);
-        match msg {
-            Message::TaskStart { name, .. } | Message::TaskLog { name, .. } => {
-                if st.loose_task.as_deref() != Some(*name) {
-                    st.loose_task = Some((*name).to_owned());
-                }
-            }
+        let started = match msg {
+            Message::TaskStart { name, .. } | Message::TaskLog { name, .. } => Some(*name),
             Message::TaskDone { .. }
             | Message::TaskFailed { .. }
             | Message::PhaseStart { .. }
@@ -436,14 +432,14 @@ impl<'k> Analyzer<'k> {
             | Message::PhaseFailed { .. }
             | Message::SequenceStart { .. }
             | Message::SequenceDone { .. }
-            | Message::SequenceFailed { .. } => st.loose_task = None,
-            _ => {
-                if let Some((name, _)) = env.task {
-                    if st.loose_task.as_deref() != Some(name) {
-                        st.loose_task = Some(name.to_owned());
-                    }
-                }
+            | Message::SequenceFailed { .. } => {
+                st.loose_task = None;
+                None
             }
+            _ => env.task.map(|(name, _)| name),
+        };
+        if let Some(name) = started.filter(|n| st.loose_task.as_deref() != Some(*n)) {
+            st.loose_task = Some(name.to_owned());
         }
         if let Some(sig) = &text_facts.signal {
             let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());

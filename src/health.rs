@@ -226,16 +226,18 @@ impl Health {
         }
     }
 
-    /// Whether [`Health::on_service`] reads its `stopping` argument for a line in `state`:
-    /// only a failure, a stop, or a list of stopped services to clear does; the caller can
-    /// skip working it out for the rest (most service lines are health checks).
-    pub fn reads_stopping(&self, state: &str) -> bool {
-        state == "Failed" || state == "Stopping" || !self.stopped.is_empty()
-    }
-
     /// A `service[name](state): text` line. `stopping` says a stop sequence (shutdown,
-    /// reboot, upgrade, reset) is running, in which services are meant to stop.
-    pub fn on_service(&mut self, line: u64, name: &str, state: &str, text: &str, stopping: bool) {
+    /// reboot, upgrade, reset) is running, in which services are meant to stop; it is asked
+    /// only for a failure, a stop, or a list of stopped services to clear, not for the health
+    /// checks that most service lines are.
+    pub fn on_service(
+        &mut self,
+        line: u64,
+        name: &str,
+        state: &str,
+        text: &str,
+        stopping: impl Fn() -> bool,
+    ) {
         const SERVICE: &[SignalKind] =
             &[SignalKind::ServiceFailed, SignalKind::ServiceRestarting, SignalKind::ServiceCycling];
         // Cancellation is the consequence of something else stopping the node (a failed
@@ -246,7 +248,7 @@ impl Health {
         // Only a failure and a start read it: not worked out for the health checks.
         let cancelled = || crate::parse::contains(&CANCELED, text.as_bytes());
         match state {
-            "Failed" if !stopping && !cancelled() => {
+            "Failed" if !stopping() && !cancelled() => {
                 self.note(SignalKind::ServiceFailed, name, line, text)
             }
             "Running" => {
@@ -254,7 +256,7 @@ impl Health {
                 self.recover(name, SERVICE, line);
             }
             "Stopping"
-                if !stopping
+                if !stopping()
                     && !self.stopped.iter().any(|(n, _)| n == name)
                     && self.stopped.len() < MAX_SIGNALS =>
             {
@@ -272,7 +274,7 @@ impl Health {
             }
             _ => {}
         }
-        if stopping {
+        if !self.stopped.is_empty() && stopping() {
             self.stopped.clear();
         }
     }

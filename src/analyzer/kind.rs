@@ -20,11 +20,7 @@ pub(super) fn is_continuation(line: &str) -> bool {
 fn continuation_plain(line: &str) -> bool {
     // A Markdown quote or list marker in front (a paste from an issue) is not part of the
     // line, as for its text (`parse::normalize`); the indentation after it is.
-    let mut line = line;
-    while let Some(r) = ["> ", "- ", "* ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
-        line = r;
-    }
-    let b = line.as_bytes();
+    let b = strip_markers(line, &["> ", "- ", "* ", "+ "]).as_bytes();
     match b.first() {
         Some(b'\t') => b.len() > 1,
         Some(b' ') => {
@@ -38,11 +34,16 @@ fn continuation_plain(line: &str) -> bool {
 /// An item line of a Go multi-error (`\t* error`), behind a pasted Markdown quote or list
 /// marker if any.
 pub(super) fn is_multi_error_item(line: &str) -> bool {
-    let mut line = line;
-    while let Some(r) = ["> ", "- ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
+    // `* ` is the item's own marker here, not a list's.
+    strip_markers(line, &["> ", "- ", "+ "]).trim_start().starts_with("* ")
+}
+
+/// `line` without the leading Markdown markers among `markers`, however many and nested.
+fn strip_markers<'a>(mut line: &'a str, markers: &[&str]) -> &'a str {
+    while let Some(r) = markers.iter().find_map(|m| line.strip_prefix(m)) {
         line = r;
     }
-    line.trim_start().starts_with("* ")
+    line
 }
 
 /// talosctl's own progress lines (`cluster create`, `health`, `bootstrap`), which CI logs hold

@@ -115,24 +115,24 @@ fn service_lifecycle() {
         "kubelet",
         "Waiting",
         "Error running Containerd(kubelet), going to restart forever: x",
-        false,
+        || false,
     );
     assert_eq!(h.open().count(), 1);
-    h.on_service(2, "kubelet", "Running", "Health check successful", false);
+    h.on_service(2, "kubelet", "Running", "Health check successful", || false);
     assert_eq!(h.open().count(), 0);
     // Stopped by Talos and started again, then not seen running: a cycle.
-    h.on_service(3, "kubelet", "Stopping", "Sending SIGTERM to task kubelet", false);
-    h.on_service(4, "kubelet", "Finished", "Service finished successfully", false);
-    h.on_service(5, "kubelet", "Waiting", "Waiting for service \"cri\" to be \"up\"", false);
+    h.on_service(3, "kubelet", "Stopping", "Sending SIGTERM to task kubelet", || false);
+    h.on_service(4, "kubelet", "Finished", "Service finished successfully", || false);
+    h.on_service(5, "kubelet", "Waiting", "Waiting for service \"cri\" to be \"up\"", || false);
     let open: Vec<_> = h.open().map(|s| (s.kind, s.first_line)).collect();
     assert_eq!(open, vec![(ServiceCycling, 3)]);
     // Stops in a shutdown are meant.
     let mut h = Health::default();
-    h.on_service(1, "etcd", "Stopping", "Sending SIGTERM", true);
-    h.on_service(2, "etcd", "Failed", "Failed to run: boom", true);
-    h.on_service(3, "apid", "Failed", "Condition failed: context canceled", false);
+    h.on_service(1, "etcd", "Stopping", "Sending SIGTERM", || true);
+    h.on_service(2, "etcd", "Failed", "Failed to run: boom", || true);
+    h.on_service(3, "apid", "Failed", "Condition failed: context canceled", || false);
     assert_eq!(h.open().count(), 0);
-    h.on_service(4, "apid", "Failed", "Failed to create runner: timeout", false);
+    h.on_service(4, "apid", "Failed", "Failed to create runner: timeout", || false);
     assert_eq!(h.open().next().map(|s| s.kind), Some(ServiceFailed));
 }
 
@@ -219,7 +219,7 @@ fn transient_controller_errors() {
 #[test]
 fn a_cancelled_record_withdraws_its_service_failure() {
     let mut h = Health::default();
-    h.on_service(6, "etcd", "Failed", "Failed to run pre stage: 1 error(s) occurred:", false);
+    h.on_service(6, "etcd", "Failed", "Failed to run pre stage: 1 error(s) occurred:", || false);
     assert_eq!(h.open().count(), 1);
     h.withdraw(6);
     assert_eq!(h.open().count(), 0);

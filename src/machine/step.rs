@@ -456,7 +456,7 @@ impl Machine {
                     s.restarts += 1;
                     s.last_restart_line = Some(line);
                 } else if health_ok
-                    || text.starts_with("Health check successful")
+                    || text.starts_with(HEALTH_OK)
                     || (state == "Running" && text.starts_with("Started"))
                 {
                     s.restarts = 0;
@@ -467,15 +467,19 @@ impl Machine {
                 if state == "Failed" {
                     s.failed = true;
                 }
-                let stopping = self.boot.health.reads_stopping(state)
-                    && (self.boot.rebooting
-                        || self.boot.failure.is_some()
-                        || self.boot.sequences.iter().any(|s| {
+                let boot = &mut self.boot;
+                let (rebooting, failure, sequences) =
+                    (boot.rebooting, boot.failure.is_some(), &boot.sequences);
+                let stopping = || {
+                    rebooting
+                        || failure
+                        || sequences.iter().any(|s| {
                             s.state == State::Failed
                                 || (s.state == State::Running
                                     && STOP_SEQUENCES.contains(&s.name.as_str()))
-                        }));
-                self.boot.health.on_service(line, name, state, text, stopping);
+                        })
+                };
+                boot.health.on_service(line, name, state, text, stopping);
             }
             Message::RebootCountdown { .. } => self.boot.rebooting = true,
             _ => {}
