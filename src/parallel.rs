@@ -83,6 +83,9 @@ struct Prepared {
 
 struct Line {
     decoded: Decoded,
+    /// The line's text lies in its batch's `text` (a line of a [`Block`], taken as it
+    /// is), not in the prepared `text`: its `start`, `end` and parts are places there.
+    in_batch: bool,
     start: u32,
     end: u32,
     env: Detached,
@@ -98,95 +101,158 @@ struct Line {
 /// The most strings a message holds (a service line: name, state and text).
 const MSG_PARTS: usize = 3;
 
+/// Where the text of a line being prepared lies.
+#[derive(Clone, Copy)]
+enum At {
+    /// `(start, end)` in the batch's `text` (a block's line, not copied).
+    Batch(usize, usize),
+    /// `(start, end)` in the prepared `text`.
+    Own(usize, usize),
+}
+
 /// Prepares `batch` into `into` (emptied first, its room reused).
+///
+/// Each line takes the path [`Analyzer::step`] takes on one thread, in the same order: a
+/// line that repeats but for its stamp is looked up in the memo before anything else
+/// (normalising every line first cost a tenth of the work), and a block's line, already
+/// text, is read where it lies in the batch instead of being copied.
 fn prepare(kb: &Kb, batch: &Batch, into: &mut Prepared) {
     let Prepared { text, lines } = into;
     text.clear();
     lines.clear();
-    text.reserve(batch.len());
     let mut scratch = Vec::new();
-    let mut spans = Vec::with_capacity(batch.pieces.len());
-    let mut add = |raw: RawLine<'_>| {
+    let mut add = |raw: RawLine<'_>, block: Option<usize>| {
         let (decoded_text, decoded) = Decoded::decode(&raw, &mut scratch);
-        let start = text.len();
-        let original = match normalize(&decoded_text) {
-            std::borrow::Cow::Borrowed(_) => {
+        // A block's line is a slice of the batch's text; any other line is copied.
+        let at = match (block, &decoded_text) {
+            (Some(a), Cow::Borrowed(_)) => At::Batch(a, a + decoded_text.len()),
+            _ => {
+                let a = text.len();
                 text.push_str(&decoded_text);
-                None
-            }
-            std::borrow::Cow::Owned(n) => {
-                text.push_str(&n);
-                Some(Box::from(&*decoded_text))
+                At::Own(a, text.len())
             }
         };
-        spans.push((decoded, start, text.len(), original));
-    };
-    for &piece in &batch.pieces {
-        match piece {
-            Piece::Line(no, a, b, truncated) => add(RawLine {
-                no,
-                bytes: &batch.bytes[a as usize..b as usize],
-                truncated,
-                text: None,
-            }),
-            Piece::Block(first, n, a, b) => {
-                let text = batch.text.get(a as usize..b as usize).unwrap_or("");
-                Block { first, lines: n, text }.raw_lines().for_each(&mut add);
-            }
-        }
-    }
-    let text = &*text;
-    let prepared = spans.into_iter().map(|(decoded, a, b, raw)| {
-        // `text` is under 4 GiB: a batch holds one line of at most 64 KiB past BATCH.
-        let (start, end) = (a as u32, b as u32);
-        let line = &text[a..b];
-        let given = raw.as_deref().unwrap_or(line);
-        // As on one thread (`Analyzer::step`): a line that repeats but for its stamp.
-        // The memo holds only texts of lines that normalise to themselves, so a hit has
-        // `raw` None and its text lies in `text`.
+        drop(decoded_text);
+        let given = match at {
+            At::Batch(a, b) => batch.text.get(a..b).unwrap_or(""),
+            At::Own(a, b) => text.get(a..b).unwrap_or(""),
+        };
         let split = repeat::split(given);
-        let mut msg_parts = [const { Part::Range(0, 0) }; MSG_PARTS];
-        let mut detach_msg = |m: &message::Message<'_>| {
-            let mut n = 0;
-            m.map_strs(|s| {
-                if let Some(slot) = msg_parts.get_mut(n) {
-                    *slot = Part::of(text, s);
-                }
-                n += 1;
-                ""
-            })
-        };
+        let repeats = split.is_some();
         if let Some((time, rest)) = split {
             if let Some((facts, msg)) = repeat::get(kb, rest) {
+                let base = match at {
+                    At::Batch(..) => batch.text.as_str(),
+                    At::Own(..) => text.as_str(),
+                };
                 let env = repeat::plain_envelope(time, rest);
-                let msg = detach_msg(&msg);
-                let env = env.detach(text);
-                return Line { decoded, start, end, env, facts, raw, msg, msg_parts };
+                let (msg, msg_parts) = detach_msg(base, &msg);
+                let env = env.detach(base);
+                let (in_batch, start, end) = places(at);
+                lines.push(Line {
+                    decoded,
+                    in_batch,
+                    start,
+                    end,
+                    env,
+                    facts,
+                    raw: None,
+                    msg,
+                    msg_parts,
+                });
+                return;
             }
         }
+        // Rules and the grammar read the line as machined printed it; evidence shows it as given.
+        let (at, raw) = match normalize(given) {
+            Cow::Borrowed(_) => (at, None),
+            Cow::Owned(n) => {
+                let original = Box::<str>::from(given);
+                if let At::Own(a, _) = at {
+                    text.truncate(a);
+                }
+                let a = text.len();
+                text.push_str(&n);
+                (At::Own(a, text.len()), Some(original))
+            }
+        };
+        let (base, line) = match at {
+            At::Batch(a, b) => (batch.text.as_str(), batch.text.get(a..b).unwrap_or("")),
+            At::Own(a, b) => (text.as_str(), text.get(a..b).unwrap_or("")),
+        };
+        let given = raw.as_deref().unwrap_or(line);
         let env = envelope::parse(line);
         let msg = message::parse(&env.text);
         let facts = Facts::of(kb, given, &env, &msg);
-        if let Some(split) = split {
-            repeat::put(kb, given, split, line, &env, &msg, &facts);
+        // The memo takes only lines that normalise to themselves (`raw` None: `line` is
+        // the line as given).
+        if repeats && raw.is_none() {
+            if let Some(split) = repeat::split(line) {
+                repeat::put(kb, line, split, line, &env, &msg, &facts);
+            }
         }
-        let msg = detach_msg(&msg);
-        let env = env.detach(text);
-        Line { decoded, start, end, env, facts, raw, msg, msg_parts }
-    });
-    lines.extend(prepared);
+        let (msg, msg_parts) = detach_msg(base, &msg);
+        let env = env.detach(base);
+        let (in_batch, start, end) = places(at);
+        lines.push(Line { decoded, in_batch, start, end, env, facts, raw, msg, msg_parts });
+    };
+    for &piece in &batch.pieces {
+        match piece {
+            Piece::Line(no, a, b, truncated) => add(
+                RawLine { no, bytes: &batch.bytes[a as usize..b as usize], truncated, text: None },
+                None,
+            ),
+            Piece::Block(first, n, a, b) => {
+                let block = batch.text.get(a as usize..b as usize).unwrap_or("");
+                let mut at = a as usize;
+                for raw in (Block { first, lines: n, text: block }).raw_lines() {
+                    let len = raw.bytes.len();
+                    add(raw, Some(at));
+                    at += len + 1;
+                }
+            }
+        }
+    }
 }
 
-/// Applies a prepared batch to the analyzer, in order.
-fn apply(analyzer: &mut Analyzer<'_>, p: &Prepared) {
+/// Whether a line lies in its batch, and where (a batch is under 4 GiB: it holds one line
+/// of at most 64 KiB past BATCH).
+fn places(at: At) -> (bool, u32, u32) {
+    match at {
+        At::Batch(a, b) => (true, a as u32, b as u32),
+        At::Own(a, b) => (false, a as u32, b as u32),
+    }
+}
+
+/// `msg` with its strings emptied, and their places in `base`.
+fn detach_msg(
+    base: &str,
+    msg: &message::Message<'_>,
+) -> (message::Message<'static>, [Part; MSG_PARTS]) {
+    let mut parts = [const { Part::Range(0, 0) }; MSG_PARTS];
+    let mut n = 0;
+    let detached = msg.map_strs(|s| {
+        if let Some(slot) = parts.get_mut(n) {
+            *slot = Part::of(base, s);
+        }
+        n += 1;
+        ""
+    });
+    (detached, parts)
+}
+
+/// Applies a prepared batch to the analyzer, in order; `batch` is the one it was prepared
+/// from (its blocks' lines are read there).
+fn apply(analyzer: &mut Analyzer<'_>, p: &Prepared, batch: &Batch) {
     for l in &p.lines {
+        let base = if l.in_batch { batch.text.as_str() } else { p.text.as_str() };
         let line = match &l.raw {
             Some(r) => r,
-            None => p.text.get(l.start as usize..l.end as usize).unwrap_or(""),
+            None => base.get(l.start as usize..l.end as usize).unwrap_or(""),
         };
-        let env = l.env.attach(&p.text);
+        let env = l.env.attach(base);
         let mut parts = l.msg_parts.iter();
-        let msg = l.msg.map_strs(|_| parts.next().map_or("", |part| part.get(&p.text)));
+        let msg = l.msg.map_strs(|_| parts.next().map_or("", |part| part.get(base)));
         analyzer.push_prepared(l.decoded, line, &env, &msg, &l.facts);
     }
 }
@@ -226,7 +292,7 @@ impl<'scope> Pipeline<'scope> {
                     // What the applying thread is done with is freed here, or its room reused.
                     let mut p = batch.spent.take().unwrap_or_default();
                     prepare(kb, &batch, &mut p);
-                    batch.clear();
+                    // The batch goes back whole: the applying thread reads its blocks' lines.
                     if done_tx.send((p, batch)).is_err() {
                         break;
                     }
@@ -295,16 +361,17 @@ impl<'scope> Pipeline<'scope> {
             Err(e) => {
                 let mut p = Prepared::default();
                 prepare(analyzer.kb(), &e.0, &mut p);
-                apply(analyzer, &p);
+                apply(analyzer, &p, &e.0);
             }
         }
     }
 
     fn collect_one(&mut self, analyzer: &mut Analyzer<'_>) {
         if let Some(w) = self.in_flight.pop_front() {
-            if let Ok((p, batch)) = self.from[w].recv() {
-                apply(analyzer, &p);
+            if let Ok((p, mut batch)) = self.from[w].recv() {
+                apply(analyzer, &p, &batch);
                 self.spent[w] = Some(p);
+                batch.clear();
                 self.free.push(batch);
             }
         }
