@@ -273,6 +273,27 @@ impl Analysis<'_> {
             };
             findings.push(Ranked { finding, key });
         }
+        // One line states one cause: two rules of the same category that fire on the same
+        // evidence line are one finding, the one ranked closer to the root cause (a specific
+        // rule and a broader one of the same area, e.g. metadata unreachable and the platform
+        // config controller's error about it).
+        let same = |a: &Ranked, b: &Ranked| {
+            a.finding.category == b.finding.category
+                && a.finding.severity == b.finding.severity
+                && a.key.first_line == b.key.first_line
+                && a.key.first_line != 0
+        };
+        let dup: Vec<bool> = (0..findings.len())
+            .map(|j| {
+                let b = &findings[j];
+                findings
+                    .iter()
+                    .enumerate()
+                    .any(|(k, a)| k != j && same(a, b) && (a.key.priority, k) < (b.key.priority, j))
+            })
+            .collect();
+        let mut keep = dup.into_iter().map(|d| !d);
+        findings.retain(|_| keep.next().unwrap_or(true));
         let mut explained = findings.iter().any(|f| f.finding.severity == Severity::Error);
         // A paste with no boot in view, nothing shown healthy and no rule that knows its lines
         // (not even as benign noise), but error lines: people paste what went wrong.
