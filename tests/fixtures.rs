@@ -163,6 +163,18 @@ fn causes_rank_before_their_symptoms() {
 [talos] 2025/06/01 10:00:02 entering maintenance service {\"component\": \"controller-runtime\", \"controller\": \"config.AcquireController\"}",
             "TD-CFG-009",
         ),
+        (
+            "the platform's network config failing before the DHCP on bare links it leaves",
+            "147.75.85.111: user: warning: [2024-03-14T23:11:40.545012847Z]: [talos] restarting platform network config {\"component\": \"controller-runtime\", \"controller\": \"network.PlatformConfigController\", \"interval\": \"52.685921926s\", \"error\": \"encountered multiple bonds. this is unexpected in the equinix metal platform\"}\n\
+147.75.85.111: user: warning: [2024-03-14T23:11:47.547084847Z]: [talos] request/renew failed {\"component\": \"controller-runtime\", \"controller\": \"network.OperatorSpecController\", \"operator\": \"dhcp4\", \"error\": \"unable to receive an offer: got an error while the discovery request: no matching response packet received\", \"link\": \"ens6f3\"}",
+            "TD-CLOUD-002",
+        ),
+        (
+            "a user disk the machine lacks before the read-only paths that follow",
+            "[talos] 2025/01/10 10:00:00 controller failed {\"component\": \"controller-runtime\", \"controller\": \"block.UserDiskConfigController\", \"error\": \"error resolving device path: lstat /dev/nvme0n1: no such file or directory\"}\n\
+[talos] 2025/01/10 10:00:05 controller failed {\"component\": \"controller-runtime\", \"controller\": \"k8s.KubeletServiceController\", \"error\": \"error writing kubelet PKI: open /etc/kubernetes/bootstrap-kubeconfig: read-only file system\"}",
+            "TD-DISK-033",
+        ),
     ];
     for (what, log, cause) in pairs {
         let report = analyze_text(log, &kb);
@@ -170,4 +182,28 @@ fn causes_rank_before_their_symptoms() {
         assert!(ids.len() >= 2, "{what}: only {ids:?} fired, not a pair");
         assert_eq!(ids[0], *cause, "{what}: {ids:?}");
     }
+}
+
+/// Ranking (rules/SCHEMA.md): one line states one cause, so two rules of the same category
+/// that fire on the same line give one finding, the one ranked nearer the root cause; a rule
+/// of another category on the same line stays.
+#[test]
+fn one_finding_per_category_and_line() {
+    let kb = Kb::builtin();
+    let log = r#"[  188.818488] [talos] restarting platform network config {"component": "controller-runtime", "controller": "network.PlatformConfigController", "interval": "679.794804ms", "error": "error fetching metadata: 3 error(s) occurred:\n\tfailed to download config from \"http://169.254.169.254/metadata/instance/compute?api-version=2021-12-13&format=json\": Get \"http://169.254.169.254/metadata/instance/compute?api-version=2021-12-13&format=json\": dial tcp 169.254.169.254:80: connect: network is unreachable\n\ttimeout"}"#;
+    let report = analyze_text(log, &kb);
+    let cloud: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.category == "cloud_metadata_unavailable")
+        .map(|f| f.id.as_str())
+        .collect();
+    // TD-CLOUD-001 (the metadata service unreachable) and TD-CLOUD-002 (the platform config
+    // controller's error) both match this line; the specific one is kept.
+    assert_eq!(
+        cloud,
+        ["TD-CLOUD-001"],
+        "{:?}",
+        report.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
+    );
 }
