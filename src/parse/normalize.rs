@@ -67,8 +67,10 @@ fn strip_quote_markers(s: &str) -> &str {
                 t = r;
             }
         }
-        if t == ">" {
-            t = "";
+        // A quote marker needs no space after it (CommonMark: `>` then an optional blank), so
+        // `>expected a mapping node` is the quoted line; list markers do need theirs.
+        if let Some(r) = t.strip_prefix('>') {
+            t = r;
         }
         if t.len() == before {
             return t;
@@ -226,6 +228,10 @@ mod tests {
             (format!("{CANON}^M"), CANON),
             (format!("> {CANON}"), CANON),
             (format!("> > {CANON}"), CANON),
+            (format!(">{CANON}"), CANON),
+            (format!(">>{CANON}"), CANON),
+            ("-> b".to_owned(), "-> b"),
+            ("-x".to_owned(), "-x"),
             (format!("- {CANON}"), CANON),
             (format!("   {CANON}"), CANON),
             (CANON.replace(' ', "\u{a0}"), CANON),
