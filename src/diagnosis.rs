@@ -276,20 +276,22 @@ impl Analysis<'_> {
         // One line states one cause: two rules of the same category that fire on the same
         // evidence line are one finding, the one ranked closer to the root cause (a specific
         // rule and a broader one of the same area, e.g. metadata unreachable and the platform
-        // config controller's error about it).
+        // config controller's error about it), and of a stall and the note on the same line
+        // seen once (etcd's bootstrap nag), the stall.
         let same = |a: &Ranked, b: &Ranked| {
             a.finding.category == b.finding.category
-                && a.finding.severity == b.finding.severity
                 && a.key.first_line == b.key.first_line
                 && a.key.first_line != 0
         };
+        let rank =
+            |r: &Ranked, i: usize| (std::cmp::Reverse(r.finding.severity), r.key.priority, i);
         let dup: Vec<bool> = (0..findings.len())
             .map(|j| {
                 let b = &findings[j];
                 findings
                     .iter()
                     .enumerate()
-                    .any(|(k, a)| k != j && same(a, b) && (a.key.priority, k) < (b.key.priority, j))
+                    .any(|(k, a)| k != j && same(a, b) && rank(a, k) < rank(b, j))
             })
             .collect();
         let mut keep = dup.into_iter().map(|d| !d);
