@@ -110,6 +110,26 @@ enum At {
     Own(usize, usize),
 }
 
+impl At {
+    /// The text the line lies in (the batch's or the prepared one), and the line.
+    fn get<'a>(self, batch: &'a str, own: &'a str) -> (&'a str, &'a str) {
+        let (base, a, b) = match self {
+            At::Batch(a, b) => (batch, a, b),
+            At::Own(a, b) => (own, a, b),
+        };
+        (base, base.get(a..b).unwrap_or(""))
+    }
+
+    /// Whether the line lies in its batch, and where (a batch is under 4 GiB: it holds one
+    /// line of at most 64 KiB past BATCH).
+    fn places(self) -> (bool, u32, u32) {
+        match self {
+            At::Batch(a, b) => (true, a as u32, b as u32),
+            At::Own(a, b) => (false, a as u32, b as u32),
+        }
+    }
+}
+
 /// Prepares `batch` into `into` (emptied first, its room reused).
 ///
 /// Each line takes the path [`Analyzer::step`] takes on one thread, in the same order: a
@@ -132,23 +152,14 @@ fn prepare(kb: &Kb, batch: &Batch, into: &mut Prepared) {
                 At::Own(a, text.len())
             }
         };
-        drop(decoded_text);
-        let given = match at {
-            At::Batch(a, b) => batch.text.get(a..b).unwrap_or(""),
-            At::Own(a, b) => text.get(a..b).unwrap_or(""),
-        };
+        let (base, given) = at.get(&batch.text, text);
         let split = repeat::split(given);
-        let repeats = split.is_some();
         if let Some((time, rest)) = split {
             if let Some((facts, msg)) = repeat::get(kb, rest) {
-                let base = match at {
-                    At::Batch(..) => batch.text.as_str(),
-                    At::Own(..) => text.as_str(),
-                };
                 let env = repeat::plain_envelope(time, rest);
                 let (msg, msg_parts) = detach_msg(base, &msg);
                 let env = env.detach(base);
-                let (in_batch, start, end) = places(at);
+                let (in_batch, start, end) = at.places();
                 lines.push(Line {
                     decoded,
                     in_batch,
@@ -163,6 +174,9 @@ fn prepare(kb: &Kb, batch: &Batch, into: &mut Prepared) {
                 return;
             }
         }
+        // Where the text after the stamp starts, to give the memo below without a second
+        // split (`split` borrows the text that normalising may rewrite).
+        let split = split.map(|(time, rest)| (time, given.len() - rest.len()));
         // Rules and the grammar read the line as machined printed it; evidence shows it as given.
         let (at, raw) = match normalize(given) {
             Cow::Borrowed(_) => (at, None),
@@ -176,24 +190,19 @@ fn prepare(kb: &Kb, batch: &Batch, into: &mut Prepared) {
                 (At::Own(a, text.len()), Some(original))
             }
         };
-        let (base, line) = match at {
-            At::Batch(a, b) => (batch.text.as_str(), batch.text.get(a..b).unwrap_or("")),
-            At::Own(a, b) => (text.as_str(), text.get(a..b).unwrap_or("")),
-        };
+        let (base, line) = at.get(&batch.text, text);
         let given = raw.as_deref().unwrap_or(line);
         let env = envelope::parse(line);
         let msg = message::parse(&env.text);
         let facts = Facts::of(kb, given, &env, &msg);
         // The memo takes only lines that normalise to themselves (`raw` None: `line` is
-        // the line as given).
-        if repeats && raw.is_none() {
-            if let Some(split) = repeat::split(line) {
-                repeat::put(kb, line, split, line, &env, &msg, &facts);
-            }
+        // the line as given, the one `split` was taken of).
+        if let (Some((time, Some(rest))), None) = (split.map(|(t, at)| (t, line.get(at..))), &raw) {
+            repeat::put(kb, line, (time, rest), line, &env, &msg, &facts);
         }
         let (msg, msg_parts) = detach_msg(base, &msg);
         let env = env.detach(base);
-        let (in_batch, start, end) = places(at);
+        let (in_batch, start, end) = at.places();
         lines.push(Line { decoded, in_batch, start, end, env, facts, raw, msg, msg_parts });
     };
     for &piece in &batch.pieces {
@@ -212,15 +221,6 @@ fn prepare(kb: &Kb, batch: &Batch, into: &mut Prepared) {
                 }
             }
         }
-    }
-}
-
-/// Whether a line lies in its batch, and where (a batch is under 4 GiB: it holds one line
-/// of at most 64 KiB past BATCH).
-fn places(at: At) -> (bool, u32, u32) {
-    match at {
-        At::Batch(a, b) => (true, a as u32, b as u32),
-        At::Own(a, b) => (false, a as u32, b as u32),
     }
 }
 
