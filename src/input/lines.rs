@@ -325,11 +325,16 @@ pub struct Block<'a> {
 impl<'a> Block<'a> {
     /// The block's lines as the splitter would have handed them on one by one.
     pub fn raw_lines(&self) -> impl Iterator<Item = RawLine<'a>> + use<'a> {
-        self.text.split('\n').zip(self.first..).map(|(line, no)| RawLine {
-            no,
-            bytes: line.as_bytes(),
-            truncated: false,
-            text: Some(line),
+        // memchr finds the breaks a vector at a time; `str::split` went byte by byte and cost
+        // a twentieth of the parallel run's work.
+        let text = self.text;
+        let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+        let mut start = 0;
+        ends.zip(self.first..).map(move |(end, no)| {
+            // Both ends are at a `\n` or the text's end: char boundaries.
+            let line = text.get(start..end).unwrap_or("");
+            start = end + 1;
+            RawLine { no, bytes: line.as_bytes(), truncated: false, text: Some(line) }
         })
     }
 }
