@@ -19,6 +19,26 @@ pub(super) const MAX_DEPTH: u8 = 8;
 /// Messages at least this long that end with "..." were cut by kmsg (at about 976 bytes);
 /// shorter ones are first matched with their "..." as text.
 pub(super) const KMSG_CUT: usize = 900;
+/// The shortest text read as the start of a message, or as one after a label: shorter
+/// starts (`failed to`, `error reading`) begin hundreds of formats.
+pub(super) const MIN_PREFIX_TEXT: usize = 24;
+
+/// Whether `text` is a message alone: no zap fields or JSON record, which say where the
+/// message ends.
+fn fields_free(text: &str) -> bool {
+    !text.contains(" {\"") && !text.starts_with('{')
+}
+
+/// `text` without one leading label: a word with no space (a document kind, a field path,
+/// a quoted name) and `: `, as a report or a list of errors puts before a message.
+fn strip_label(text: &str) -> Option<&str> {
+    let (label, rest) = text.split_once(": ")?;
+    let ok = !label.is_empty()
+        && label.len() <= 64
+        && !label.contains(' ')
+        && label.bytes().any(|b| b.is_ascii_alphabetic());
+    ok.then(|| rest.trim_start())
+}
 
 impl Catalogue {
     /// Entries (with nested ones) that match a printed Talos message.
@@ -53,6 +73,38 @@ impl Catalogue {
             let named = self.lookup_text(&text[m.end()..], truncated);
             if strong(&named) {
                 return named;
+            }
+        }
+        // What a paste does to an error: a message broken over lines keeps its first line
+        // alone (`issuing CA or … are required` without its `(.machine.ca, …)`, an error
+        // wrapper's `…via platform openstack:` without its cause), and a report or the
+        // validator's list puts a label before it (`HostnameConfig: 'auto' and …`, a field
+        // path). So a text no format matches is read as the start of a message, then without
+        // one leading label: only a text long enough that its start names one format.
+        if fields_free(&text) {
+            let t = text.trim_end();
+            let t = t.strip_suffix(':').unwrap_or(t);
+            // Only a format that starts with that much literal text: a cut text fits any
+            // format that starts with a hole (`%s: %s failed with exit code %d`).
+            let anchored = |ms: &[Match<'_>], len: usize| {
+                ms.iter().find(|m| m.depth == 0 && !m.weak).is_some_and(|m| {
+                    matches!(self.entries[m.entry].pat.segs.first(),
+                        Some(Seg::Lit(l)) if l.len().min(len) >= MIN_PREFIX_TEXT)
+                })
+            };
+            if t.len() >= MIN_PREFIX_TEXT {
+                let cut = self.lookup_text(t, true);
+                if anchored(&cut, t.len()) {
+                    return cut;
+                }
+            }
+            if let Some(rest) = strip_label(t).filter(|r| r.len() >= MIN_PREFIX_TEXT) {
+                for partial in [false, true] {
+                    let unlabelled = self.lookup_text(rest, partial);
+                    if anchored(&unlabelled, rest.len()) {
+                        return unlabelled;
+                    }
+                }
             }
         }
         ms

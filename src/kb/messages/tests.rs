@@ -326,3 +326,36 @@ fn parse_rejects_bad_data() {
     assert_eq!(ms[0].url, "https://github.com/siderolabs/talos/blob/abc/a/b.go#L7");
     assert_eq!(ms[0].releases, ["v1.0", "main"]);
 }
+
+/// What a paste does to an error: the first line of a message broken over lines, an error
+/// wrapper whose cause is on the next line, a label before the message. Each still names the
+/// format that printed it; a cut text does not fit a format that starts with a hole.
+#[test]
+fn pasted_starts_and_labelled_messages() {
+    let cases = [
+        // the validator's message without its `(.machine.ca, machine.acceptedCAs)`
+        (
+            "issuing CA or some accepted CAs are required",
+            "issuing CA or some accepted CAs are required (.machine.ca, machine.acceptedCAs)",
+        ),
+        // the wrapper alone: its `%w` is on the next line
+        (
+            "failed to validate config acquired via platform openstack:",
+            "failed to validate config acquired via platform %s: %w",
+        ),
+        // a document kind before the validator's message
+        (
+            "HostnameConfig: 'auto' and 'hostname' cannot be set at the same time",
+            "'auto' and 'hostname' cannot be set at the same time",
+        ),
+    ];
+    for (text, format) in cases {
+        let ms = lookup(text);
+        assert_eq!(formats(&ms, 0).first(), Some(&format), "{text}");
+    }
+    // Go's TLS error fits only `%s: %s failed with exit code %d` cut short: no match.
+    let ms = lookup("tls: failed to parse certificate from server: x509: SAN dNSName is malformed");
+    assert!(ms.iter().all(|m| m.depth > 0 || m.weak), "{ms:#?}");
+    // Too short a start to name one format.
+    assert!(lookup("failed to validate").iter().all(|m| m.weak || m.depth > 0));
+}
