@@ -23,12 +23,6 @@ pub(super) const KMSG_CUT: usize = 900;
 /// starts (`failed to`, `error reading`) begin hundreds of formats.
 pub(super) const MIN_PREFIX_TEXT: usize = 24;
 
-/// Whether `text` is a message alone: no zap fields or JSON record, which say where the
-/// message ends.
-fn fields_free(text: &str) -> bool {
-    !text.contains(" {\"") && !text.starts_with('{')
-}
-
 /// `text` without one leading label: a word with no space (a document kind, a field path,
 /// a quoted name) and `: `, as a report or a list of errors puts before a message.
 fn strip_label(text: &str) -> Option<&str> {
@@ -81,7 +75,8 @@ impl Catalogue {
         // validator's list puts a label before it (`HostnameConfig: 'auto' and …`, a field
         // path). So a text no format matches is read as the start of a message, then without
         // one leading label: only a text long enough that its start names one format.
-        if fields_free(&text) {
+        // Not a line with zap fields or a JSON record: their fields say where the message ends.
+        if split_fields(&text).1.is_none() {
             let t = text.trim_end();
             let t = t.strip_suffix(':').unwrap_or(t);
             // Only a format that starts with that much literal text: a cut text fits any
@@ -92,7 +87,8 @@ impl Catalogue {
                         Some(Seg::Lit(l)) if l.len().min(len) >= MIN_PREFIX_TEXT)
                 })
             };
-            if t.len() >= MIN_PREFIX_TEXT {
+            // A kmsg-cut text was read as the start of a message above.
+            if !truncated && t.len() >= MIN_PREFIX_TEXT {
                 let cut = self.lookup_text(t, true);
                 if anchored(&cut, t.len()) {
                     return cut;
