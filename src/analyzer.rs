@@ -76,7 +76,7 @@ struct NodeState {
     /// command exited on (at most [`MAX_ERROR_VALUES`], capped in length): the message
     /// catalogue decides at the end, and only when nothing else judged the node (see
     /// `diagnosis`), so a log that needs no such answer never loads the catalogue.
-    error_values: Vec<(u64, Box<str>)>,
+    error_values: Vec<ErrorValue>,
     /// Secrets that span lines (PEM blocks, a value under its key) in this node's stream.
     redactor: crate::redact::Redactor,
     /// First line of the record the last line belonged to (a record's continuation lines
@@ -102,8 +102,20 @@ const MAX_CANCELLED: usize = 256;
 /// what a paste of a failed command holds; a long log has decided by other means.
 const MAX_ERROR_VALUES: usize = 8;
 /// The first lines of an input, where a paste of a few lines is read for Talos' error values.
-const FRAGMENT_LINES: u64 = 6;
+pub(crate) const FRAGMENT_LINES: u64 = 6;
 const MAX_ERROR_VALUE_TEXT: usize = 1024;
+
+/// A line that may be an error value a command exited on (see `NodeState::error_values`).
+#[derive(Debug)]
+pub(crate) struct ErrorValue {
+    pub(crate) line: u64,
+    pub(crate) text: Box<str>,
+    /// No error word on the line (`virtual (shared) IP is not allowed on non-controlplane
+    /// nodes`, `expected a mapping node`): Talos' validators and decoders state many errors
+    /// without one. Such a line counts only when the whole input is a paste of a few lines,
+    /// whose every line is there for a reason; in a long log a wordless line is just output.
+    pub(crate) quiet: bool,
+}
 
 /// Streaming analysis of one or more inputs.
 pub struct Analyzer<'k> {
@@ -476,9 +488,9 @@ impl<'k> Analyzer<'k> {
             // An item states an error by construction (a multi-error holds nothing else);
             // its text tells the catalogue what printed it (the config validator, ...).
             st.failure_line = Some(no);
-            st.error_values.push((no, item.into()));
+            st.error_values.push(ErrorValue { line: no, text: item.into(), quiet: false });
         } else if st.failure_line.is_none()
-            && text_facts.errorish_word
+            && (text_facts.errorish_word || self.stats.lines <= FRAGMENT_LINES)
             && !continuation
             && !block_field
             && facts.event != EventKind::Kernel
@@ -488,7 +500,8 @@ impl<'k> Analyzer<'k> {
             && env.text.len() <= MAX_ERROR_VALUE_TEXT
             && !talosctl_check_retry(&env.text)
         {
-            st.error_values.push((no, env.text.as_ref().into()));
+            let quiet = !text_facts.errorish_word;
+            st.error_values.push(ErrorValue { line: no, text: env.text.as_ref().into(), quiet });
         }
         if let Some((controller, shape)) = &text_facts.controller_failure {
             st.machine.boot.health.on_controller_error(no, controller, shape, &env.text);
@@ -688,6 +701,19 @@ impl<'k> Analyzer<'k> {
     pub fn end_input(&mut self) {
         for ni in 0..self.nodes.len() {
             self.flush_block(ni);
+        }
+        // A paste of a few lines with no error word and nothing else of Talos' in it
+        // (`issuing CA or some accepted CAs are required`) is Talos' text when the message
+        // catalogue knows a line as one of its error values; asked only now, of such tiny
+        // inputs, since the catalogue is about 9 MiB to load.
+        if self.stats.talos_lines == 0 && self.stats.lines <= FRAGMENT_LINES {
+            let known = self
+                .nodes
+                .iter()
+                .flat_map(|st| &st.error_values)
+                .filter(|v| v.quiet && crate::diagnosis::is_error_value(&v.text))
+                .count();
+            self.stats.talos_lines += known as u64;
         }
     }
 

@@ -40,12 +40,20 @@ pub(crate) struct NodeView<'a> {
     /// First line of this boot that states a failure in Talos' words.
     pub(crate) failure_line: Option<u64>,
     /// Lines whose whole text may be an error value a command exited on (see there).
-    pub(crate) error_values: &'a [(u64, Box<str>)],
+    pub(crate) error_values: &'a [crate::analyzer::ErrorValue],
     /// Records that ended in `context canceled` (their first lines).
     pub(crate) cancelled: &'a [u64],
     /// Lines that are the kernel's own start (EFI stub, `Linux version`).
     pub(crate) early_kernel: u64,
     pub(crate) lines: u64,
+}
+
+impl NodeView<'_> {
+    /// The candidate error values to judge: the wordless ones only in a paste of a few lines
+    /// (`fragment`, see [`crate::analyzer::ErrorValue`]).
+    fn error_values(&self, fragment: bool) -> impl Iterator<Item = &crate::analyzer::ErrorValue> {
+        self.error_values.iter().filter(move |v| fragment || !v.quiet)
+    }
 }
 
 /// Everything of an analysis that a report is assembled from.
@@ -172,6 +180,7 @@ impl Analysis<'_> {
 
     fn node_report(&self, i: usize) -> (NodeReport, Vec<Ranked>, Option<Unexplained>) {
         let st = &self.nodes[i];
+        let fragment = self.stats.lines <= crate::analyzer::FRAGMENT_LINES;
         let m = st.machine;
         let (boot, mut outcome, mut stall) = Self::diagnosed_boot(m);
         if let Some(reason) = m.reboot_loop() {
@@ -307,7 +316,16 @@ impl Analysis<'_> {
             findings.iter().any(|f| f.finding.severity != Severity::Warning || f.finding.recovered);
         if outcome == Outcome::Unknown && !judged && !up {
             let failure_line = st.failure_line.or_else(|| {
-                st.error_values.iter().find(|(_, t)| is_error_value(t)).map(|(l, _)| *l)
+                st.error_values(fragment)
+                    .find(|v| {
+                        // A wordless line states a failure only when the part of Talos that
+                        // printed it has one job, so the line means that job failed: a
+                        // client's own refusal (`no controlplane nodes discovered`) or a check's
+                        // condition is not the node's failure.
+                        is_error_value(&v.text)
+                            && (!v.quiet || printed_by::printed_by(&v.text).is_some())
+                    })
+                    .map(|v| v.line)
             });
             if let Some(l) = failure_line {
                 outcome = Outcome::Failed;
@@ -357,7 +375,7 @@ impl Analysis<'_> {
             // text itself.
             let found = found.or_else(|| {
                 lines.into_iter().flatten().find_map(|l| {
-                    let (_, text) = st.error_values.iter().find(|(at, _)| *at == l)?;
+                    let text = &st.error_values(fragment).find(|v| v.line == l)?.text;
                     let by = printed_by::printed_by(text)?;
                     let evidence = Evidence {
                         line: l,

@@ -127,3 +127,42 @@ fn multi_error_head_equals_the_suffix_tests() {
     }
     assert!(heads >= 4);
 }
+
+/// A paste of a few lines whose only statement is one of Talos' error values without an error
+/// word (validators and decoders state many so) fails for the part of Talos that printed it;
+/// the same line in a longer log, or a value whose printer has no single job (a client's own
+/// refusal), judges nothing.
+#[test]
+fn wordless_error_values_state_a_failure_only_in_a_paste() {
+    use crate::report::Outcome;
+    let kb = crate::kb::Kb::builtin();
+    let long = |line: &str| format!("{line}\n{}", "some other output\n".repeat(8));
+    let cases: [(String, Outcome, Option<&str>); 6] = [
+        (
+            "virtual (shared) IP is not allowed on non-controlplane nodes".into(),
+            Outcome::Failed,
+            Some("config_validation_error"),
+        ),
+        (
+            "issuing CA or some accepted CAs are required".into(),
+            Outcome::Failed,
+            Some("config_validation_error"),
+        ),
+        ("> expected a mapping node".into(), Outcome::Failed, Some("config_decode_error")),
+        ("no controlplane nodes discovered".into(), Outcome::Unknown, None),
+        (
+            long("virtual (shared) IP is not allowed on non-controlplane nodes"),
+            Outcome::Unknown,
+            None,
+        ),
+        ("nothing is wrong here".into(), Outcome::Unknown, None),
+    ];
+    for (log, outcome, category) in cases {
+        let r = analyze_text(&kb, &log);
+        assert_eq!(r.outcome, outcome, "{log:?}");
+        assert_eq!(r.findings.first().map(|f| f.category.as_str()), category, "{log:?}");
+    }
+    // Talos' text, so not `no Talos log lines` (exit 2) either.
+    let r = analyze_text(&kb, "issuing CA or some accepted CAs are required\n");
+    assert!(r.stats.talos_lines > 0);
+}
