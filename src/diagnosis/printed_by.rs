@@ -88,7 +88,19 @@ pub(super) fn subject_of(line: &str) -> Option<PrintedBy> {
 pub(super) fn printed_by(line: &str) -> Option<PrintedBy> {
     let norm = crate::parse::normalize::normalize(line);
     let env = crate::parse::envelope::parse(&norm);
-    let mut matches = messages::lookup(&env.text);
+    let text: &str = &env.text;
+    // The whole text first; then, as Go wraps errors (`%s: %w`), what follows each of the first
+    // few `: `, so a wrapper no catalogue knows (a tool around talosctl, `failed to generate
+    // talos config: missing kind`) still shows the Talos error it carries.
+    let tails = text.match_indices(": ").take(MAX_WRAPPERS).map(|(i, _)| &text[i + 2..]);
+    std::iter::once(text).chain(tails).find_map(printed_by_text)
+}
+
+/// Wrappers of an error skipped at most, looking for what Talos printed inside them.
+const MAX_WRAPPERS: usize = 4;
+
+fn printed_by_text(text: &str) -> Option<PrintedBy> {
+    let mut matches = messages::lookup(text);
     matches.retain(|m| !m.weak && !m.alt);
     matches.sort_by_key(|m| std::cmp::Reverse(m.depth));
     matches.iter().find_map(|m| {
@@ -176,6 +188,13 @@ mod tests {
             ("[talos] task startAllServices (1/1): failed: context deadline exceeded", None),
             ("[talos] boot sequence: failed", None),
             ("connection refused", None),
+            // A wrapper no catalogue knows, around a Talos error it carries.
+            ("failed to generate talos config: missing kind", Some("config_decode_error")),
+            (
+                "error: apply failed: virtual (shared) IP is not allowed on non-controlplane nodes",
+                Some("config_validation_error"),
+            ),
+            ("failed to generate talos config: boom", None),
         ] {
             let got = printed_by(line).map(|p| p.component.category.as_str());
             assert_eq!(got, want, "{line}");

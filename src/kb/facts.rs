@@ -232,7 +232,8 @@ impl TextFacts {
             // Nothing the analyzer looks for: the default, as for the gate's digit-blind twin.
             return TextFacts::default();
         }
-        let zap = if text.ends_with('}') { message::zap(text) } else { None };
+        let zap =
+            if text.ends_with('}') { message::zap(text) } else { message::controller_text(text) };
         let controller_failure = zap.as_ref().and_then(|z| {
             let (c, e) = (z.controller.as_deref()?, z.error.as_deref()?);
             // Cancellation is what a stopping node does to every controller.

@@ -263,6 +263,28 @@ pub fn zap(text: &str) -> Option<Zap> {
     })
 }
 
+/// The same fields from the plain form of a controller's failure, as Talos' documentation and
+/// reports quote it and as controller-runtime's text logger wrote it before zap
+/// (`k8s.ManifestApplyController: controller failed: error creating mapping …`): a
+/// controller name (`<package>.<Name>Controller`, no spaces), then ` controller failed: ` and
+/// the error.
+pub fn controller_text(text: &str) -> Option<Zap> {
+    const SEP: &str = ": controller failed: ";
+    let at = memchr::memmem::find(text.as_bytes(), SEP.as_bytes())?;
+    let name = &text[..at];
+    let (pkg, ty) = name.split_once('.')?;
+    let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !(word(pkg) && word(ty) && ty.ends_with("Controller")) {
+        return None;
+    }
+    Some(Zap {
+        msg: "controller failed".to_owned(),
+        component: Some("controller-runtime".to_owned()),
+        controller: Some(name.to_owned()),
+        error: Some(text[at + SEP.len()..].trim_end().to_owned()),
+    })
+}
+
 /// Looks up `keys` in a JSON object without building it: the answer of
 /// `serde_json::from_str::<Value>(json)` followed by `map.get(key).map(Value::as_str)`, but
 /// the other values are only validated, never stored. `None` when `json` is not exactly one
@@ -490,6 +512,15 @@ mod tests {
         assert_eq!(z.controller.as_deref(), Some("k8s.NodeIPController"));
         assert_eq!(z.error.as_deref(), Some("boom"));
         assert_eq!(zap("no json here"), None);
+        let z = controller_text(
+            "k8s.KubeletStaticPodController: controller failed: error refreshing pod status: boom",
+        )
+        .unwrap();
+        assert_eq!(z.controller.as_deref(), Some("k8s.KubeletStaticPodController"));
+        assert_eq!(z.error.as_deref(), Some("error refreshing pod status: boom"));
+        assert_eq!(z.msg, "controller failed");
+        assert_eq!(controller_text("the k8s.X controller failed: boom"), None);
+        assert_eq!(controller_text("service failed: controller failed: boom"), None);
         assert_eq!(zap("broken {\"a\": }"), None);
     }
 }
