@@ -19,6 +19,9 @@ pub enum SignalKind {
     Panic,
     /// The kernel panicked, oopsed or hit a `BUG:`.
     KernelPanic,
+    /// The kernel hit a `WARN()`: a condition its code says never happens (a kernel or driver
+    /// bug, firmware it cannot use), with a stack dump; the kernel goes on.
+    KernelWarning,
     /// A controller panicked (controller-runtime caught it and restarts the controller).
     ControllerPanic,
     /// The clock was moved by more than any real correction can be.
@@ -49,6 +52,7 @@ impl SignalKind {
             self,
             SignalKind::Panic
                 | SignalKind::KernelPanic
+                | SignalKind::KernelWarning
                 | SignalKind::ControllerPanic
                 | SignalKind::ClockJump
                 | SignalKind::ServiceFailed
@@ -60,7 +64,17 @@ impl SignalKind {
     /// A weak signal (controller retries) decides the outcome only when nothing shows the
     /// node healthy: controllers retry transient errors during every boot.
     pub fn is_weak(self) -> bool {
-        matches!(self, SignalKind::ControllerFailing)
+        matches!(self, SignalKind::ControllerFailing | SignalKind::KernelWarning)
+    }
+
+    /// Reports of a weak signal that decide, when nothing shows the node healthy: a
+    /// controller retries every error a few times on every boot, so only its repetition
+    /// says it fails; a kernel warning is a bug report each time.
+    fn decides_after(self) -> u32 {
+        match self {
+            SignalKind::ControllerFailing => CONTROLLER_REPEATS,
+            _ => 1,
+        }
     }
 
     /// The name in the JSON report.
@@ -68,6 +82,7 @@ impl SignalKind {
         match self {
             SignalKind::Panic => "panic",
             SignalKind::KernelPanic => "kernel_panic",
+            SignalKind::KernelWarning => "kernel_warning",
             SignalKind::ControllerPanic => "controller_panic",
             SignalKind::ClockJump => "clock_jump",
             SignalKind::ServiceFailed => "service_failed",
@@ -113,6 +128,10 @@ impl Signal {
             SignalKind::KernelPanic => {
                 format!("the kernel reported a panic, oops or BUG at line {}", self.first_line)
             }
+            SignalKind::KernelWarning => format!(
+                "the kernel hit a warning (a kernel or driver bug, with a stack dump) at line {}{times} and nothing shows the node healthy",
+                self.first_line
+            ),
             SignalKind::ControllerPanic if c == "talos" => {
                 format!("a controller panicked (line {}{times})", self.first_line)
             }
@@ -318,7 +337,7 @@ impl Health {
             .signals
             .iter()
             .filter(|s| s.recovered_at.is_none())
-            .filter(|s| !s.kind.is_weak() || (!healthy && s.count >= CONTROLLER_REPEATS))
+            .filter(|s| !s.kind.is_weak() || (!healthy && s.count >= s.kind.decides_after()))
             .collect();
         v.sort_by_key(|s| (!s.kind.is_failure(), s.first_line));
         v.into_iter()
@@ -346,6 +365,7 @@ pub const SIGNAL_WORDS: &[&str] = &[
     "bug: ",
     "oops",
     "general protection fault",
+    "warning: cpu: ",
     "adjusting time (jump)",
     "maintenance service",
     "reachable at:",
@@ -400,6 +420,10 @@ pub fn classify(text: &str) -> Option<TextSignal> {
         || t.starts_with("general protection fault")
     {
         return Some(TextSignal::Trouble(KernelPanic, Some("kernel".to_owned())));
+    }
+    // kernel/panic.c __warn(): `WARNING: CPU: %d PID: %d at %pS` (older: `at %s:%d %pS`).
+    if t.starts_with("WARNING: CPU: ") && t.contains(" PID: ") && t.contains(" at ") {
+        return Some(TextSignal::Trouble(KernelWarning, Some("kernel".to_owned())));
     }
     // kernel/module/main.c: `%s: Unknown symbol %s (err %d)` and `%s: disagrees about
     // version of symbol %s`, prefixed with the module's name.

@@ -166,3 +166,19 @@ fn wordless_error_values_state_a_failure_only_in_a_paste() {
     let r = analyze_text(&kb, "issuing CA or some accepted CAs are required\n");
     assert!(r.stats.talos_lines > 0);
 }
+
+/// A kernel warning (a `WARN()` with its stack dump) decides only when nothing shows the node
+/// healthy: a fragment of one fails, a boot that completes after one does not.
+#[test]
+fn a_kernel_warning_fails_only_a_node_not_shown_healthy() {
+    use crate::report::Outcome;
+    let kb = crate::kb::Kb::builtin();
+    let warn = "[   10.033289] ------------[ cut here ]------------\n\
+                [   10.034413] WARNING: CPU: 0 PID: 2079 at arch/arm64/kernel/module-plts.c:98 module_emit_plt_entry+0x17c/0x190\n\
+                [   10.036663] Modules linked in: virtio_pci_legacy_dev\n";
+    assert_eq!(analyze_text(&kb, warn).outcome, Outcome::Failed);
+    let healthy = format!(
+        "{warn}[   20.000000] [talos] phase bootloader (9/9): done, 1ms\n[   20.000001] [talos] boot sequence: done: 10s\n"
+    );
+    assert_ne!(analyze_text(&kb, &healthy).outcome, Outcome::Failed);
+}

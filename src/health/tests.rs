@@ -67,6 +67,15 @@ fn classify_table() {
             t(ModuleLoad, Some("snd_usb_audio")),
         ),
         ("nvidia: disagrees about version of symbol module_layout", t(ModuleLoad, Some("nvidia"))),
+        (
+            "WARNING: CPU: 61 PID: 27020 at lib/string_helpers.c:1036 __fortify_report+0x45/0x60",
+            t(KernelWarning, Some("kernel")),
+        ),
+        (
+            "WARNING: CPU: 0 PID: 1 at drivers/gpu/drm/amd/amdgpu/amdgpu_irq.c:656",
+            t(KernelWarning, Some("kernel")),
+        ),
+        ("WARNING: cpu frequency scaling is disabled", None),
         ("I/O error, dev sr0, sector 0 op 0x0:(READ)", None),
         ("blk_update_request: I/O error, dev loop3, sector 12", None),
     ];
