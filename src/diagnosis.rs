@@ -420,8 +420,11 @@ impl Analysis<'_> {
                 .or(stall.as_ref().and_then(|s| s.line))
                 .unwrap_or(u64::MAX);
             let mut ts: Vec<(&String, &TemplateEntry)> = st.templates.iter().collect();
-            ts.sort_by_key(|(_, t)| {
-                (t.first.line.abs_diff(anchor).min(t.last_line.abs_diff(anchor)), t.first.line)
+            // The template's text last: two templates of one line (a `talosctl service`
+            // block's state replayed as the runner's line) must not come in the hash map's
+            // order, which differs from run to run.
+            ts.sort_by_key(|(k, t)| {
+                (t.first.line.abs_diff(anchor).min(t.last_line.abs_diff(anchor)), t.first.line, *k)
             });
             Unexplained {
                 node: m.node.clone(),
