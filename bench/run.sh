@@ -16,7 +16,7 @@
 #   talos-doctor analyze --format json LOG          (release build)
 #   rg -c -f PATTERNS LOG                           (the same rule patterns)
 #   grep -cE -f PATTERNS.ere LOG                    (converted to POSIX ERE; see patterns.py)
-# and the same talos-doctor with `-j 2` (td-j2: two preparing threads; its report must be
+# and the same talos-doctor with `-j 2` (td-j2: two threads in all, one preparing lines; its report must be
 # the same), and prints wall time, MB/s, lines/s, peak RSS and the ratio of each tool's
 # throughput to rg's. Then the shared workload (bench/shared.sh). Benchmarks measure;
 # nothing here asserts a time.

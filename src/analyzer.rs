@@ -490,7 +490,11 @@ impl<'k> Analyzer<'k> {
             st.failure_line = Some(no);
             st.error_values.push(ErrorValue { line: no, text: item.into(), quiet: false });
         } else if st.failure_line.is_none()
-            && (text_facts.errorish_word || self.stats.lines <= FRAGMENT_LINES)
+            // A wordless line only in a paste's first lines, and never one of the sequencer's
+            // or a service's own lines (`boot sequence: done`): those are no error values, and
+            // asking the catalogue about them would load it for every short paste.
+            && (text_facts.errorish_word
+                || (self.stats.lines <= FRAGMENT_LINES && matches!(msg, Message::Other)))
             && !continuation
             && !block_field
             && facts.event != EventKind::Kernel

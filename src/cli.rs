@@ -227,9 +227,10 @@ pub struct AnalyzeArgs {
     /// against the known-good spec, to confirm the diagnosis (e.g. which mount is missing).
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
-    /// Threads that prepare lines beside the one that keeps the analysis state (default 0:
-    /// all on one thread). The report is the same either way. Each thread adds memory
-    /// (1.5-4 MiB measured); on two CPUs it was not faster, so it is for larger machines.
+    /// Threads in all, as `make -j` and `rg -j` count them (default 1): N-1 prepare lines
+    /// beside the one that keeps the analysis state; 0 and 1 are one thread. The report is
+    /// the same either way. Each preparing thread adds memory (1.5-4 MiB measured); on two
+    /// CPUs `-j 2` is about 1.1x one thread.
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=16))]
     pub threads: Option<u8>,
     /// Output options.

@@ -63,7 +63,10 @@ fn analyze(a: &AnalyzeArgs, env: &config::Env, an: &mut Analyzer<'_>) -> Result<
             }
         }
     }
-    let workers = usize::from(a.threads.unwrap_or(0));
+    // `-j N` counts the thread that applies the prepared lines: with one preparing thread per
+    // CPU as well, the two contended for the same cores and `-j 2` on two CPUs was slower
+    // than one thread.
+    let workers = usize::from(a.threads.unwrap_or(1)).saturating_sub(1);
     // What a lone directory or archive held, for the error when it gave no line.
     let mut fed = None;
     for s in &sources {
