@@ -124,6 +124,12 @@ fn captures(rule: &Rule, ctx: &LineCtx<'_>) -> BTreeMap<String, String> {
             map.entry(k.to_owned()).or_insert_with(|| v.to_owned());
         }
     }
+    // A group of an alternative that did not match is empty: rules write one placeholder per
+    // alternative side by side (`{dev}{dev2}{dev3}`, whichever matched), and an unfilled one
+    // left `{dev2}` in the text a user reads.
+    for name in re.capture_names().flatten() {
+        map.entry(name.to_owned()).or_default();
+    }
     map
 }
 
@@ -319,6 +325,12 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> String {
             {
                 let key = &after[..close];
                 match vars.get(key) {
+                    // An empty value between two spaces leaves one (`on link {link} (…`).
+                    Some(v) if v.is_empty() => {
+                        if out.ends_with(' ') && after[close + 1..].starts_with(' ') {
+                            out.pop();
+                        }
+                    }
                     Some(v) => out.push_str(v),
                     None => {
                         out.push('{');
@@ -346,8 +358,12 @@ mod tests {
     fn interpolation() {
         let mut v = BTreeMap::new();
         v.insert("svc".to_owned(), "kubelet".to_owned());
+        v.insert("none".to_owned(), String::new());
         let cases = [
             ("service {svc} failed", "service kubelet failed"),
+            // A group that took no part in the match is empty, and leaves one space.
+            ("on link {none} (excerpt)", "on link (excerpt)"),
+            ("sda6{none}{none}: bad", "sda6: bad"),
             ("{unknown} stays", "{unknown} stays"),
             ("json {\"a\": 1}", "json {\"a\": 1}"),
             ("{", "{"),
