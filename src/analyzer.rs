@@ -93,6 +93,73 @@ struct NodeState {
     /// The task a task-logger line last said was running, in a log without its sequence (a
     /// fragment): the lines after it happen during it until it or its phase ends.
     loose_task: Option<String>,
+    /// The commands a shell traced in this stream (see [`Trace`]).
+    trace: Option<Box<Trace>>,
+}
+
+/// A script's commands as its shell traces them (`set -x`: `+ talosctl bootstrap`) or a
+/// transcript shows them (`$ talosctl bootstrap`), to tell a failure the script got past: a
+/// command that failed, run again (a retry loop) and then followed by another command with no
+/// failure in between, succeeded the last time; what its failed runs printed does not state the
+/// node's failure.
+#[derive(Debug, Default)]
+struct Trace {
+    /// The command running and the line that started it.
+    cmd: String,
+    start: u64,
+    /// The last line that stated a failure (or may be an error value) while a traced
+    /// command ran, whether or not an earlier one already decided the node's failure line.
+    failed_at: u64,
+    /// The last command that failed, and the line its first failed run started at.
+    failed: Option<(String, u64)>,
+}
+
+/// The command of a shell's trace line or a transcript's prompt line, if `text` is one.
+fn traced_command(text: &str) -> Option<&str> {
+    // Under a Markdown quote or list marker as pasted (not `+ `, which is the trace's own).
+    let mut t = text.trim_end();
+    loop {
+        let r = t.trim_start_matches([' ', '\t', '>']);
+        let r = r.strip_prefix("- ").or_else(|| r.strip_prefix("* ")).unwrap_or(r);
+        if r.len() == t.len() {
+            break;
+        }
+        t = r;
+    }
+    let cmd = match t.as_bytes().first()? {
+        // bash/sh xtrace: `+ cmd`, nested `++ cmd`.
+        b'+' => t.trim_start_matches('+').strip_prefix(' ')?,
+        b'$' => t.strip_prefix("$ ")?,
+        _ => return None,
+    };
+    let cmd = cmd.trim();
+    (!cmd.is_empty() && cmd.len() <= 512).then_some(cmd)
+}
+
+impl NodeState {
+    /// A traced command starts at `line` (see [`Trace`]).
+    fn on_command(&mut self, line: u64, cmd: &str) {
+        let t = self.trace.get_or_insert_with(Box::default);
+        if t.start > 0 {
+            let since = t.start;
+            if t.failed_at > since {
+                if t.failed.as_ref().is_none_or(|(c, _)| *c != t.cmd) {
+                    t.failed = Some((std::mem::take(&mut t.cmd), since));
+                }
+            } else if let Some((_, first)) = t.failed.take_if(|(c, _)| *c == t.cmd) {
+                // The failed command ran again and the script went on: its failed runs, from
+                // the first to this one, are what the script got past.
+                let (from, to) = (first, since);
+                if self.failure_line.is_some_and(|l| l > from && l < to) {
+                    self.failure_line = None;
+                }
+                self.error_values.retain(|v| v.line <= from || v.line >= to);
+            }
+        }
+        t.cmd.clear();
+        t.cmd.push_str(cmd);
+        t.start = line;
+    }
 }
 
 /// Cancelled records remembered per node; a log of nothing else keeps its first ones.
@@ -229,6 +296,7 @@ impl<'k> Analyzer<'k> {
             early_kernel: 0,
             svc_block: None,
             loose_task: None,
+            trace: None,
         });
         self.index.insert(name.to_owned(), self.nodes.len() - 1);
         self.last_node = Some(self.nodes.len() - 1);
@@ -457,7 +525,8 @@ impl<'k> Analyzer<'k> {
             let component = zap.and_then(|z| z.controller.as_deref()).or(env.service.as_deref());
             st.machine.on_text_signal(no, sig, component, &env.text);
         }
-        if st.failure_line.is_none()
+        // Asked once a failure line is known only in a traced script (see `Trace`).
+        let states_failure = (st.failure_line.is_none() || st.trace.is_some())
             && !block_field
             && (text_facts.failure_word
                 || (text_facts.errorish_word
@@ -474,8 +543,13 @@ impl<'k> Analyzer<'k> {
             && !talosctl_check_retry(&env.text)
             // machined writes all of its output to the kernel's log as `user: warning`, so
             // that level says nothing about the line.
-            && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"))
-        {
+            && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"));
+        if states_failure {
+            if let Some(t) = st.trace.as_deref_mut() {
+                t.failed_at = no;
+            }
+        }
+        if st.failure_line.is_none() && states_failure {
             st.failure_line = Some(no);
         } else if let Some(item) = multi_item.filter(|i| {
             // A nested multi-error's head (`* unmount: 1 error(s) occurred:`) is judged by
@@ -489,6 +563,9 @@ impl<'k> Analyzer<'k> {
             // its text tells the catalogue what printed it (the config validator, ...).
             st.failure_line = Some(no);
             st.error_values.push(ErrorValue { line: no, text: item.into(), quiet: false });
+            if let Some(t) = st.trace.as_deref_mut() {
+                t.failed_at = no;
+            }
         } else if st.failure_line.is_none()
             // A wordless line only in a paste's first lines, and never one of the sequencer's
             // or a service's own lines (`boot sequence: done`): those are no error values, and
@@ -506,6 +583,9 @@ impl<'k> Analyzer<'k> {
         {
             let quiet = !text_facts.errorish_word;
             st.error_values.push(ErrorValue { line: no, text: env.text.as_ref().into(), quiet });
+            if let Some(t) = st.trace.as_deref_mut() {
+                t.failed_at = no;
+            }
         }
         if let Some((controller, shape)) = &text_facts.controller_failure {
             st.machine.boot.health.on_controller_error(no, controller, shape, &env.text);
@@ -536,6 +616,12 @@ impl<'k> Analyzer<'k> {
                         && crate::diagnosis::is_error_value(&env.text))))
         {
             self.stats.talos_lines += 1;
+        }
+        if env.node.is_none() && !continuation {
+            // On the line as given too: normalising takes `+ ` for a Markdown list marker.
+            if let Some(cmd) = traced_command(line).or_else(|| traced_command(&env.text)) {
+                st.on_command(no, cmd);
+            }
         }
         if progress.iter().any(|p| matches!(p, Progress::Boot { .. })) {
             st.matcher.new_boot();

@@ -319,11 +319,14 @@ impl Analysis<'_> {
                 st.error_values(fragment)
                     .find(|v| {
                         // A wordless line states a failure only when the part of Talos that
-                        // printed it has one job, so the line means that job failed: a
+                        // printed it has one job, so the line means that job failed, or when a
+                        // boot task returns it, which fails the task: a
                         // client's own refusal (`no controlplane nodes discovered`) or a check's
                         // condition is not the node's failure.
                         is_error_value(&v.text)
-                            && (!v.quiet || printed_by::printed_by(&v.text).is_some())
+                            && (!v.quiet
+                                || printed_by::printed_by(&v.text).is_some()
+                                || printed_by::returned_by_task(&v.text))
                     })
                     .map(|v| v.line)
             });
@@ -386,6 +389,15 @@ impl Analysis<'_> {
                     };
                     Some((by, evidence))
                 })
+            });
+            // Else the step that failed, when it is one component's whole job (the install
+            // sequence is the installer's): on the failure's own lines only.
+            let found = found.or_else(|| {
+                lines
+                    .into_iter()
+                    .flatten()
+                    .filter_map(at)
+                    .find_map(|t| Some((printed_by::step_of(&t.first.text)?, t.first.clone())))
             });
             if let Some((by, evidence)) = found {
                 let first_line = evidence.line;

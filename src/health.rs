@@ -380,6 +380,7 @@ pub const SIGNAL_WORDS: &[&str] = &[
     "running and ready",
     "i/o error",
     "after reset failure",
+    "controller is down; will reset",
     "offline device",
     "unknown symbol",
     "disagrees about version of symbol",
@@ -408,6 +409,11 @@ pub fn classify(text: &str) -> Option<TextSignal> {
                 .filter(|n| !n.is_empty() && !n.contains(' '));
             return Some(TextSignal::Trouble(ControllerPanic, name));
         }
+    }
+    // The same panic pasted from after the controller's name: the rest of `controller %q
+    // panicked: %s` (controller-runtime's is the only Talos format that starts the value so).
+    if t.starts_with("panicked: ") {
+        return Some(TextSignal::Trouble(ControllerPanic, None));
     }
     if t.starts_with("panic: ") || t.starts_with("fatal error: ") || is_traceback_position(t) {
         return Some(TextSignal::Trouble(Panic, None));
@@ -685,7 +691,8 @@ pub fn states_cobra_error(text: &str) -> bool {
 /// The disk a kernel block-layer error names, for disks that hold data: the block layer's
 /// `I/O error, dev nvme1n1, sector …` (`blk_print_req_error`; `print_req_error: I/O error,
 /// dev sda` before 5.x), `Buffer I/O error on dev sda1`, the NVMe driver giving a controller
-/// up (`nvme nvme1: Disabling device after reset failure`) and SCSI's `rejecting I/O to
+/// up (`nvme nvme1: Disabling device after reset failure`) or reset after a fatal status
+/// (`nvme nvme1: controller is down; will reset: CSTS=0x3`) and SCSI's `rejecting I/O to
 /// offline device`. Optical drives, floppies, loop and RAM devices are left out: VMs probe
 /// empty ones on every boot and they fail harmlessly.
 fn disk_io_error(t: &str) -> Option<String> {
@@ -693,7 +700,11 @@ fn disk_io_error(t: &str) -> Option<String> {
         let r = &t[p..];
         let r = &r[r.find("dev ").map_or(0, |i| i + 4)..];
         r.split([',', ' ', ':']).next().unwrap_or("")
-    } else if t.contains("Disabling device after reset failure") {
+    } else if t.contains("Disabling device after reset failure")
+        // The controller reported a fatal status and the driver resets it (drivers/nvme/host/
+        // pci.c `nvme_warn_reset`: `controller is down; will reset: CSTS=%#x, PCI_STATUS=%#x`).
+        || t.contains("controller is down; will reset: CSTS=")
+    {
         // `nvme nvme1: Disabling …`: the driver's device name before the colon.
         t.split(':').next().unwrap_or("").rsplit(' ').next().unwrap_or("")
     } else if t.contains("rejecting I/O to offline device") {

@@ -96,6 +96,14 @@ fn encodings() -> Vec<Encoding> {
         }),
         ("Markdown quote", |l| format!("> {l}")),
         ("Markdown list", |l| format!("- {l}")),
+        // A line quoted whole in prose (Markdown inline code), where it holds no backtick; not
+        // an indented or list line, which Markdown does not render so.
+        ("Markdown inline code", |l| {
+            let plain = !l.trim().is_empty()
+                && !l.contains('`')
+                && !l.starts_with([' ', '\t', '*', '-', '+', '>']);
+            if plain { format!("`{l}`") } else { l.to_owned() }
+        }),
     ]
 }
 

@@ -182,3 +182,39 @@ fn a_kernel_warning_fails_only_a_node_not_shown_healthy() {
     );
     assert_ne!(analyze_text(&kb, &healthy).outcome, Outcome::Failed);
 }
+
+/// A script that runs a failed command again and then goes on got past the failure (a retry
+/// loop, `set -x` trace or a transcript's prompts); one that gives up, or never reruns it, did
+/// not.
+#[test]
+fn a_command_retried_until_it_passes_is_not_the_failure() {
+    use crate::report::Outcome;
+    let kb = crate::kb::Kb::builtin();
+    let fail = "error executing bootstrap: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: EOF\"";
+    let cases = [
+        // Retried, passed, the script went on.
+        (
+            format!(
+                "+ talosctl bootstrap\n{fail}\n+ sleep 10\n+ talosctl bootstrap\n+ talosctl kubeconfig\n"
+            ),
+            false,
+        ),
+        (format!("$ talosctl bootstrap\n{fail}\n$ talosctl bootstrap\n$ talosctl health\n"), false),
+        (format!("> + talosctl bootstrap\n> {fail}\n> + talosctl bootstrap\n> + break\n"), false),
+        // Retried and failed again: still failing.
+        (
+            format!(
+                "+ talosctl bootstrap\n{fail}\n+ sleep 10\n+ talosctl bootstrap\n{fail}\n+ exit 1\n"
+            ),
+            true,
+        ),
+        // Never run again: the next command does not undo the failure.
+        (format!("+ talosctl bootstrap\n{fail}\n+ talosctl kubeconfig\n"), true),
+        // Rerun last: whether it passed is not seen.
+        (format!("+ talosctl bootstrap\n{fail}\n+ talosctl bootstrap\n"), true),
+    ];
+    for (log, failed) in cases {
+        let r = analyze_text(&kb, &log);
+        assert_eq!(r.outcome == Outcome::Failed, failed, "{log}");
+    }
+}

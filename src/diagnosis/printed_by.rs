@@ -32,6 +32,12 @@ pub(super) struct Component {
     /// release, a Go error with no Talos words around it).
     #[serde(default)]
     subjects: Vec<String>,
+    /// The steps of a boot or upgrade whose whole job is this component's (the install
+    /// sequence, the `install` and `upgrade` phases run the installer): a failure of that
+    /// step that no format or subject places is this component's. Weaker than a subject,
+    /// since what fails inside a step may be another part's (a pull the installer needs).
+    #[serde(default)]
+    steps: Vec<String>,
     pub(super) title: String,
     pub(super) root_cause: String,
     pub(super) remediation: Vec<String>,
@@ -49,16 +55,24 @@ fn components() -> &'static [Component] {
 /// Each component's subjects, compiled once, in the order of the components.
 fn subjects() -> &'static [(usize, regex::Regex)] {
     static S: OnceLock<Vec<(usize, regex::Regex)>> = OnceLock::new();
-    S.get_or_init(|| {
-        components()
-            .iter()
-            .enumerate()
-            .flat_map(|(i, c)| c.subjects.iter().map(move |s| (i, s)))
-            .map(|(i, s)| {
-                (i, regex::Regex::new(s).expect("data/printed-by.toml subjects compile (tested)"))
-            })
-            .collect()
-    })
+    S.get_or_init(|| compile(|c| &c.subjects))
+}
+
+/// Each component's steps, compiled once, in the order of the components.
+fn steps() -> &'static [(usize, regex::Regex)] {
+    static S: OnceLock<Vec<(usize, regex::Regex)>> = OnceLock::new();
+    S.get_or_init(|| compile(|c| &c.steps))
+}
+
+fn compile(field: fn(&Component) -> &Vec<String>) -> Vec<(usize, regex::Regex)> {
+    components()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| field(c).iter().map(move |s| (i, s)))
+        .map(|(i, s)| {
+            (i, regex::Regex::new(s).expect("data/printed-by.toml patterns compile (tested)"))
+        })
+        .collect()
 }
 
 /// What printed a line: the component and the catalogue entry (path, line, releases, URL),
@@ -68,17 +82,33 @@ pub(super) struct PrintedBy {
     source: String,
     /// Found by the subject the error names, not by the format that printed it.
     by_subject: bool,
+    /// Found by the step that failed (its `source` is the step's words).
+    by_step: bool,
 }
 
 /// The component whose subject `line`'s error names (the first listed wins).
 pub(super) fn subject_of(line: &str) -> Option<PrintedBy> {
+    let mut by = matching(line, subjects())?;
+    by.by_subject = true;
+    Some(by)
+}
+
+/// The component whose step failed on `line` (see [`Component::steps`]).
+pub(super) fn step_of(line: &str) -> Option<PrintedBy> {
+    let mut by = matching(line, steps())?;
+    by.by_step = true;
+    Some(by)
+}
+
+fn matching(line: &str, patterns: &'static [(usize, regex::Regex)]) -> Option<PrintedBy> {
     let norm = crate::parse::normalize::normalize(line);
     let env = crate::parse::envelope::parse(&norm);
-    let (i, m) = subjects().iter().find_map(|(i, re)| Some((*i, re.find(&env.text)?)))?;
+    let (i, m) = patterns.iter().find_map(|(i, re)| Some((*i, re.find(&env.text)?)))?;
     Some(PrintedBy {
         component: &components()[i],
         source: format!("`{}`", m.as_str()),
-        by_subject: true,
+        by_subject: false,
+        by_step: false,
     })
 }
 
@@ -96,6 +126,19 @@ pub(super) fn printed_by(line: &str) -> Option<PrintedBy> {
     std::iter::once(text).chain(tails).find_map(printed_by_text)
 }
 
+/// Whether `text` is an error a boot task returns (a format of the sequencer's tasks,
+/// v1alpha1_sequencer_tasks.go: `file must exist: %q`): the sequencer fails the task with
+/// exactly that error, so the line states a failure even without an error word, though no
+/// one component owns the tasks.
+pub(super) fn returned_by_task(text: &str) -> bool {
+    messages::lookup(text.trim_end())
+        .iter()
+        .any(|m| m.depth == 0 && !m.weak && !m.alt && m.path.ends_with(TASKS))
+}
+
+/// The file of the boot sequencer's tasks, at every release the catalogue covers.
+const TASKS: &str = "runtime/v1alpha1/v1alpha1_sequencer_tasks.go";
+
 /// Wrappers of an error skipped at most, looking for what Talos printed inside them.
 const MAX_WRAPPERS: usize = 4;
 
@@ -111,6 +154,7 @@ fn printed_by_text(text: &str) -> Option<PrintedBy> {
             component: c,
             source: format!("{}:{} ({range}) {}", m.path, m.line, m.url),
             by_subject: false,
+            by_step: false,
         })
     })
 }
@@ -119,7 +163,14 @@ impl PrintedBy {
     /// The finding: an error in the component's category, with the line as its evidence.
     pub(super) fn finding(&self, node: &str, evidence: Evidence) -> Finding {
         let c = self.component;
-        let root_cause = if self.by_subject {
+        let root_cause = if self.by_step {
+            format!(
+                "{} (Found by the step that failed: {}, which is {}'s work; no rule knows this error's exact cause.)",
+                c.root_cause.trim(),
+                self.source,
+                c.name,
+            )
+        } else if self.by_subject {
             format!(
                 "{} (Found by what the error is about: {}, which {}'s work names; no rule knows this error's exact cause.)",
                 c.root_cause.trim(),
@@ -134,7 +185,7 @@ impl PrintedBy {
                 self.source.split_once(' ').map_or(&*self.source, |(at, _)| at)
             )
         };
-        let references = if self.by_subject {
+        let references = if self.by_subject || self.by_step {
             Vec::new()
         } else {
             vec![self.source.rsplit(' ').next().unwrap_or_default().to_owned()]
@@ -170,6 +221,7 @@ mod tests {
         }
         // Every subject compiles (the lookup would panic on the first use otherwise).
         assert!(subjects().len() >= components().iter().map(|c| c.subjects.len()).sum());
+        assert!(steps().len() >= components().iter().map(|c| c.steps.len()).sum());
     }
 
     #[test]

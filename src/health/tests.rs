@@ -59,6 +59,11 @@ fn classify_table() {
         ("print_req_error: I/O error, dev sda, sector 2048", t(DiskIo, Some("sda"))),
         ("Buffer I/O error on dev vda3, logical block 0", t(DiskIo, Some("vda3"))),
         ("nvme nvme1: Disabling device after reset failure: -19", t(DiskIo, Some("nvme1"))),
+        (
+            "nvme nvme1: controller is down; will reset: CSTS=0x3, PCI_STATUS=0x11",
+            t(DiskIo, Some("nvme1")),
+        ),
+        ("panicked: runtime error: slice bounds out of range", t(ControllerPanic, None)),
         ("sd 2:0:0:0: rejecting I/O to offline device", t(DiskIo, Some("sd 2:0:0:0"))),
         // Empty virtual drives fail their probe on every VM boot.
         ("I/O error, dev fd0, sector 0", None),

@@ -16,7 +16,9 @@ use std::borrow::Cow;
 /// The line as machined printed it (see the module doc). Borrowed when nothing applies.
 pub fn normalize(line: &str) -> Cow<'_, str> {
     let b = line.as_bytes();
-    let lead = b.first().is_some_and(|&c| matches!(c, b' ' | b'\t' | b'>' | b'-' | b'*' | b'+'));
+    let lead = b.first().is_some_and(|&c| {
+        matches!(c, b' ' | b'\t' | b'>' | b'-' | b'*' | b'+' | b'"' | b'\'' | b'`')
+    });
     let tail = line.ends_with('\r') || line.ends_with("^M");
     let marks = memchr::memchr2(b'\\', b'&', b).is_some();
     if !lead && !tail && !marks && line.is_ascii() {
@@ -53,6 +55,15 @@ pub fn normalize(line: &str) -> Cow<'_, str> {
             s = Cow::Owned(t);
         }
     }
+    // Last, so that quotes an escape hid (`\x22…\x22`, `&quot;…&quot;`) count. An indented
+    // line is a continuation (a Go error's `"transport: …"` on the next line), whose quotes
+    // are Go's `%q`, not the writer's.
+    if matches!(s.as_bytes().first(), Some(b'"' | b'\'' | b'`')) && !line.starts_with([' ', '\t']) {
+        let t = strip_quote_markers(strip_quotes(&s));
+        if t.len() != s.len() {
+            s = Cow::Owned(t.to_owned());
+        }
+    }
     s
 }
 
@@ -76,6 +87,27 @@ fn strip_quote_markers(s: &str) -> &str {
             return t;
         }
     }
+}
+
+/// A line quoted whole, as people quote an error in prose or Markdown (`"file must exist"`,
+/// `` `static hostname is already set` ``): the quotes are the writer's, not Talos'. Only a
+/// pair around the whole line with no such quote inside, so a line of Talos' own that starts
+/// with a quoted word (`"rootfs" volume: …`) keeps its quotes.
+fn strip_quotes(s: &str) -> &str {
+    // Two layers at most: code around a quoted error (`` `"…"` ``).
+    let mut s = s;
+    for _ in 0..2 {
+        let Some(inner) = ['"', '\'', '`'].into_iter().find_map(|q| {
+            let inner = s.trim_end().strip_prefix(q)?.strip_suffix(q)?;
+            // Markdown's double backticks (``` ``code`` ```) hold the line the same way.
+            let inner = if q == '`' { inner.trim_matches('`').trim() } else { inner };
+            (!inner.is_empty() && !inner.contains(q)).then_some(inner)
+        }) else {
+            break;
+        };
+        s = inner;
+    }
+    s
 }
 
 /// No-break spaces and typographic quotes that web pages substitute.
@@ -244,6 +276,18 @@ mod tests {
                 "[    3.29] [talos] phase env (4/10): 2 tasks(s)",
             ),
             ("task x (1/1): 3.7µs".to_owned(), "task x (1/1): 3.7µs"),
+            // A line quoted whole in prose or Markdown; Talos' own quotes stay.
+            ("\"static hostname is already set\"".to_owned(), "static hostname is already set"),
+            ("`a b`".to_owned(), "a b"),
+            ("`\"a b\"`".to_owned(), "a b"),
+            ("`` a b ``".to_owned(), "a b"),
+            ("'a b' ".to_owned(), "a b"),
+            ("- `a b`".to_owned(), "a b"),
+            ("  \"transport: x\"".to_owned(), "\"transport: x\""),
+            ("\"rootfs\" volume: x".to_owned(), "\"rootfs\" volume: x"),
+            ("\"a\" and \"b\"".to_owned(), "\"a\" and \"b\""),
+            ("'can't'".to_owned(), "'can't'"),
+            ("\"\"".to_owned(), "\"\""),
         ];
         for (given, want) in &cases {
             assert_eq!(normalize(given), *want, "from {given:?}");
