@@ -544,11 +544,6 @@ impl<'k> Analyzer<'k> {
             // machined writes all of its output to the kernel's log as `user: warning`, so
             // that level says nothing about the line.
             && (env.level.is_none_or(|l| l >= envelope::Level::Error) || env.facility == Some("user"));
-        if states_failure {
-            if let Some(t) = st.trace.as_deref_mut() {
-                t.failed_at = no;
-            }
-        }
         if st.failure_line.is_none() && states_failure {
             st.failure_line = Some(no);
         } else if let Some(item) = multi_item.filter(|i| {
@@ -563,9 +558,6 @@ impl<'k> Analyzer<'k> {
             // its text tells the catalogue what printed it (the config validator, ...).
             st.failure_line = Some(no);
             st.error_values.push(ErrorValue { line: no, text: item.into(), quiet: false });
-            if let Some(t) = st.trace.as_deref_mut() {
-                t.failed_at = no;
-            }
         } else if st.failure_line.is_none()
             // A wordless line only in a paste's first lines, and never one of the sequencer's
             // or a service's own lines (`boot sequence: done`): those are no error values, and
@@ -583,7 +575,10 @@ impl<'k> Analyzer<'k> {
         {
             let quiet = !text_facts.errorish_word;
             st.error_values.push(ErrorValue { line: no, text: env.text.as_ref().into(), quiet });
-            if let Some(t) = st.trace.as_deref_mut() {
+        }
+        // A traced command's run failed if this line states a failure or may be an error value.
+        if let Some(t) = st.trace.as_deref_mut() {
+            if states_failure || st.error_values.last().is_some_and(|v| v.line == no) {
                 t.failed_at = no;
             }
         }
