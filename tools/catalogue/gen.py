@@ -560,6 +560,23 @@ def extract(src: str, path: str, repo: str) -> list[Record]:
                 return substitute(join_parts(parts), [gf.const_string(a, b) for a, b in args[idx + 1 :]]), pos
             return join_parts([None if p is None else printf_escape(p) for p in parts]), pos
 
+        def sprintf_arg(idx: int):
+            # logger.Error(fmt.Sprintf("time query error with server %q", s), zap.Error(err))
+            # (ntp.go before v1.10): the message is the Sprintf's format, at the logger's level
+            if idx >= len(args):
+                return None
+            a, _b = gf.strip_span(*args[idx])
+            if not src.startswith("fmt.Sprintf(", a):
+                return None
+            inner = gf.parse_args(a + len("fmt.Sprintf("))
+            if not inner or not inner[0]:
+                return None
+            c = gf.concat(*inner[0][0])
+            if c is None:
+                return None
+            parts, pos = c
+            return substitute(join_parts(parts), [gf.const_string(x, y) for x, y in inner[0][1:]]), pos
+
         def println_args(start: int, sep: str):
             parts = []
             pos = None
@@ -661,7 +678,7 @@ def extract(src: str, path: str, repo: str) -> list[Record]:
                 add(r[0], meth.lower(), r[1])
             continue
         if meth in ZAP_LEVEL:
-            r = fmt_arg(0, printf=False)
+            r = fmt_arg(0, printf=False) or sprintf_arg(0)
             if r:
                 add(r[0], ZAP_LEVEL[meth], r[1], keys=gf.zap_keys(args[1:]))
             continue
