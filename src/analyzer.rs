@@ -121,6 +121,7 @@ fn traced_command(text: &str) -> Option<&str> {
     loop {
         let r = t.trim_start_matches([' ', '\t', '>']);
         let r = r.strip_prefix("- ").or_else(|| r.strip_prefix("* ")).unwrap_or(r);
+        let r = r.strip_prefix("\u{2502} ").unwrap_or(r);
         if r.len() == t.len() {
             break;
         }

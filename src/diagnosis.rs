@@ -20,6 +20,10 @@ use crate::report::{
     Unexplained,
 };
 
+/// Lines after a tool's error summary in which it prints the error it wraps (Terraform: the
+/// summary, a blank, `with …`, `on <file> line N`, the source line, a blank, then the detail).
+const WRAPPER_DETAIL_LINES: u64 = 10;
+
 /// The first-seen error template of a node's current boot, with how often it recurred.
 #[derive(Debug)]
 pub(crate) struct TemplateEntry {
@@ -388,6 +392,27 @@ impl Analysis<'_> {
                         after: Vec::new(),
                     };
                     Some((by, evidence))
+                })
+            });
+            // Else, when the failing line is not Talos' words but a tool's around it
+            // (Terraform's `Error: config_patches are invalid`, a CI step's summary), the Talos
+            // error the tool prints below it as the detail, nearest first: the words of
+            // that error say which part of Talos refused.
+            let found = found.or_else(|| {
+                lines.into_iter().flatten().find_map(|l| {
+                    let t = at(l)?;
+                    if printed_by::is_talos_format(&t.first.text) {
+                        return None;
+                    }
+                    let mut detail: Vec<&TemplateEntry> = st
+                        .templates
+                        .values()
+                        .filter(|d| d.first.line > l && d.first.line <= l + WRAPPER_DETAIL_LINES)
+                        .collect();
+                    detail.sort_by_key(|d| d.first.line);
+                    detail.into_iter().find_map(|d| {
+                        Some((printed_by::printed_by(&d.first.text)?, d.first.clone()))
+                    })
                 })
             });
             // Else the step that failed, when it is one component's whole job (the install

@@ -40,6 +40,10 @@ pub enum SignalKind {
     DiskIo,
     /// The kernel refused to load a module (symbols it needs are missing).
     ModuleLoad,
+    /// The boot firmware or bootloader took a CPU exception before Talos' kernel ran (U-Boot's
+    /// `"Synchronous Abort" handler, esr …`, EDK2's `!!!! X64 Exception Type - …`): it resets
+    /// or hangs, so Talos never starts.
+    BootloaderCrash,
     /// Talos stopped the boot on purpose and waits for the operator (`haltIfInstalled`:
     /// installed to disk but booted from other media with `talos.halt_if_installed`).
     Halted,
@@ -52,6 +56,7 @@ impl SignalKind {
             self,
             SignalKind::Panic
                 | SignalKind::KernelPanic
+                | SignalKind::BootloaderCrash
                 | SignalKind::KernelWarning
                 | SignalKind::ControllerPanic
                 | SignalKind::ClockJump
@@ -93,6 +98,7 @@ impl SignalKind {
             SignalKind::DiskIo => "disk_io",
             SignalKind::ModuleLoad => "module_load",
             SignalKind::Halted => "halted",
+            SignalKind::BootloaderCrash => "bootloader_crash",
         }
     }
 }
@@ -128,6 +134,10 @@ impl Signal {
             SignalKind::KernelPanic => {
                 format!("the kernel reported a panic, oops or BUG at line {}", self.first_line)
             }
+            SignalKind::BootloaderCrash => format!(
+                "the bootloader or firmware crashed (a CPU exception) at line {} before Talos started",
+                self.first_line
+            ),
             SignalKind::KernelWarning => format!(
                 "the kernel hit a warning (a kernel or driver bug, with a stack dump) at line {}{times} and nothing shows the node healthy",
                 self.first_line
@@ -360,6 +370,8 @@ pub enum TextSignal {
 /// ASCII case-insensitive form (the gate's automaton matches them so).
 pub const SIGNAL_WORDS: &[&str] = &[
     "panic",
+    "\" handler",
+    "exception type - ",
     " +0x",
     "fatal error: ",
     "bug: ",
@@ -417,6 +429,17 @@ pub fn classify(text: &str) -> Option<TextSignal> {
     }
     if t.starts_with("panic: ") || t.starts_with("fatal error: ") || is_traceback_position(t) {
         return Some(TextSignal::Trouble(Panic, None));
+    }
+    // U-Boot's exception vectors (arch/arm/lib/interrupts_64.c: `"%s" handler, esr 0x%08lx`
+    // for Synchronous Abort, IRQ, FIQ and Error (SError); `Bad mode in "%s" handler detected`)
+    // and EDK2's CpuExceptionHandlerLib (`!!!! X64 Exception Type - %02x(%a)  CPU Apic ID - …`,
+    // `!!!! IA32 Exception Type`): the firmware took an exception it cannot handle.
+    if (t.starts_with('"') && t.contains("\" handler, esr 0x"))
+        || t.starts_with("Bad mode in \"")
+        || t.starts_with("!!!! X64 Exception Type - ")
+        || t.starts_with("!!!! IA32 Exception Type - ")
+    {
+        return Some(TextSignal::Trouble(BootloaderCrash, Some("bootloader".to_owned())));
     }
     if t.contains("Kernel panic - not syncing")
         || t.starts_with("BUG: ")

@@ -52,6 +52,13 @@ const TRIGGERS: &[&str] = &[
     "glpat-",
     "xox",
     "tskey-",
+    // Authorization headers and registry `auth:` fields, URL signatures (`sig=`,
+    // `X-Amz-Signature=`).
+    "uth",
+    "UTH",
+    "sig",
+    "Sig",
+    "SIG",
 ];
 
 /// All of [`TRIGGERS`] in one automaton: one scan per line instead of a search (and a
@@ -122,7 +129,9 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     out = apply(out, |s| USERDATA.replace_all(s, format!("${{key}}{REDACTED}")));
     out = apply(out, |s| URL_USERINFO.replace_all(s, format!("${{pre}}{REDACTED}@")));
     out = apply(out, |s| AWS_PAIR.replace_all(s, format!("${{akid}}:{REDACTED}")));
+    out = apply(out, |s| AUTH_HEADER.replace_all(s, auth_header));
     out = apply(out, |s| KEY_VALUE.replace_all(s, key_value));
+    out = apply(out, |s| FLAG_VALUE.replace_all(s, key_value));
     out = apply(out, |s| BEARER.replace_all(s, format!("${{key}}{REDACTED}")));
     out = apply(out, |s| JWT.replace_all(s, REDACTED));
     out = apply(out, |s| BOOTSTRAP_TOKEN.replace_all(s, REDACTED));
@@ -194,10 +203,38 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     // The key may sit in JSON, JSON inside JSON or kmsg escapes (`\"key\": \"v\"`), and a
     // password may hold any printable character but the quote and blank that end it.
     Regex::new(
-        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|passwd|password|key-data|key)(?:\\*["']|\\x22)?\s*[:=]\s*(?:\\*["']|\\x22)?)(?P<value>[^\s"'\\,;}\]]+)"#,
+        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|passwd|password|key-data|key|auth|sig|signature|credentials)(?:\\*["']|\\x22)?\s*[:=]\s*(?:\\*["']|\\x22)?)(?P<value>[^\s"'\\,;}\]&]+)"#,
     )
     .expect("valid regex")
 });
+
+/// A command-line flag that names a secret, its value after a blank (`talosctl --token X`,
+/// `--password X`, `--auth-key X`); `--flag=value` is [`KEY_VALUE`]'s. The value check is the
+/// same as for `key: value`.
+static FLAG_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?P<key>--[a-z0-9-]*(?P<word>token|secret|passwd|password|key)\s+)(?P<value>[^\s"'\\,;-][^\s"'\\,;]*)"#,
+    )
+    .expect("valid regex")
+});
+
+/// An HTTP `Authorization:` header (or a `"authorization": "…"` field) of any scheme: Basic
+/// carries `base64(user:password)`, Bearer/Token a token; the scheme word stays readable.
+static AUTH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?P<key>\b(?:proxy-)?authorization(?:\\*["']|\\x22)?\s*[:=]\s*(?:\\*["']|\\x22)?(?:(?:basic|bearer|token|digest|negotiate|aws4-hmac-sha256)\s+)?)(?P<value>[^\s"'\\,;]+)"#,
+    )
+    .expect("valid regex")
+});
+
+fn auth_header(c: &Captures<'_>) -> String {
+    let value = &c["value"];
+    if value.len() >= 8 && !is_redacted(value) {
+        format!("{}{REDACTED}", &c["key"])
+    } else {
+        c[0].to_string()
+    }
+}
 
 /// `scheme://user:password@host`: the password part of URL userinfo.
 static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
@@ -249,7 +286,7 @@ fn key_value(c: &Captures<'_>) -> String {
     let value = c["value"].trim_end_matches(['.', ')']);
     let word = c["word"].to_ascii_lowercase();
     let has_digit = value.bytes().any(|b| b.is_ascii_digit());
-    let secret = if word == "key" || word == "key-data" {
+    let secret = if word == "key" || word == "key-data" || word == "signature" || word == "sig" {
         value.len() >= 16
     } else if word == "password" || word == "passwd" {
         // Passwords are short and plain; only the words that say there is none stay.
@@ -258,7 +295,17 @@ fn key_value(c: &Captures<'_>) -> String {
     } else {
         value.len() >= 16 || (value.len() >= 8 && has_digit)
     };
-    if secret && value != REDACTED { format!("{}{REDACTED}", &c["key"]) } else { c[0].to_string() }
+    if secret && !is_redacted(value) {
+        format!("{}{REDACTED}", &c["key"])
+    } else {
+        c[0].to_string()
+    }
+}
+
+/// A value that is already the mask: the value patterns stop at `]`, so they see `[REDACTED`.
+/// Keeps redaction idempotent (the unexplained-failure template is redacted text redacted again).
+fn is_redacted(value: &str) -> bool {
+    value.starts_with(&REDACTED[..REDACTED.len() - 1])
 }
 
 /// Only mixed-case words with digits: hex ids and digests (one case) stay readable.
@@ -336,6 +383,22 @@ mod tests {
                 "kubeadm join --discovery-token [REDACTED]",
             ),
             ("joining with 9a8b7c.6d5e4f3a2b1c0d9e now", "joining with [REDACTED] now"),
+            ("Authorization: Basic Y2k6c3VwZXJzZWNyZXRwYXNzMTI", "Authorization: Basic [REDACTED]"),
+            ("\"authorization\": \"Y2k6c3VwZXJzZWNyZXQ=\"", "\"authorization\": \"[REDACTED]\""),
+            ("        auth: Y2k6c3VwZXJzZWNyZXRwYXNzMTI0NQ", "        auth: [REDACTED]"),
+            (
+                "talosctl --token 9f8e7d6c5b4a39281706f5e4d3c2b1a0 apply",
+                "talosctl --token [REDACTED] apply",
+            ),
+            ("run --password hunter2! now", "run --password [REDACTED] now"),
+            (
+                "GET /c/b?sv=2021&sig=aBcD3fGh1jKlMn0pQrStUvWxYz12345678%3D 403",
+                "GET /c/b?sv=2021&sig=[REDACTED] 403",
+            ),
+            (
+                "X-Amz-Signature=5f1b3c9d0e2a4b6c8d7e9f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e&x=1",
+                "X-Amz-Signature=[REDACTED]&x=1",
+            ),
             (
                 "{\"msg\": \"apply\", \"token\": \"9a8b7c.6d5e4f3a2b1c0d9e\"}",
                 "{\"msg\": \"apply\", \"token\": \"[REDACTED]\"}",
@@ -371,6 +434,11 @@ mod tests {
             "container 4c3f1e0a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1 exited",
             "image sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
             "monkey business with keys",
+            "auth: ok",
+            "the --token flag is required",
+            "--password --insecure",
+            "authorization: denied",
+            "design=flat signal=ok",
         ];
         for line in lines {
             assert_eq!(redact(line), line);
@@ -480,8 +548,21 @@ mod tests {
 
     #[test]
     fn is_idempotent() {
-        for line in ["token: [REDACTED]", "USERDATA=[REDACTED]", "Bearer [REDACTED] x"] {
+        for line in [
+            "token: [REDACTED]",
+            "USERDATA=[REDACTED]",
+            "Bearer [REDACTED] x",
+            "password: [REDACTED] https://ci:[REDACTED]@r/v2/",
+            "Authorization: Basic [REDACTED]",
+            "run --token [REDACTED] x",
+            "auth: [REDACTED]",
+        ] {
             assert_eq!(redact(line), line);
+        }
+        // Every planted shape of masks_each_secret_kind, redacted twice, as once.
+        for line in ["password: hunter2!", "Authorization: Basic Y2k6c3VwZXJzZWNyZXRwYXNzMTI"] {
+            let once = redact(line).into_owned();
+            assert_eq!(redact(&once), once);
         }
     }
 }

@@ -96,6 +96,7 @@ fn encodings() -> Vec<Encoding> {
         }),
         ("Markdown quote", |l| format!("> {l}")),
         ("Markdown list", |l| format!("- {l}")),
+        ("Terraform diagnostic frame", |l| format!("\u{2502} {l}")),
         // A line quoted whole in prose (Markdown inline code), where it holds no backtick; not
         // an indented or list line, which Markdown does not render so.
         ("Markdown inline code", |l| {

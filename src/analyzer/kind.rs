@@ -10,7 +10,7 @@
 pub(super) fn is_continuation(line: &str) -> bool {
     // Every line asks: one that starts with none of the markers' first bytes nor a blank is
     // not a continuation (the loop below would strip nothing and the match say false).
-    if !matches!(line.as_bytes().first(), Some(b'>' | b'-' | b'*' | b'+' | b'\t' | b' ')) {
+    if !matches!(line.as_bytes().first(), Some(b'>' | b'-' | b'*' | b'+' | b'\t' | b' ' | 0xE2)) {
         return false;
     }
     continuation_plain(line)
@@ -20,6 +20,8 @@ pub(super) fn is_continuation(line: &str) -> bool {
 fn continuation_plain(line: &str) -> bool {
     // A Markdown quote or list marker in front (a paste from an issue) is not part of the
     // line, as for its text (`parse::normalize`); the indentation after it is.
+    // Terraform's frame (`  │ `) likewise: the line inside it starts after `│ `.
+    let line = line.trim_start_matches(' ').strip_prefix("\u{2502} ").unwrap_or(line);
     let b = strip_markers(line, &["> ", "- ", "* ", "+ "]).as_bytes();
     match b.first() {
         Some(b'\t') => b.len() > 1,
@@ -34,8 +36,10 @@ fn continuation_plain(line: &str) -> bool {
 /// An item line of a Go multi-error (`\t* error`), behind a pasted Markdown quote or list
 /// marker if any.
 pub(super) fn is_multi_error_item(line: &str) -> bool {
-    // `* ` is the item's own marker here, not a list's.
-    strip_markers(line, &["> ", "- ", "+ "]).trim_start().starts_with("* ")
+    // `* ` is the item's own marker here, not a list's; `│ ` is Terraform's frame.
+    strip_markers(line.trim_start(), &["> ", "- ", "+ ", "\u{2502} "])
+        .trim_start()
+        .starts_with("* ")
 }
 
 /// `line` without the leading Markdown markers among `markers`, however many and nested.
@@ -259,6 +263,9 @@ mod tests {
             ("> \tfailed to pull image", true),
             ("- > \tx", true),
             ("> SUBSYSTEM=nvme", false),
+            ("\u{2502} \t* 10.5.0.2: rpc error", true),
+            ("  \u{2502}   \"KubeControllerManagerConfig\"", false),
+            ("\u{2502} Error: x", false),
         ] {
             assert_eq!(is_continuation(line), want, "{line:?}");
         }
@@ -270,6 +277,7 @@ mod tests {
             ("\t* \"\" is not a valid DNS name", true),
             ("> \t* \"\" is not a valid DNS name", true),
             ("- \t* x", true),
+            ("  \u{2502} \t* x", true),
             ("\tfailed to pull image", false),
             ("1 error occurred:", false),
         ] {

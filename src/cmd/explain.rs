@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::exit;
 use crate::kb::messages;
 use crate::parse::{envelope, normalize::normalize};
-use crate::redact::redact;
+use crate::redact::{REDACTED, Redactor, redact};
 
 /// Prints, for each line, the catalogue entries that match its message: the message itself
 /// first, then texts nested in it (a task's error, a zap `error` field).
@@ -15,11 +15,18 @@ pub(crate) fn run(args: &ExplainLineArgs) -> Result<u8, Error> {
     let stdout = io::stdout();
     let mut w = stdout.lock();
     let mut all_traced = true;
+    // The lines are one paste, in order: a secret can span them (a PEM key's body, the value
+    // on the line after its key), which the stream's redactor sees and a line alone does not.
+    let mut secret_lines = Redactor::default();
     let written = (|| -> io::Result<()> {
         for line in &args.lines {
             let norm = normalize(line);
             let env = envelope::parse(&norm);
-            writeln!(w, "{}", redact(&env.text))?;
+            if secret_lines.line(&env.text) {
+                writeln!(w, "{REDACTED}")?;
+            } else {
+                writeln!(w, "{}", redact(&env.text))?;
+            }
             let matches = messages::lookup(&env.text);
             if matches.is_empty() {
                 all_traced = false;

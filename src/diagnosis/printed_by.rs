@@ -126,6 +126,14 @@ pub(super) fn printed_by(line: &str) -> Option<PrintedBy> {
     std::iter::once(text).chain(tails).find_map(printed_by_text)
 }
 
+/// Whether the line (as given) is one of Talos' own formats, at any depth, weak ones aside:
+/// a line that is not (a tool's words around Talos) may carry Talos' error on later lines.
+pub(super) fn is_talos_format(line: &str) -> bool {
+    let norm = crate::parse::normalize::normalize(line);
+    let env = crate::parse::envelope::parse(&norm);
+    messages::lookup(&env.text).iter().any(|m| !m.weak && !m.alt)
+}
+
 /// Whether `text` is an error a boot task returns (a format of the sequencer's tasks,
 /// v1alpha1_sequencer_tasks.go: `file must exist: %q`): the sequencer fails the task with
 /// exactly that error, so the line states a failure even without an error word, though no

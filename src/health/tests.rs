@@ -52,6 +52,14 @@ fn classify_table() {
             Some(TextSignal::Healthy),
         ),
         ("phase env (4/10): 2 tasks(s)", None),
+        ("\"Error\" handler, esr 0xbf000002", t(BootloaderCrash, Some("bootloader"))),
+        ("\"Synchronous Abort\" handler, esr 0x96000004", t(BootloaderCrash, Some("bootloader"))),
+        ("Bad mode in \"Error\" handler detected", t(BootloaderCrash, Some("bootloader"))),
+        (
+            "!!!! X64 Exception Type - 0D(#GP - General Protection)  CPU Apic ID - 00000000 !!!!",
+            t(BootloaderCrash, Some("bootloader")),
+        ),
+        ("the \"Error\" handler, esr is fine", None),
         (
             "I/O error, dev nvme1n1, sector 604840256 op 0x1:(WRITE) flags 0x100000",
             t(DiskIo, Some("nvme1n1")),

@@ -3,7 +3,9 @@
 //! machined prints a line once; a user sees it through `talosctl dmesg` (the kernel escapes
 //! a backslash as `\x5c`), a JSON viewer (one more level of JSON string escaping, `\\"` or
 //! `{\"component\": …`), a Windows or serial console (`\r`, a literal `^M`), a web page (HTML
-//! entities, smart quotes, no-break spaces) or a Markdown quote or list (`> `, `- `). Rules
+//! entities, smart quotes, no-break spaces), a Markdown quote or list (`> `, `- `) or the frame
+//! Terraform and OpenTofu draw around a provider's error (`│ `, which the Talos provider's
+//! errors, built from Talos' own config machinery, reach people in). Rules
 //! and the sequencer grammar are written against the text machined printed, so every such
 //! form is brought back to it here, once per line. Evidence keeps the line as given: only
 //! what is parsed and matched is the normalised text.
@@ -17,7 +19,8 @@ use std::borrow::Cow;
 pub fn normalize(line: &str) -> Cow<'_, str> {
     let b = line.as_bytes();
     let lead = b.first().is_some_and(|&c| {
-        matches!(c, b' ' | b'\t' | b'>' | b'-' | b'*' | b'+' | b'"' | b'\'' | b'`')
+        // 0xE2 starts the box-drawing characters of a Terraform diagnostic frame.
+        matches!(c, b' ' | b'\t' | b'>' | b'-' | b'*' | b'+' | b'"' | b'\'' | b'`' | 0xE2)
     });
     let tail = line.ends_with('\r') || line.ends_with("^M");
     let marks = memchr::memchr2(b'\\', b'&', b).is_some();
@@ -67,7 +70,8 @@ pub fn normalize(line: &str) -> Cow<'_, str> {
     s
 }
 
-/// Leading blanks and Markdown quote/list markers (`> `, `> > `, `- `, `* `, `+ `).
+/// Leading blanks, Markdown quote/list markers (`> `, `> > `, `- `, `* `, `+ `) and the left
+/// edge of a Terraform/OpenTofu diagnostic (`│ `, and the `╷` `╵` that open and close it).
 fn strip_quote_markers(s: &str) -> &str {
     let mut t = s;
     loop {
@@ -82,6 +86,12 @@ fn strip_quote_markers(s: &str) -> &str {
         // `>expected a mapping node` is the quoted line; list markers do need theirs.
         if let Some(r) = t.strip_prefix('>') {
             t = r;
+        }
+        for m in ["\u{2502} ", "\u{2502}", "\u{2577}", "\u{2575}"] {
+            if let Some(r) = t.strip_prefix(m) {
+                t = r;
+                break;
+            }
         }
         if t.len() == before {
             return t;
@@ -263,6 +273,14 @@ mod tests {
             (format!(">{CANON}"), CANON),
             (format!(">>{CANON}"), CANON),
             ("-> b".to_owned(), "-> b"),
+            (format!("  \u{2502} {CANON}"), CANON),
+            (
+                "\u{2502} Error: config_patches are invalid".to_owned(),
+                "Error: config_patches are invalid",
+            ),
+            ("  \u{2577}".to_owned(), ""),
+            ("\u{2502}".to_owned(), ""),
+            ("\u{2500}\u{2500} x".to_owned(), "\u{2500}\u{2500} x"),
             ("-x".to_owned(), "-x"),
             (format!("- {CANON}"), CANON),
             (format!("   {CANON}"), CANON),

@@ -319,6 +319,51 @@ fn watch_cluster_gives_one_verdict_with_per_node_causes() {
 
 const SECRET: &str = "bWFjaGluZTogc2VjcmV0LXRva2VuLWRvLW5vdC1wcmludA==";
 
+/// A container whose log carries secrets (tests/docker/logs/secrets.log: a machine config on a
+/// command line, a registry `auth:`, a PEM key over lines, a bootstrap token, a password and
+/// URL credentials in the failing task's error) and whose settings carry USERDATA: `watch` in
+/// every format and `analyze --container` print none of them; `--no-redact` is the control.
+#[test]
+fn watch_and_container_analysis_print_no_planted_secret() {
+    if !engine() {
+        return;
+    }
+    let name = unique("secrets");
+    let userdata = format!("USERDATA={SECRET}");
+    let _c = run_replay(&name, &["-e", "LOG=secrets", "-e", "END=exit:1", "-e", &userdata]);
+    let planted = [
+        "TESTSECRET1",
+        "TESTSECRET2",
+        "TESTSECRET3",
+        "TESTSECRET4",
+        "TESTSECRET5",
+        "hsd0xs3w2fcmsrve",
+        SECRET,
+    ];
+    let mut runs: Vec<Vec<&str>> = ["human", "json", "github", "markdown", "junit", "sarif"]
+        .into_iter()
+        .map(|f| vec!["watch", name.as_str(), "--format", f])
+        .collect();
+    runs.push(vec!["watch", &name, "--plain", "--verbose"]);
+    runs.push(vec!["analyze", "--container", &name, "--format", "json"]);
+    runs.push(vec!["analyze", "--container", &name, "--suggest-rule"]);
+    for run in &runs {
+        let o = td(run, &[]);
+        assert!(matches!(o.code, 1 | 3), "{run:?}: exit {} {}", o.code, o.stderr);
+        for s in planted {
+            assert!(
+                !o.stdout.contains(s) && !o.stderr.contains(s),
+                "{run:?} printed {s}:\n{}\n{}",
+                o.stdout,
+                o.stderr
+            );
+        }
+    }
+    let control = td(&["watch", &name, "--format", "json", "--no-redact"], &[]);
+    let shown = planted[..6].iter().filter(|s| control.stdout.contains(*s)).count();
+    assert!(shown >= 3, "the control shows {shown} of the planted secrets:\n{}", control.stdout);
+}
+
 #[test]
 fn inspect_bare_container_lists_each_fix_and_hides_userdata() {
     if !engine() {

@@ -62,6 +62,45 @@ fn corpus() -> Vec<(&'static str, String, Vec<String>)> {
         ),
         ("USERDATA", long_b64.into(), vec![line("env USERDATA={S}")]),
         (
+            "HTTP Basic credentials",
+            "Y2k6c3VwZXJzZWNyZXRwYXNzMTI".into(),
+            vec![line("GET /v2/ 401 Authorization: Basic {S}")],
+        ),
+        (
+            "registry auth field",
+            "Y2k6c3VwZXJzZWNyZXRwYXNzMTI0NQ".into(),
+            vec![line("        auth: {S}")],
+        ),
+        (
+            "token flag on a command line",
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0".into(),
+            vec![line("exec talosctl --token {S} apply-config")],
+        ),
+        (
+            "URL signature",
+            "aBcD3fGh1jKlMn0pQrStUvWxYz12345678%3D".into(),
+            vec![line("GET https://x.blob.core.windows.net/c/b?sv=2021&sig={S} 403")],
+        ),
+        (
+            "GitHub token",
+            "ghp_16C7e42F292c6912E7710c838347Ae178B4a".into(),
+            vec![line("clone https://github.com/x/y failed: token {S} rejected")],
+        ),
+        (
+            "kubeconfig client key",
+            "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB".into(),
+            vec![line("    client-key-data: {S}")],
+        ),
+        (
+            "OpenSSH key block",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW".into(),
+            vec![
+                line("-----BEGIN OPENSSH PRIVATE KEY-----"),
+                line("{S}"),
+                line("-----END OPENSSH PRIVATE KEY-----"),
+            ],
+        ),
+        (
             "wrapped USERDATA tail",
             "bWFjaGluZTogdG9rZW46IGFiY2RlZg".into(),
             vec![line(&format!("env USERDATA={long_b64}")), line("{S}")],
@@ -73,6 +112,8 @@ fn corpus() -> Vec<(&'static str, String, Vec<String>)> {
 const ENVELOPES: &[&str] = &[
     "[talos] 2024/10/09 12:53:26 {L}",
     "192.168.1.10: user: warning: [2024-10-09T12:53:26.1Z]: [talos] {L}",
+    // A fragment: the lines pasted bare, as in an issue.
+    "{L}",
 ];
 
 /// A log that puts the secret lines (a) as context right before a failure no rule knows and
@@ -110,7 +151,7 @@ fn json_lines(log: &str) -> String {
 fn outputs(log_path: &str, dir: &std::path::Path, extra: &[&str]) -> String {
     let mut all = String::new();
     let files = ["r.xml", "r.sarif", "r.md"].map(|f| dir.join(f).display().to_string());
-    let runs: [Vec<&str>; 3] = [
+    let runs: [Vec<&str>; 7] = [
         vec![
             "--format",
             "json",
@@ -123,6 +164,10 @@ fn outputs(log_path: &str, dir: &std::path::Path, extra: &[&str]) -> String {
         ],
         vec!["--format", "github"],
         vec!["--format", "human", "--suggest-rule"],
+        vec!["--format", "human", "--verbose"],
+        vec!["--format", "markdown"],
+        vec!["--format", "junit"],
+        vec!["--format", "sarif"],
     ];
     for run in runs {
         let mut args = vec!["analyze"];
@@ -136,6 +181,13 @@ fn outputs(log_path: &str, dir: &std::path::Path, extra: &[&str]) -> String {
     for f in &files {
         all.push_str(&std::fs::read_to_string(f).unwrap_or_default());
     }
+    // Each line on its own through `explain-line`, which prints the line it explains.
+    let text = std::fs::read_to_string(log_path).unwrap_or_default();
+    let mut explain = vec!["explain-line"];
+    explain.extend(text.lines().filter(|l| !l.trim().is_empty()));
+    let o = TestCommand::new(&explain).run();
+    all.push_str(&out(&o));
+    all.push_str(&err(&o));
     all
 }
 

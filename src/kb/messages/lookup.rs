@@ -14,6 +14,9 @@ use super::{Catalogue, Match};
 
 /// Matches returned for one message at most.
 pub(super) const MAX_MATCHES: usize = 64;
+/// Wrappers no format knows that an error value's lookup looks past, at most.
+const MAX_UNKNOWN_WRAPPERS: usize = 3;
+
 /// Nesting depth at most (message -> error -> wrapped error -> ...).
 pub(super) const MAX_DEPTH: u8 = 8;
 /// Messages at least this long that end with "..." were cut by kmsg (at about 976 bytes);
@@ -337,6 +340,30 @@ impl Catalogue {
             for (k, m) in out[start..end].iter_mut().enumerate() {
                 let len = self.entries[m.entry].pat.literal_len;
                 m.alt = len < top || from_lowered[k] && printed_best.is_some_and(|b| b >= len);
+            }
+        }
+
+        // An error value no format explains as a whole: Go wraps errors as `%s: %w`, so a
+        // wrapper the catalogue does not know (another program's, or one whose text a paste
+        // changed) may hold a Talos error after one of its first `: `.
+        if end == start && ctx == Ctx::Value {
+            for (i, _) in text.match_indices(": ").take(MAX_UNKNOWN_WRAPPERS) {
+                let before = out.len();
+                self.match_text(
+                    &text[i + 2..],
+                    partial_ok,
+                    depth + 1,
+                    parent,
+                    None,
+                    Ctx::Value,
+                    None,
+                    controller,
+                    out,
+                );
+                if out[before..].iter().any(|m| !m.weak) {
+                    break;
+                }
+                out.truncate(before);
             }
         }
 
