@@ -230,7 +230,8 @@ pub struct AnalyzeArgs {
     /// Threads in all, as `make -j` and `rg -j` count them (default 1): N-1 prepare lines
     /// beside the one that keeps the analysis state; 0 and 1 are one thread. The report is
     /// the same either way. Each preparing thread adds memory (1.5-4 MiB measured); on two
-    /// CPUs `-j 2` measured 1.0-1.1x one thread.
+    /// CPUs `-j 2` measured 0.8-1.2x one thread (slower on a fast machine: the handoff costs
+    /// about what the second thread saves).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=16))]
     pub threads: Option<u8>,
     /// Output options.
