@@ -16,6 +16,10 @@ use super::{Catalogue, Match};
 pub(super) const MAX_MATCHES: usize = 64;
 /// Wrappers no format knows that an error value's lookup looks past, at most.
 const MAX_UNKNOWN_WRAPPERS: usize = 3;
+/// Depth down to which an error value is retried past an unknown wrapper: a zap field's value,
+/// a multi-error's item and the error an item wraps (deeper retries would multiply, three
+/// tails a level).
+const MAX_RETRY_DEPTH: u8 = 3;
 
 /// Nesting depth at most (message -> error -> wrapped error -> ...).
 pub(super) const MAX_DEPTH: u8 = 8;
@@ -345,8 +349,9 @@ impl Catalogue {
 
         // An error value no format explains as a whole: Go wraps errors as `%s: %w`, so a
         // wrapper the catalogue does not know (another program's, or one whose text a paste
-        // changed) may hold a Talos error after one of its first `: `.
-        if end == start && ctx == Ctx::Value {
+        // changed) may hold a Talos error after one of its first `: `. Only near the top of
+        // the chain (MAX_RETRY_DEPTH), so that nested retries stay few.
+        if end == start && ctx == Ctx::Value && depth <= MAX_RETRY_DEPTH {
             for (i, _) in text.match_indices(": ").take(MAX_UNKNOWN_WRAPPERS) {
                 let before = out.len();
                 self.match_text(
