@@ -203,7 +203,7 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     // The key may sit in JSON, JSON inside JSON or kmsg escapes (`\"key\": \"v\"`), and a
     // password may hold any printable character but the quote and blank that end it.
     Regex::new(
-        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|passwd|password|key-data|key|auth|sig|signature|credentials)(?:\\*["']|\\x22)?\s*[:=]\s*(?:\\*["']|\\x22)?)(?P<value>[^\s"'\\,;}\]&]+)"#,
+        r#"(?i)(?P<key>[a-z0-9_.-]*(?P<word>token|secret|passwd|password|key-data|key|auth|sig|signature|credentials)(?:\\*["']|\\x22)?\s*[:=]\s*(?:\\*["']|\\x22)?)(?P<value>[^\s"'\\,;}\]]+)"#,
     )
     .expect("valid regex")
 });
@@ -283,8 +283,12 @@ static PEM_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn key_value(c: &Captures<'_>) -> String {
-    let value = c["value"].trim_end_matches(['.', ')']);
     let word = c["word"].to_ascii_lowercase();
+    // A URL signature ends at the query's next `&`; a password may hold one.
+    let (value, rest) = match c["value"].split_once('&') {
+        Some((v, r)) if word == "sig" || word == "signature" => (v, r),
+        _ => (c["value"].trim_end_matches(['.', ')']), ""),
+    };
     let has_digit = value.bytes().any(|b| b.is_ascii_digit());
     let secret = if word == "key" || word == "key-data" || word == "signature" || word == "sig" {
         value.len() >= 16
@@ -296,7 +300,9 @@ fn key_value(c: &Captures<'_>) -> String {
         value.len() >= 16 || (value.len() >= 8 && has_digit)
     };
     if secret && !is_redacted(value) {
-        format!("{}{REDACTED}", &c["key"])
+        // The rest of the query is scanned on its own: it may carry another secret.
+        let amp = if rest.is_empty() { "" } else { "&" };
+        format!("{}{REDACTED}{amp}{}", &c["key"], redact(rest))
     } else {
         c[0].to_string()
     }
@@ -391,6 +397,11 @@ mod tests {
                 "talosctl --token [REDACTED] apply",
             ),
             ("run --password hunter2! now", "run --password [REDACTED] now"),
+            ("password: abc&def123", "password: [REDACTED]"),
+            (
+                "GET /b?sig=aBcD3fGh1jKlMn0pQrSt12345678&token=9f8e7d6c5b4a39281706f5e4d3c2b1a0 403",
+                "GET /b?sig=[REDACTED]&token=[REDACTED] 403",
+            ),
             (
                 "GET /c/b?sv=2021&sig=aBcD3fGh1jKlMn0pQrStUvWxYz12345678%3D 403",
                 "GET /c/b?sv=2021&sig=[REDACTED] 403",

@@ -397,9 +397,11 @@ fn handle(
             let runs = restart_count.max(i64::from(n.restarts) + 1);
             if bad_or_done {
                 n.end = Some(NodeEnd::Verdict);
-            } else if !restarting && n.facts.restart_policy == "no" {
+            } else if !restarting && n.facts.restart_policy == "no" && !matches!(code, 137 | 143) {
                 // With a restart policy, Docker may not show `restarting` yet: the follower
-                // says `Stopped` once the container stayed down.
+                // says `Stopped` once the container stayed down. A container killed by a
+                // signal (137 SIGKILL, 143 SIGTERM) waits for that too: `docker rm -f` kills
+                // before it removes, and the removal (the follower's `Removed`) is the end.
                 n.end = Some(NodeEnd::Exited { code, oom });
             } else if runs >= RESTART_LOOP {
                 n.end = Some(NodeEnd::RestartLoop { runs, code: Some(code) });
